@@ -1,0 +1,325 @@
+"""``analyze(model, input_shape)``: per-layer records and totals, symbolic until substituted.
+
+>>> import symcnn as sc
+>>> from symcnn import C, H, W, F, S, P
+>>> a = sc.analyze(sc.Conv2d(C, 64, kernel_size=F, stride=S, padding=P), (C, H, W))
+>>> a.output_shape
+(64, floor((H + 2*P - F)/S) + 1, floor((W + 2*P - F)/S) + 1)
+>>> a.params
+64*C*F**2 + 64
+>>> a.subs(C=3, H=224, W=224, F=7, S=2, P=3).output_shape   # 112 = floor((224 + 2*3 - 7)/2) + 1
+(64, 112, 112)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from ._errors import SymcnnError
+from ._graph import Call, trace
+from ._intmath import decide, pretty
+from .layers._base import Condition, Layer, Shape, fmt, prod, to_expr
+from .receptive import INPUT_AXIS, AxisState, ReceptiveField, apply_axis, merge_states
+
+__all__ = ["analyze", "Analysis", "LayerRecord", "QUANTITIES", "DTYPE_BYTES"]
+
+#: the additive quantities every record and every analysis carries
+QUANTITIES = ("params", "buffers", "macs", "flops", "connections", "activations")
+
+DTYPE_BYTES = {
+    "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "int16": 2,
+    "int8": 1, "uint8": 1, "bool": 1,
+}
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One layer call of an analysed network.
+
+    ``params`` is 0 for a layer object already counted at an earlier call (shared weights, ``shared=True``).
+    ``receptive_field`` is that of the layer's output with respect to the network input.
+    """
+
+    index: int
+    name: str
+    kind: str
+    layer: Layer
+    inputs: tuple[int, ...]
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    params: sympy.Expr
+    buffers: sympy.Expr
+    macs: sympy.Expr
+    flops: sympy.Expr
+    connections: sympy.Expr
+    activations: sympy.Expr
+    receptive_field: ReceptiveField
+    shared: bool = False
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.input_shapes[0]
+
+    def as_dict(self) -> dict:
+        return {
+            "index": self.index, "name": self.name, "kind": self.kind,
+            "input_shape": self.input_shape, "output_shape": self.output_shape,
+            **{q: getattr(self, q) for q in QUANTITIES},
+            "receptive_field": self.receptive_field.size,
+        }
+
+
+def _as_shape(input_shape) -> Shape:
+    if isinstance(input_shape, (int, sympy.Basic)) and not isinstance(input_shape, bool):
+        input_shape = (input_shape,)
+    if not isinstance(input_shape, (tuple, list)) or not input_shape:
+        raise SymcnnError(
+            f"analyze: `input_shape`={input_shape!r} must be a non-empty tuple such as (3, 224, 224) or "
+            "(C, H, W) (channels first, without the batch dimension)"
+        )
+    return Shape(tuple(to_expr("analyze", "input_shape", v, minimum=1) for v in input_shape))
+
+
+def analyze(model, input_shape, *, batch=1) -> Analysis:
+    """Analyse ``model`` (a layer, ``Sequential`` or ``Graph``) on inputs of ``input_shape``.
+
+    Args:
+        model: the network.
+        input_shape: ``(C, *spatial)`` without the batch dimension; entries are ints or integer symbols.
+        batch: batch size (int or symbol) multiplying MACs, FLOPs, connections and activations.
+
+    Returns:
+        An :class:`Analysis` with the output shape, per-layer records, totals, the receptive field and the
+        conditions that stay symbolic.
+    """
+    shape = _as_shape(input_shape)
+    batch = to_expr("analyze", "batch", batch, minimum=1)
+    calls, out = trace(model, shape)
+    if out < 0:
+        raise SymcnnError("analyze: the model has no layers")
+    states: list[tuple[AxisState, ...]] = []
+    aligned: list[bool | None] = []
+    notes: list[list[str]] = []
+    records = []
+    seen: set[int] = set()
+    conditions: list[Condition] = []
+    n_axes = len(shape) - 1
+    for call in calls:
+        st, al, nt = _propagate(call, states, aligned, notes, n_axes)
+        states.append(st)
+        aligned.append(al)
+        notes.append(nt)
+        res = call.result
+        shared = id(call.layer) in seen
+        seen.add(id(call.layer))
+        conditions.extend(dataclasses.replace(c, where=f"layer {call.index} '{call.name}'") for c in res.conditions)
+        records.append(LayerRecord(
+            index=call.index, name=call.name, kind=call.layer.kind, layer=call.layer, inputs=call.inputs,
+            input_shapes=call.input_shapes, output_shape=res.output_shape,
+            params=sympy.Integer(0) if shared else res.params,
+            buffers=sympy.Integer(0) if shared else res.buffers,
+            macs=batch * res.macs, flops=batch * res.flops, connections=batch * res.connections,
+            activations=batch * prod(res.output_shape),
+            receptive_field=ReceptiveField.from_states(st, al, nt),
+            shared=shared,
+        ))
+    return Analysis(model, shape, batch, tuple(records), out, _dedupe(conditions))
+
+
+def _dedupe(conditions: list[Condition]) -> tuple[Condition, ...]:
+    """Drop repeated conditions and lower bounds implied by a stronger one (``W >= 4`` beside ``W >= 32``)."""
+    out: dict = {}
+    strongest: dict = {}
+    for c in conditions:
+        rel = c.relation
+        if isinstance(rel, sympy.GreaterThan) and rel.rhs.is_Integer:
+            best = strongest.get(rel.lhs)
+            if best is None or rel.rhs > best.relation.rhs:
+                strongest[rel.lhs] = c
+            continue
+        out.setdefault(rel, c)
+    return tuple(strongest.values()) + tuple(out.values())
+
+
+def _propagate(call: Call, states, aligned, notes, n_axes):
+    """Receptive-field state of a call's output from those of its inputs."""
+    in_states = [tuple([INPUT_AXIS] * n_axes) if r < 0 else states[r] for r in call.inputs]
+    in_aligned = [True if r < 0 else aligned[r] for r in call.inputs]
+    in_notes = [n for r in call.inputs if r >= 0 for n in notes[r]]
+    axes = call.result.axes
+    mapped = []
+    for k, st in enumerate(in_states):
+        maps = axes[k] if axes and isinstance(axes[0], tuple) else axes
+        if maps is None or len(maps) != len(st):  # element-wise, or the spatial axes are already gone
+            mapped.append(st)
+        else:
+            mapped.append(tuple(apply_axis(s, m) for s, m in zip(st, maps, strict=True)))
+    flags = list(in_aligned)
+    if len(mapped) == 1:
+        return mapped[0], flags[0], in_notes
+    merged, al, nt = merge_states(mapped)
+    overall = False if (al is False or False in flags) else (None if (al is None or None in flags) else True)
+    return merged, overall, in_notes + nt
+
+
+class Analysis:
+    """The result of :func:`analyze`: per-layer records, totals and conditions, all SymPy expressions.
+
+    Attributes:
+        output_shape: shape of the network output (without batch).
+        layers: the :class:`LayerRecord` of every layer call, in execution order.
+        params, buffers, macs, flops, connections, activations: totals over the layers.
+        receptive_field: of the network output.
+        constraints: validity conditions that stay symbolic, as SymPy relations.
+        conditions: the same with the message and the layer each comes from.
+    """
+
+    def __init__(self, model, input_shape: Shape, batch, layers: tuple[LayerRecord, ...], out: int,
+                 conditions: tuple[Condition, ...]):
+        self.model = model
+        self.input_shape = input_shape
+        self.batch = batch
+        self.layers = layers
+        self._out = out
+        self.conditions = conditions
+        for q in QUANTITIES:
+            setattr(self, q, sympy.Add(*[getattr(r, q) for r in layers]))
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.layers[self._out].output_shape
+
+    @property
+    def receptive_field(self) -> ReceptiveField:
+        return self.layers[self._out].receptive_field
+
+    @property
+    def constraints(self) -> list[sympy.Basic]:
+        return [c.relation for c in self.conditions]
+
+    @property
+    def free_symbols(self) -> set[sympy.Symbol]:
+        syms: set[sympy.Symbol] = set()
+        for v in self.input_shape:
+            syms |= v.free_symbols
+        for r in self.layers:
+            for q in QUANTITIES:
+                syms |= getattr(r, q).free_symbols
+            for v in r.output_shape:
+                syms |= v.free_symbols
+        for c in self.conditions:
+            syms |= c.relation.free_symbols
+        return syms
+
+    def __getitem__(self, name: str) -> LayerRecord:
+        for r in self.layers:
+            if r.name == name:
+                return r
+        raise KeyError(f"no layer named {name!r}; names: {', '.join(r.name for r in self.layers)}")
+
+    def activation_bytes(self, dtype: str = "float32") -> sympy.Expr:
+        """Total activation memory (every layer output kept) in bytes for ``dtype``."""
+        if dtype not in DTYPE_BYTES:
+            raise SymcnnError(f"activation_bytes: `dtype`={dtype!r} must be one of {', '.join(DTYPE_BYTES)}")
+        return DTYPE_BYTES[dtype] * self.activations
+
+    def param_bytes(self, dtype: str = "float32") -> sympy.Expr:
+        """Parameter memory in bytes for ``dtype`` (VGG16: 138,357,544 * 4 = 553,430,176 B = 527.8 MiB)."""
+        if dtype not in DTYPE_BYTES:
+            raise SymcnnError(f"param_bytes: `dtype`={dtype!r} must be one of {', '.join(DTYPE_BYTES)}")
+        return DTYPE_BYTES[dtype] * self.params
+
+    # --- substitution ---------------------------------------------------------------------------
+    def _mapping(self, mapping, kwargs) -> dict:
+        by_name = {s.name: s for s in self.free_symbols}
+        out: dict = {}
+        items = list((mapping or {}).items()) + list(kwargs.items())
+        for key, value in items:
+            if isinstance(key, str):
+                if key not in by_name:
+                    known = ", ".join(sorted(by_name)) or "none"
+                    raise SymcnnError(f"subs: `{key}` is not a symbol of this analysis (symbols: {known})")
+                key = by_name[key]
+            elif not isinstance(key, sympy.Symbol):
+                raise SymcnnError(f"subs: key {key!r} must be a symbol or a symbol name")
+            out[key] = to_expr("subs", key.name, value)
+        return out
+
+    def subs(self, mapping: Mapping | None = None, **kwargs) -> Analysis:
+        """Substitute values (ints or expressions) for symbols, by symbol or by name.
+
+        Conditions that become false raise :class:`SymcnnError` naming the layer; true ones disappear.
+        """
+        m = self._mapping(mapping, kwargs)
+        conds = []
+        for c in self.conditions:
+            rel = c.relation.xreplace(m)
+            verdict = decide(rel)
+            if verdict is False:
+                values = ", ".join(f"{k}={fmt(v)}" for k, v in m.items())
+                raise SymcnnError(f"{c.where}: {c.message} (false for {values})")
+            if verdict is None:
+                conds.append(dataclasses.replace(c, relation=rel))
+
+        def sub(v):
+            if isinstance(v, sympy.Basic):
+                return v.xreplace(m)
+            if isinstance(v, Shape):
+                return Shape(tuple(sub(x) for x in v))
+            if isinstance(v, tuple):
+                return tuple(sub(x) for x in v)
+            return v
+
+        layers = []
+        for r in self.layers:
+            rf = r.receptive_field
+            rf = dataclasses.replace(rf, size=sub(rf.size), stride=sub(rf.stride), padding=sub(rf.padding),
+                                     start=sub(rf.start))
+            layers.append(dataclasses.replace(
+                r, input_shapes=sub(r.input_shapes), output_shape=sub(r.output_shape), receptive_field=rf,
+                **{q: sub(getattr(r, q)) for q in QUANTITIES},
+            ))
+        return Analysis(self.model, sub(self.input_shape), sub(self.batch), tuple(layers), self._out, tuple(conds))
+
+    def lambdify(self, quantity: str = "macs", symbols=None):
+        """A NumPy function of the free symbols (sorted by name, or ``symbols``) computing ``quantity``.
+
+        ``quantity`` is a total (``"macs"``, ``"params"``, ...) or ``"output_shape"`` (returns a tuple).
+        Evaluation is exact integer arithmetic, vectorised over arrays.
+        """
+        if quantity == "output_shape":
+            expr = tuple(self.output_shape)
+        elif quantity in QUANTITIES:
+            expr = getattr(self, quantity)
+        else:
+            raise SymcnnError(f"lambdify: `quantity`={quantity!r} must be one of {', '.join(QUANTITIES)}, output_shape")
+        free = sympy.Tuple(*expr).free_symbols if isinstance(expr, tuple) else expr.free_symbols
+        args = sorted(free, key=lambda s: s.name) if symbols is None else list(symbols)
+        fn = sympy.lambdify(args, expr, modules="numpy")
+
+        def call(*values):
+            return fn(*(np.asarray(v, dtype=np.int64) for v in values))
+
+        call.symbols = tuple(args)
+        call.__doc__ = f"{quantity}({', '.join(s.name for s in args)})"
+        return call
+
+    # --- display ---------------------------------------------------------------------------------
+    def table(self) -> str:
+        """A plain-text per-layer table with totals."""
+        head = ["#", "name", "kind", "output", "params", "MACs", "RF"]
+        rows = [[str(r.index), r.name, r.kind, fmt(r.output_shape), pretty(r.params), pretty(r.macs),
+                 fmt(r.receptive_field.size)] for r in self.layers]
+        rows.append(["", "total", "", fmt(self.output_shape), pretty(self.params), pretty(self.macs), ""])
+        widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
+        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+        return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
+
+    def __repr__(self) -> str:
+        return (f"Analysis(input_shape={fmt(self.input_shape)}, output_shape={fmt(self.output_shape)}, "
+                f"layers={len(self.layers)}, params={pretty(self.params)}, macs={pretty(self.macs)})")

@@ -1,0 +1,458 @@
+"""Integer division for symbolic sizes, with the rewrite rules that keep closed forms compact.
+
+SymPy's ``floor`` never collapses ``floor(floor(x/2)/2)``; CNN stacks produce exactly such nests. Like
+PyTorch's ``FloorDiv`` (torch/utils/_sympy/functions.py), JAX's shape polynomials and TVM's
+``rewrite_simplify``, symcnn keeps its own function class, :class:`FloorDiv`, whose constructor applies
+the rules of FORMULAS.md §9 (all numerators are integers, all divisors positive integers):
+
+* R1 ``floor(x/1) = x``; numbers evaluate;
+* R2/R3 ``floor((floor(x/a) + y)/b) = floor((x + a*y)/(a*b))`` (R2 is the case y = 0);
+* R4 ``floor((a*y + x)/a) = y + floor(x/a)`` (pull out exact multiples) and
+  ``floor(g*x/(g*a)) = floor(x/a)`` (cancel a common factor);
+* R5 ``ceil(x/a) = floor((x + a - 1)/a)``: ceil division is written through floor division, so there is
+  one canonical form; the printers show ``ceil(...)`` again when that is what the numerator says;
+* R6/R7 ``floor(x/a)`` lies in ``[(x - a + 1)/a, x/a]``: :func:`decide_nonneg` uses these bounds and the
+  symbols' assumptions to decide comparisons, and :func:`smax` / :func:`smin` drop a ``Max``/``Min`` only
+  when the comparison is proved. Undecidable comparisons stay symbolic (R12).
+
+>>> from symcnn import W
+>>> floordiv(floordiv(floordiv(W + 1, 2) - 1, 2) + 1 - 1, 2)   # three stride-2 layers
+floor(W/8)
+>>> floordiv(W + 2 * 3 - 7, 2) + 1                               # 7x7/2 pad 3: ceil(W/2)
+floor((W + 1)/2)
+>>> pretty(floordiv(W + 31, 32))
+'ceil(W/32)'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+__all__ = [
+    "FloorDiv",
+    "Gcd",
+    "floordiv",
+    "ceildiv",
+    "mod",
+    "smax",
+    "smin",
+    "decide_nonneg",
+    "decide",
+    "pretty",
+    "latex",
+    "as_int",
+    "normalize",
+]
+
+_ZERO = sympy.Integer(0)
+_ONE = sympy.Integer(1)
+
+
+def _terms(x: sympy.Expr) -> dict[sympy.Expr, sympy.Rational]:
+    """The expanded numerator as {monomial: coefficient}; the constant under key 1."""
+    x = sympy.expand(x, deep=False, power_exp=False, power_base=False, log=False, multinomial=False)
+    out: dict[sympy.Expr, sympy.Rational] = {}
+    for term in sympy.Add.make_args(x):
+        coeff, mono = term.as_coeff_Mul()
+        out[mono] = out.get(mono, _ZERO) + coeff
+    return {m: c for m, c in out.items() if c != 0}
+
+
+def _from_terms(terms: dict[sympy.Expr, sympy.Rational]) -> sympy.Expr:
+    return sympy.Add(*[c * m for m, c in terms.items()])
+
+
+def _divides(monomial_term: sympy.Expr, d: sympy.Expr) -> bool:
+    """True when ``monomial_term / d`` is a monomial with an integer coefficient (no denominator left)."""
+    _, den = sympy.fraction(monomial_term / d)
+    return den == 1
+
+
+class FloorDiv(sympy.Function):
+    """``floor(x / d)`` for an integer ``x`` and a positive integer ``d``, kept in canonical form.
+
+    Construct through :func:`floordiv` (same thing) or :func:`ceildiv`. The constructor rewrites its
+    arguments (module docstring) so that equal sizes reached by different routes compare equal.
+    """
+
+    nargs = 2
+    is_integer = True
+    is_finite = True
+
+    @classmethod
+    def eval(cls, x, d):  # noqa: C901 - one rule per branch, in the order of FORMULAS.md §9
+        x = sympy.sympify(x)
+        d = sympy.sympify(d)
+        if d.is_Number:
+            if not (d.is_Integer and d > 0):
+                raise TypeError(f"FloorDiv divisor must be a positive integer, got {d}")
+            if x.is_Number:
+                if not x.is_Integer:
+                    raise TypeError(f"FloorDiv numerator must be an integer, got {x}")
+                return sympy.Integer(int(x) // int(d))
+        if d == 1:
+            return x
+        if x == 0:
+            return _ZERO
+        terms = _terms(x)
+        # R2/R3: absorb one inner floor division whose coefficient is 1.
+        inner = sorted((m for m, c in terms.items() if c == 1 and isinstance(m, FloorDiv)),
+                       key=sympy.default_sort_key)
+        if inner:
+            u, a = inner[0].args
+            rest = x - inner[0]
+            return FloorDiv(u + a * rest, a * d)
+        if d.is_Integer:
+            di = int(d)
+            # R4b: cancel a common integer factor of all coefficients and the divisor.
+            g = 0
+            for c in terms.values():
+                if not c.is_Integer:
+                    raise TypeError(f"FloorDiv numerator must have integer coefficients, got {x}")
+                g = math.gcd(g, int(c))
+            g = math.gcd(g, di)
+            if g > 1:
+                return FloorDiv(_from_terms({m: c / g for m, c in terms.items()}), di // g)
+            # R4: pull out exact multiples; the constant goes to [0, d), other coefficients toward zero.
+            pulled = _ZERO
+            for m, c in terms.items():
+                ci = int(c)
+                q = ci // di if m == 1 else int(ci / di)
+                if q:
+                    pulled += q * m
+            if pulled != 0:
+                return pulled + FloorDiv(x - pulled * di, di)
+        else:
+            # Symbolic divisor: cancel a symbolic factor common to every term, then pull out multiples.
+            for f in sympy.Mul.make_args(d):
+                if f.is_Number:
+                    continue
+                f = f.base if f.is_Pow else f
+                if all(_divides(c * m, f) for m, c in terms.items()):
+                    return FloorDiv(sympy.expand(x / f), d / f)
+            pulled = sympy.Add(*[c * m for m, c in terms.items() if _divides(c * m, d)])
+            if pulled != 0:
+                return sympy.expand(pulled / d) + FloorDiv(x - pulled, d)
+        # R6/R7: 0 <= x < d proved -> 0.
+        if decide_nonneg(x) is True and decide_nonneg(d - 1 - x) is True:
+            return _ZERO
+        return None
+
+    def _eval_is_nonnegative(self):
+        return self.args[0].is_nonnegative
+
+    def _eval_is_negative(self):
+        return self.args[0].is_negative
+
+    def _eval_is_positive(self):
+        return (self.args[0] - self.args[1]).is_nonnegative
+
+    # --- printers -----------------------------------------------------------------------------
+    def _ceil_numerator(self) -> sympy.Expr | None:
+        """``y`` when this is ``ceil(y/d)`` written as ``floor((y + d - 1)/d)``, else None."""
+        x, d = self.args
+        y = sympy.expand(x - d + 1)
+        if y != 0 and len(sympy.Add.make_args(y)) < len(sympy.Add.make_args(x)):
+            return y
+        return None
+
+    def _sympystr(self, printer):
+        x, d = self.args
+        y = self._ceil_numerator()
+        name, num = ("ceil", y) if y is not None else ("floor", x)
+        return f"{name}({_paren(printer, num)}/{_paren(printer, d)})"
+
+    def _latex(self, printer):
+        x, d = self.args
+        y = self._ceil_numerator()
+        left, right, num = (
+            (r"\left\lceil ", r" \right\rceil", y) if y is not None else (r"\left\lfloor ", r" \right\rfloor", x)
+        )
+        return f"{left}\\frac{{{printer._print(num)}}}{{{printer._print(d)}}}{right}"
+
+    def _pythoncode(self, printer):
+        x, d = self.args
+        return f"(({printer._print(x)})//({printer._print(d)}))"
+
+    def _numpycode(self, printer):
+        x, d = self.args
+        return f"{printer._module_format('numpy.floor_divide')}({printer._print(x)}, {printer._print(d)})"
+
+    def _javascript(self, printer):
+        x, d = self.args
+        return f"Math.floor(({printer._print(x)})/({printer._print(d)}))"
+
+
+class Gcd(sympy.Function):
+    """Greatest common divisor of two positive integers (symbolic until both are numbers)."""
+
+    nargs = 2
+    is_integer = True
+    is_positive = True
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Integer and b.is_Integer:
+            return sympy.Integer(math.gcd(int(a), int(b)))
+        if a == 1 or b == 1:
+            return _ONE
+        if a == b:
+            return a
+        return None
+
+    def _numpycode(self, printer):
+        a, b = self.args
+        return f"{printer._module_format('numpy.gcd')}({printer._print(a)}, {printer._print(b)})"
+
+    def _pythoncode(self, printer):
+        a, b = self.args
+        return f"{printer._module_format('math.gcd')}({printer._print(a)}, {printer._print(b)})"
+
+
+def _paren(printer, e: sympy.Expr) -> str:
+    s = printer._print(e)
+    return s if (e.is_Atom or isinstance(e, sympy.Function)) else f"({s})"
+
+
+def floordiv(x, d) -> sympy.Expr:
+    """``floor(x/d)`` in canonical form (see :class:`FloorDiv`)."""
+    return FloorDiv(x, d)
+
+
+def ceildiv(x, d) -> sympy.Expr:
+    """``ceil(x/d) = floor((x + d - 1)/d)`` (R5).
+
+    >>> from symcnn import W, S
+    >>> pretty(ceildiv(W, S))
+    'floor((W - 1)/S) + 1'
+    >>> ceildiv(224, 32), ceildiv(225, 32)
+    (7, 8)
+    """
+    x = sympy.sympify(x)
+    d = sympy.sympify(d)
+    return FloorDiv(x + d - 1, d)
+
+
+def mod(x, d) -> sympy.Expr:
+    """``x mod d`` in ``[0, d)``, written ``x - d*floor(x/d)`` when that is shorter, else :class:`sympy.Mod`."""
+    x = sympy.sympify(x)
+    d = sympy.sympify(d)
+    if x.is_Integer and d.is_Integer:
+        return sympy.Integer(int(x) % int(d))
+    if d == 1:
+        return _ZERO
+    return sympy.Mod(x, d)
+
+
+# --- deciding comparisons (R6, R7, R12) ---------------------------------------------------------------
+
+def _bound(expr: sympy.Expr, lower: bool) -> sympy.Expr:
+    """A bound of ``expr`` in which each FloorDiv term is replaced by its lower or upper bound.
+
+    ``floor(u/a)`` lies in ``[(u - a + 1)/a, u/a]``; for a term ``c*floor(u/a)`` the bound used depends on
+    the sign of ``c``. Terms that are not linear in a FloorDiv are kept as they are.
+    """
+    expr = sympy.expand(expr, deep=False)
+    out = []
+    for term in sympy.Add.make_args(expr):
+        coeff, mono = term.as_coeff_Mul()
+        if isinstance(mono, FloorDiv) and coeff.is_Number:
+            u, a = mono.args
+            want_low = (coeff > 0) == lower
+            inner = _bound(u, want_low)
+            out.append(coeff * ((inner - a + 1) / a if want_low else inner / a))
+        else:
+            out.append(term)
+    return sympy.Add(*out)
+
+
+def decide_nonneg(expr) -> bool | None:
+    """True if ``expr >= 0`` is proved, False if ``expr < 0`` is proved, None if undecidable.
+
+    Uses the symbols' assumptions (sizes >= 1, paddings >= 0) and the floor-division bounds (R6).
+
+    >>> from symcnn import W, P
+    >>> decide_nonneg(W + 2 * P - 1), decide_nonneg(W - 3), decide_nonneg(-W)
+    (True, None, False)
+    """
+    expr = sympy.sympify(expr)
+    if expr.is_Number:
+        return bool(expr >= 0)
+    if expr.is_nonnegative:
+        return True
+    if expr.is_negative:
+        return False
+    if expr.has(FloorDiv):
+        lo = _bound(expr, lower=True)
+        if lo.is_nonnegative:
+            return True
+        hi = _bound(expr, lower=False)
+        if hi.is_negative:
+            return False
+    return None
+
+
+def decide(rel) -> bool | None:
+    """Decide a relation between integer expressions: True, False, or None when it stays symbolic.
+
+    >>> from symcnn import W
+    >>> decide(sympy.Ge(W + 1, 1)), decide(sympy.Eq(W, W + 1)), decide(sympy.Eq(W, 5))
+    (True, False, None)
+    """
+    if rel is sympy.true or rel is True:
+        return True
+    if rel is sympy.false or rel is False:
+        return False
+    lhs, rhs = rel.lhs, rel.rhs
+    diff = sympy.expand(lhs - rhs)
+    if isinstance(rel, sympy.Eq):
+        if diff == 0:
+            return True
+        if diff.is_Number:
+            return False
+        if decide_nonneg(diff - 1) is True or decide_nonneg(-diff - 1) is True:
+            return False
+        return None
+    if isinstance(rel, sympy.Ne):
+        eq = decide(sympy.Eq(lhs, rhs, evaluate=False))
+        return None if eq is None else not eq
+    if isinstance(rel, sympy.GreaterThan):
+        return decide_nonneg(diff)
+    if isinstance(rel, sympy.StrictGreaterThan):
+        return decide_nonneg(diff - 1)
+    if isinstance(rel, sympy.LessThan):
+        return decide_nonneg(-diff)
+    if isinstance(rel, sympy.StrictLessThan):
+        return decide_nonneg(-diff - 1)
+    raise TypeError(f"cannot decide {rel!r}")
+
+
+def normalize(rel):
+    """A relation in a canonical, readable form: ``X >= c`` with the constant on the right, and
+    ``floor(u/a) >= c`` rewritten as ``u >= a*c`` (exact for integers), so that implied conditions can be
+    recognised (``floor(H/16) >= 2`` becomes ``H >= 32``). Equalities keep their sides.
+
+    >>> from symcnn import H
+    >>> normalize(sympy.Ge(floordiv(H, 16) + 2, 4))
+    H >= 32
+    >>> normalize(sympy.Le(2 * H, 7))
+    2*H <= 7
+    """
+    if not isinstance(rel, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan, sympy.StrictLessThan)):
+        return rel
+    diff = sympy.expand(rel.lhs - rel.rhs)
+    if isinstance(rel, (sympy.LessThan, sympy.StrictLessThan)):
+        diff = -diff
+    if isinstance(rel, (sympy.StrictGreaterThan, sympy.StrictLessThan)):
+        diff = diff - 1  # integers: x > 0 <=> x - 1 >= 0
+    const, rest = diff.as_independent(*diff.free_symbols, as_Add=True) if diff.free_symbols else (diff, _ZERO)
+    bound = -const
+    while True:
+        coeff, mono = rest.as_coeff_Mul()
+        if isinstance(mono, FloorDiv) and coeff.is_Integer and coeff > 0 and bound.is_Integer:
+            u, a = mono.args
+            need = -((-int(bound)) // int(coeff))  # ceil(bound / coeff)
+            rest_u = sympy.expand(u)
+            c_u, rest = rest_u.as_independent(*rest_u.free_symbols, as_Add=True)
+            bound = sympy.expand(a * need - c_u)
+            continue
+        break
+    terms = sympy.Add.make_args(rest)
+    pos = sympy.Add(*[t for t in terms if not t.could_extract_minus_sign()])
+    neg = sympy.Add(*[-t for t in terms if t.could_extract_minus_sign()])
+    if pos == 0:
+        return sympy.Le(neg, -bound, evaluate=False)
+    if neg == 0:
+        return sympy.Ge(pos, bound, evaluate=False)
+    return sympy.Ge(pos, neg + bound, evaluate=False)
+
+
+def smax(*args) -> sympy.Expr:
+    """``Max`` that drops the arguments proved not to be the largest; keeps ``Max`` otherwise (R12)."""
+    return _extremum(args, sympy.Max, +1)
+
+
+def smin(*args) -> sympy.Expr:
+    """``Min`` that drops the arguments proved not to be the smallest; keeps ``Min`` otherwise (R12)."""
+    return _extremum(args, sympy.Min, -1)
+
+
+def _extremum(args: Iterable, func, sign: int) -> sympy.Expr:
+    kept: list[sympy.Expr] = []
+    for a in (sympy.sympify(a) for a in args):
+        if any(decide_nonneg(sign * (k - a)) is True for k in kept):
+            continue  # an earlier argument already dominates a
+        kept = [k for k in kept if decide_nonneg(sign * (a - k)) is not True]
+        kept.append(a)
+    return kept[0] if len(kept) == 1 else func(*kept)
+
+
+def as_int(expr) -> int | None:
+    """The Python int value of a numeric SymPy expression, else None."""
+    expr = sympy.sympify(expr)
+    return int(expr) if expr.is_Integer else None
+
+
+# --- display --------------------------------------------------------------------------------------------
+
+_SIZE_NAME = re.compile(r"^[WHLTN](_?\w*)?$")
+
+
+def _term_key(term: sympy.Expr):
+    coeff, mono = term.as_coeff_Mul()
+    if mono == 1:
+        return (2, 0, "")
+    names = sorted(str(s) for s in mono.free_symbols)
+    is_size = any(_SIZE_NAME.match(n) for n in names)
+    return (1 if coeff < 0 else 0, 0 if is_size else 1, sympy.default_sort_key(mono))
+
+
+def _ordered(expr: sympy.Add) -> list[sympy.Expr]:
+    """Display order: positive terms before negative ones, input sizes first, constants last."""
+    return sorted(sympy.Add.make_args(expr), key=_term_key)
+
+
+class _SymcnnStrPrinter(StrPrinter):
+    def _print_Add(self, expr, order=None):
+        terms = _ordered(expr)
+        out = self._print(terms[0])
+        for t in terms[1:]:
+            s = self._print(t)
+            out += f" - {s[1:]}" if s.startswith("-") else f" + {s}"
+        return out
+
+
+class _SymcnnLatexPrinter(LatexPrinter):
+    def _print_Add(self, expr, order=None):
+        terms = _ordered(expr)
+        out = self._print(terms[0])
+        for t in terms[1:]:
+            s = self._print(t)
+            out += f" - {s[1:]}" if s.startswith("-") else f" + {s}"
+        return out
+
+
+def pretty(expr) -> str:
+    """The display form of an expression: sizes first, then positive terms, negatives, constants.
+
+    >>> from symcnn import W, P, F, S
+    >>> pretty(floordiv(W + 2 * P - F, S) + 1)
+    'floor((W + 2*P - F)/S) + 1'
+    """
+    return _SymcnnStrPrinter().doprint(sympy.sympify(expr))
+
+
+def latex(expr) -> str:
+    r"""LaTeX in the same display order as :func:`pretty`.
+
+    >>> from symcnn import W, P, F, S
+    >>> latex(floordiv(W + 2 * P - F, S) + 1)
+    '\\left\\lfloor \\frac{W + 2 P - F}{S} \\right\\rfloor + 1'
+    """
+    return _SymcnnLatexPrinter().doprint(sympy.sympify(expr))

@@ -1,0 +1,24 @@
+"""Layer families; each module holds the formulas of its layers."""
+
+from .activation import *  # noqa: F403
+from .activation import __all__ as _act
+from .conv import *  # noqa: F403
+from .conv import __all__ as _conv
+from .dense import *  # noqa: F403
+from .dense import __all__ as _dense
+from .lenet import *  # noqa: F403
+from .lenet import __all__ as _lenet
+from .merge import *  # noqa: F403
+from .merge import __all__ as _merge
+from .norm import *  # noqa: F403
+from .norm import __all__ as _norm
+from .pool import *  # noqa: F403
+from .pool import __all__ as _pool
+from .resize import *  # noqa: F403
+from .resize import __all__ as _resize
+from .transposed import *  # noqa: F403
+from .transposed import __all__ as _transposed
+from ._base import Layer, LayerResult, AxisMap, Shape, Condition
+
+__all__ = [*_act, *_conv, *_dense, *_lenet, *_merge, *_norm, *_pool, *_resize, *_transposed,
+           "Layer", "LayerResult", "AxisMap", "Shape", "Condition"]

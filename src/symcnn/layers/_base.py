@@ -1,0 +1,248 @@
+"""What every layer shares: argument checking, shapes, constraints and the per-layer result record.
+
+A layer is an immutable spec built with PyTorch's class and argument names. Its :meth:`Layer.infer` turns
+input shapes into a :class:`LayerResult`: output shape, parameters, buffers, MACs, FLOPs, connections,
+the receptive-field map of each spatial axis and the conditions that stay symbolic. Each layer family's
+module holds its formulas; nothing here knows a formula.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sympy
+
+from .._errors import SymcnnError
+from .._intmath import decide, normalize, pretty
+
+__all__ = [
+    "Layer",
+    "LayerResult",
+    "AxisMap",
+    "Shape",
+    "Condition",
+    "Checker",
+    "prod",
+    "fmt",
+]
+
+
+def fmt(value) -> str:
+    """A value as shown in messages and reprs (display order of :func:`symcnn.pretty`)."""
+    if isinstance(value, tuple):
+        inner = ", ".join(fmt(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, sympy.Basic):
+        return pretty(value)
+    return repr(value)
+
+
+class Shape(tuple):
+    """A tensor shape without the batch dimension: ``(C, *spatial)``; entries are SymPy integers."""
+
+    def __repr__(self) -> str:
+        return fmt(tuple(self))
+
+    __str__ = __repr__
+
+
+def prod(values) -> sympy.Expr:
+    out = sympy.Integer(1)
+    for v in values:
+        out = out * v
+    return out
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A validity condition that could not be decided: ``relation`` must hold, else ``message`` applies."""
+
+    relation: sympy.Basic
+    message: str
+    where: str = ""
+
+    def __repr__(self) -> str:
+        return f"{pretty(self.relation.lhs)} {self.relation.rel_op} {pretty(self.relation.rhs)}"
+
+
+class Checker:
+    """Collects conditions for one layer: raises at once when one is false, keeps undecided ones."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.conditions: list[Condition] = []
+
+    def require(self, relation, message: str) -> None:
+        verdict = decide(relation)
+        if verdict is False:
+            raise SymcnnError(f"{self.label}: {message}")
+        if verdict is None:
+            self.conditions.append(Condition(normalize(relation), message, self.label))
+
+
+@dataclass(frozen=True)
+class AxisMap:
+    """How one spatial axis of a layer maps output positions to input positions (for receptive fields).
+
+    ``kind`` is ``"window"`` (conv/pool: output j reads inputs ``j*stride - pad_left + [0, kernel)``),
+    ``"transposed"`` (output o reads inputs ``(o + pad_left - t*dilation)/stride`` for integer results;
+    ``kernel``/``stride``/``pad_left``/``dilation`` are the layer's own), ``"upsample"`` (``stride`` is the
+    scale factor and ``kernel`` the number of inputs per output along the axis) or ``"global"`` (every
+    output reads the whole axis of size ``kernel``).
+    """
+
+    kind: str
+    kernel: sympy.Expr
+    stride: sympy.Expr
+    pad_left: sympy.Expr = sympy.Integer(0)
+    dilation: sympy.Expr = sympy.Integer(1)
+    exact: bool = True
+
+
+IDENTITY_AXIS = AxisMap("window", sympy.Integer(1), sympy.Integer(1))
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """Everything a layer contributes, for given input shapes. Quantities are SymPy expressions."""
+
+    output_shape: Shape
+    params: sympy.Expr = sympy.Integer(0)
+    buffers: sympy.Expr = sympy.Integer(0)
+    macs: sympy.Expr = sympy.Integer(0)
+    flops: sympy.Expr = sympy.Integer(0)
+    connections: sympy.Expr = sympy.Integer(0)
+    axes: tuple[AxisMap, ...] | None = None  # None: elementwise along every spatial axis
+    conditions: tuple[Condition, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --- argument coercion -------------------------------------------------------------------------------------
+
+def _is_int_expr(value: sympy.Expr) -> bool:
+    return all(s.is_integer for s in value.free_symbols) and value.is_integer is not False
+
+
+def to_expr(label: str, name: str, value, *, minimum: int | None = None, checker: Checker | None = None):
+    """One integer argument as a SymPy expression, refusing wrong types and out-of-range numbers.
+
+    Symbols must carry ``integer=True`` (use :func:`symcnn.symbols`); a symbolic value whose range is not
+    known adds a condition to ``checker``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, sympy.Basic)):
+        kind = type(value).__name__
+        raise SymcnnError(
+            f"{label}: `{name}`={value!r} is a {kind}; expected an int or an integer SymPy expression"
+        )
+    expr = sympy.sympify(value) if not isinstance(value, sympy.Basic) else value
+    if not isinstance(expr, sympy.Expr) or not _is_int_expr(expr):
+        bad = sorted(str(s) for s in getattr(expr, "free_symbols", ()) if not s.is_integer)
+        hint = (
+            f" (symbol(s) {', '.join(bad)} lack integer=True; create them with symcnn.symbols)"
+            if bad else ""
+        )
+        raise SymcnnError(f"{label}: `{name}`={fmt(expr)} is not an integer{hint}")
+    if minimum is not None:
+        if expr.is_Integer:
+            if int(expr) < minimum:
+                what = "positive" if minimum == 1 else ("non-negative" if minimum == 0 else f">= {minimum}")
+                raise SymcnnError(f"{label}: `{name}`={int(expr)} must be {what} (an integer >= {minimum})")
+        elif checker is not None:
+            checker.require(sympy.Ge(expr, minimum), f"`{name}`={fmt(expr)} must be >= {minimum}")
+    return expr
+
+
+def to_tuple(label: str, name: str, value, n: int, *, minimum: int | None = None,
+             checker: Checker | None = None) -> tuple[sympy.Expr, ...]:
+    """An int-or-tuple argument (PyTorch's ``_pair``/``_triple``) as a tuple of ``n`` expressions."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise SymcnnError(f"{label}: `{name}`={tuple(value)!r} must have {n} entries (one per spatial axis)")
+        return tuple(to_expr(label, name, v, minimum=minimum, checker=checker) for v in value)
+    return (to_expr(label, name, value, minimum=minimum, checker=checker),) * n
+
+
+def spatial_axes_names(n: int) -> tuple[str, ...]:
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(n, tuple(f"x{i}" for i in range(n)))
+
+
+class Layer:
+    """Base class of every layer: an immutable spec with PyTorch's argument names.
+
+    Subclasses set their attributes in ``__init__`` through :meth:`_set` and implement :meth:`infer`.
+    Layers are compared by identity (like ``nn.Module``): using one layer object twice shares its
+    parameters.
+    """
+
+    #: number of inputs the layer takes (merge layers: None = any number >= 2)
+    n_inputs: int | None = 1
+    _frozen = False
+
+    def _set(self, **kwargs) -> None:
+        for k, v in kwargs.items():
+            object.__setattr__(self, k, v)
+
+    def _freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, key, value):
+        if self._frozen:
+            raise AttributeError(f"{type(self).__name__} is immutable; build a new layer instead")
+        object.__setattr__(self, key, value)
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+    #: constructor arguments shown in repr, in order: (name, default or a sentinel meaning "always show")
+    _repr_args: tuple = ()
+
+    def __repr__(self) -> str:
+        parts = []
+        for name, default in self._repr_args:
+            value = getattr(self, name)
+            if default is _SHOW or value != default:
+                shown = fmt(value) if isinstance(value, (tuple, sympy.Basic)) else repr(value)
+                parts.append(shown if default is _SHOW and not parts_have_kw(parts) else f"{name}={shown}")
+        return f"{self.kind}({', '.join(parts)})"
+
+    def infer(self, *input_shapes: Shape) -> LayerResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, *inputs, name: str | None = None):
+        """Functional API: apply the layer to graph nodes (see :class:`symcnn.Input`)."""
+        from .._graph import apply_layer
+
+        return apply_layer(self, inputs, name)
+
+    # --- helpers for subclasses ------------------------------------------------------------------
+    def _expect_rank(self, shape: Sequence, rank: int, what: str) -> None:
+        if len(shape) != rank:
+            raise SymcnnError(
+                f"{self.label}: input shape {fmt(tuple(shape))} has {len(shape)} dims; expected {rank} "
+                f"({what}, without the batch dimension)"
+            )
+
+    def _expect_channels(self, shape: Sequence, expected: sympy.Expr, checker: Checker, arg: str) -> None:
+        checker.require(
+            sympy.Eq(shape[0], expected),
+            f"input has {fmt(shape[0])} channels but `{arg}`={fmt(expected)}",
+        )
+
+
+class _Show:
+    def __repr__(self) -> str:
+        return "<show>"
+
+
+_SHOW = _Show()
+
+
+def parts_have_kw(parts: list[str]) -> bool:
+    return any("=" in p for p in parts)

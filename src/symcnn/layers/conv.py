@@ -1,0 +1,248 @@
+"""Convolution: ``Conv1d``, ``Conv2d``, ``Conv3d`` and the output-size formula every windowed layer uses.
+
+Per spatial axis, with effective kernel ``F_eff = D*(F - 1) + 1`` and paddings ``P_l``, ``P_r``::
+
+    O = floor((W + P_l + P_r - F_eff) / S) + 1            (PyTorch: P_l = P_r = P)
+
+``padding="same"`` follows TensorFlow / ONNX SAME_UPPER at any stride: ``O = ceil(W/S)`` with total padding
+``max((O - 1)*S + F_eff - W, 0)``, the odd pixel at the end (identical to PyTorch's ``"same"`` at stride 1).
+``"full"`` pads ``F_eff - 1`` per side, ``"valid"`` pads nothing.
+
+Costs (batch 1, ``n = (C_in/G) * prod(F)`` weights per output, ``prod(O)`` output positions)::
+
+    params      = C_out * n + C_out*[bias]
+    MACs        = prod(O) * C_out * n                       (bias excluded; padded zeros counted)
+    FLOPs       = prod(O) * C_out * (2n - 1 + [bias])       (n mults, n-1 adds, 1 bias add)
+    connections = prod(O) * C_out * (n + [bias])            (LeNet: weights used per output, summed)
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from .._errors import SymcnnError
+from .._intmath import ceildiv, floordiv, smax
+from ._base import _SHOW, AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr, to_tuple
+
+__all__ = [
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "conv_output_size",
+    "effective_kernel",
+    "same_padding",
+    "normalize_padding",
+]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def effective_kernel(kernel, dilation=1) -> sympy.Expr:
+    """``F_eff = D*(F - 1) + 1``: the span of a dilated kernel.
+
+    >>> effective_kernel(3, 2)
+    5
+    """
+    return sympy.sympify(dilation) * (sympy.sympify(kernel) - 1) + 1
+
+
+def conv_output_size(size, kernel, stride=1, pad_left=0, pad_right=None, dilation=1) -> sympy.Expr:
+    """Number of window positions along one axis: ``floor((W + P_l + P_r - F_eff)/S) + 1``.
+
+    ``pad_right`` defaults to ``pad_left`` (symmetric padding).
+
+    >>> conv_output_size(224, 7, 2, 3)   # 112 = floor((224 + 3 + 3 - 7)/2) + 1
+    112
+    >>> from symcnn import W, F, P, S, pretty
+    >>> pretty(conv_output_size(W, F, S, P))
+    'floor((W + 2*P - F)/S) + 1'
+    """
+    pad_right = pad_left if pad_right is None else pad_right
+    return floordiv(sympy.sympify(size) + pad_left + pad_right - effective_kernel(kernel, dilation), stride) + 1
+
+
+def same_padding(size, kernel, stride=1, dilation=1) -> tuple[sympy.Expr, sympy.Expr]:
+    """(left, right) padding of SAME_UPPER (TensorFlow/ONNX; PyTorch ``"same"`` at stride 1).
+
+    Total ``max((ceil(W/S) - 1)*S + F_eff - W, 0)``, left ``total // 2``, the odd pixel on the right.
+
+    >>> same_padding(224, 7, 2)   # total max((112 - 1)*2 + 7 - 224, 0) = 5
+    (2, 3)
+    >>> same_padding(10, 4)       # PyTorch "same", even kernel: extra pixel at the end
+    (1, 2)
+    """
+    size = sympy.sympify(size)
+    out = ceildiv(size, stride)
+    total = smax((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    left = floordiv(total, 2)
+    return left, total - left
+
+
+def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings: tuple[str, ...]):
+    """Padding as a string mode or a tuple of ``n`` (left, right) pairs of expressions."""
+    if isinstance(padding, str):
+        if padding not in strings:
+            raise SymcnnError(
+                f"{label}: `padding`={padding!r} is not allowed; use an int, a tuple, per-side pairs"
+                + (f" or one of {', '.join(repr(s) for s in strings)}" if strings else "")
+            )
+        return padding
+    if isinstance(padding, (list, tuple)):
+        if len(padding) != n:
+            raise SymcnnError(
+                f"{label}: `padding`={tuple(padding)!r} must have {n} entries (one per spatial axis)"
+            )
+        pairs = []
+        for p in padding:
+            if isinstance(p, (list, tuple)):
+                if len(p) != 2:
+                    raise SymcnnError(f"{label}: `padding` pair {tuple(p)!r} must be (left, right)")
+                pairs.append(tuple(to_expr(label, "padding", q, minimum=0, checker=checker) for q in p))
+            else:
+                q = to_expr(label, "padding", p, minimum=0, checker=checker)
+                pairs.append((q, q))
+        return tuple(pairs)
+    q = to_expr(label, "padding", padding, minimum=0, checker=checker)
+    return ((q, q),) * n
+
+
+class _ConvNd(Layer):
+    _dims = 0
+    _repr_args = (
+        ("in_channels", _SHOW), ("out_channels", _SHOW), ("kernel_size", _SHOW), ("stride", None),
+        ("padding", None), ("dilation", None), ("groups", sympy.Integer(1)), ("bias", True),
+        ("padding_mode", "zeros"),
+    )
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros"):
+        n = self._dims
+        label = self.kind
+        ck = Checker(label)
+        self._set(
+            in_channels=to_expr(label, "in_channels", in_channels, minimum=1, checker=ck),
+            out_channels=to_expr(label, "out_channels", out_channels, minimum=1, checker=ck),
+            kernel_size=to_tuple(label, "kernel_size", kernel_size, n, minimum=1, checker=ck),
+            stride=to_tuple(label, "stride", stride, n, minimum=1, checker=ck),
+            dilation=to_tuple(label, "dilation", dilation, n, minimum=1, checker=ck),
+            groups=to_expr(label, "groups", groups, minimum=1, checker=ck),
+        )
+        if not isinstance(bias, bool):
+            raise SymcnnError(f"{label}: `bias`={bias!r} must be True or False")
+        if padding_mode not in _PADDING_MODES:
+            raise SymcnnError(
+                f"{label}: `padding_mode`={padding_mode!r} must be one of {', '.join(map(repr, _PADDING_MODES))}"
+            )
+        self._set(bias=bias, padding_mode=padding_mode)
+        self._set(padding=normalize_padding(label, padding, n, ck, strings=self._padding_strings))
+        if isinstance(self.padding, str) and padding_mode != "zeros" and self.padding != "valid":
+            raise SymcnnError(f"{label}: `padding`={self.padding!r} needs `padding_mode`='zeros'")
+        for arg in ("in_channels", "out_channels"):
+            value = getattr(self, arg)
+            ck.require(
+                sympy.Eq(sympy.Mod(value, self.groups), 0),
+                f"`{arg}`={fmt(value)} must be divisible by `groups`={fmt(self.groups)}",
+            )
+        self._set(_arg_conditions=tuple(ck.conditions))
+        self._freeze()
+
+    _padding_strings = ("valid", "same", "full")
+
+    def __repr__(self) -> str:
+        parts = [fmt(self.in_channels), fmt(self.out_channels), f"kernel_size={fmt(self.kernel_size)}"]
+        one = (sympy.Integer(1),) * self._dims
+        if self.stride != one:
+            parts.append(f"stride={fmt(self.stride)}")
+        if isinstance(self.padding, str):
+            parts.append(f"padding={self.padding!r}")
+        elif any(p != (0, 0) for p in self.padding):
+            sym = all(a == b for a, b in self.padding)
+            parts.append("padding=" + fmt(tuple(a for a, _ in self.padding) if sym else self.padding))
+        if self.dilation != one:
+            parts.append(f"dilation={fmt(self.dilation)}")
+        if self.groups != 1:
+            parts.append(f"groups={fmt(self.groups)}")
+        if not self.bias:
+            parts.append("bias=False")
+        return f"{self.kind}({', '.join(parts)})"
+
+    def pads(self, spatial) -> tuple[tuple[sympy.Expr, sympy.Expr], ...]:
+        """The (left, right) padding of each axis for these input sizes (resolves the string modes)."""
+        if self.padding == "valid":
+            return ((sympy.Integer(0), sympy.Integer(0)),) * self._dims
+        if self.padding == "full":
+            return tuple(
+                (effective_kernel(k, d) - 1,) * 2 for k, d in zip(self.kernel_size, self.dilation, strict=True)
+            )
+        if self.padding == "same":
+            return tuple(
+                same_padding(w, k, s, d)
+                for w, k, s, d in zip(spatial, self.kernel_size, self.stride, self.dilation, strict=True)
+            )
+        return self.padding
+
+    def _spatial_out(self, spatial, ck: Checker):
+        names = ("L",) if self._dims == 1 else ("D", "H", "W")[-self._dims:]
+        pads = self.pads(spatial)
+        out = []
+        for i, (w, k, s, d, (pl, pr)) in enumerate(
+            zip(spatial, self.kernel_size, self.stride, self.dilation, pads, strict=True)
+        ):
+            f_eff = effective_kernel(k, d)
+            ck.require(
+                sympy.Ge(w + pl + pr, f_eff),
+                f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
+                f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)",
+            )
+            if self.padding == "same":
+                out.append(ceildiv(w, s))
+            else:
+                out.append(conv_output_size(w, k, s, pl, pr, d))
+        return tuple(out), pads
+
+    def infer(self, x: Shape) -> LayerResult:
+        self._expect_rank(x, self._dims + 1, "channels + spatial")
+        ck = Checker(self.label)
+        ck.conditions.extend(self._arg_conditions)
+        self._expect_channels(x, self.in_channels, ck, "in_channels")
+        spatial_out, pads = self._spatial_out(x[1:], ck)
+        cout = self.out_channels
+        n = self.in_channels / self.groups * prod(self.kernel_size)
+        positions = prod(spatial_out) * cout
+        b = 1 if self.bias else 0
+        axes = tuple(
+            AxisMap("window", effective_kernel(k, d), s, pl)
+            for k, s, d, (pl, _) in zip(self.kernel_size, self.stride, self.dilation, pads, strict=True)
+        )
+        return LayerResult(
+            output_shape=Shape((cout, *spatial_out)),
+            params=cout * n + b * cout,
+            macs=positions * n,
+            flops=positions * (2 * n - 1 + b),
+            connections=positions * (n + b),
+            axes=axes,
+            conditions=tuple(ck.conditions),
+        )
+
+
+class Conv1d(_ConvNd):
+    """``torch.nn.Conv1d``: input ``(C, L)``. See the module docstring for the formulas."""
+
+    _dims = 1
+
+
+class Conv2d(_ConvNd):
+    """``torch.nn.Conv2d``: input ``(C, H, W)``.
+
+    >>> import symcnn as sc
+    >>> sc.analyze(sc.Conv2d(3, 64, 7, stride=2, padding=3), (3, 224, 224)).output_shape
+    (64, 112, 112)
+    """
+
+    _dims = 2
+
+
+class Conv3d(_ConvNd):
+    """``torch.nn.Conv3d``: input ``(C, D, H, W)``."""
+
+    _dims = 3

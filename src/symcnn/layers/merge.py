@@ -1,0 +1,120 @@
+"""Merging branches: ``Add`` (residual), ``Mul`` (gating), ``Concat`` and ``CropConcat`` (U-Net skips).
+
+``Add``/``Mul`` broadcast like PyTorch (dims aligned from the right, equal or 1); FLOPs ``(k - 1)`` per
+output element for ``k`` inputs. ``Concat`` sums the sizes along ``dim`` (batch counted, so channels are
+``dim=1``); other dims must agree. ``CropConcat`` first centre-crops every input to the spatial size of the
+last one (offset ``floor((big - small)/2)``), as the original U-Net does with its skip connections.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from .._errors import SymcnnError
+from .._intmath import floordiv
+from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod
+
+__all__ = ["Add", "Mul", "Concat", "CropConcat"]
+
+
+class _Broadcast(Layer):
+    n_inputs = None
+
+    def __init__(self):
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}()"
+
+    def infer(self, *xs: Shape) -> LayerResult:
+        if len(xs) < 2:
+            raise SymcnnError(f"{self.label}: needs at least 2 inputs, got {len(xs)}")
+        ck = Checker(self.label)
+        rank = max(len(x) for x in xs)
+        out = []
+        for i in range(1, rank + 1):
+            dims = [x[-i] for x in xs if len(x) >= i]
+            big = [d for d in dims if d != 1]
+            target = big[0] if big else sympy.Integer(1)
+            for d in big[1:]:
+                ck.require(
+                    sympy.Eq(d, target),
+                    "input shapes " + ", ".join(fmt(tuple(x)) for x in xs) + " do not match "
+                    f"(dim {rank - i} is {fmt(target)} and {fmt(d)})",
+                )
+            out.append(target)
+        shape = Shape(tuple(out[::-1]))
+        return LayerResult(output_shape=shape, flops=(len(xs) - 1) * prod(shape), conditions=tuple(ck.conditions))
+
+
+class Add(_Broadcast):
+    """Element-wise sum of branches (residual connection): ``x + y``."""
+
+
+class Mul(_Broadcast):
+    """Element-wise product of branches (gating, squeeze-and-excitation): ``x * y``."""
+
+
+class Concat(Layer):
+    """``torch.cat(tensors, dim=1)``: concatenate branches along ``dim`` (batch counted)."""
+
+    n_inputs = None
+
+    def __init__(self, dim=1):
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim == 0:
+            raise SymcnnError(f"{self.kind}: `dim`={dim!r} must be a non-zero int (0 is the batch dimension)")
+        self._set(dim=dim)
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}(dim={self.dim})"
+
+    def _axis(self, rank: int) -> int:
+        d = self.dim if self.dim > 0 else rank + 1 + self.dim
+        if not 1 <= d <= rank:
+            raise SymcnnError(f"{self.label}: `dim`={self.dim} is out of range for inputs of rank {rank + 1}")
+        return d - 1
+
+    def _concat(self, xs, ck: Checker) -> Shape:
+        if len(xs) < 2:
+            raise SymcnnError(f"{self.label}: needs at least 2 inputs, got {len(xs)}")
+        ranks = {len(x) for x in xs}
+        if len(ranks) != 1:
+            raise SymcnnError(f"{self.label}: inputs " + ", ".join(fmt(tuple(x)) for x in xs) + " differ in rank")
+        rank = ranks.pop()
+        a = self._axis(rank)
+        for i in range(rank):
+            if i == a:
+                continue
+            for x in xs[1:]:
+                ck.require(
+                    sympy.Eq(x[i], xs[0][i]),
+                    "input shapes " + ", ".join(fmt(tuple(x)) for x in xs)
+                    + f" differ along dim {i + 1} ({fmt(xs[0][i])} vs {fmt(x[i])}); only dim {a + 1} may differ",
+                )
+        return Shape(tuple(sum((x[a] for x in xs), sympy.Integer(0)) if i == a else xs[0][i] for i in range(rank)))
+
+    def infer(self, *xs: Shape) -> LayerResult:
+        ck = Checker(self.label)
+        return LayerResult(output_shape=self._concat(xs, ck), conditions=tuple(ck.conditions))
+
+
+class CropConcat(Concat):
+    """U-Net skip: centre-crop every input to the last input's spatial size, then concatenate channels."""
+
+    def infer(self, *xs: Shape) -> LayerResult:
+        if len(xs) < 2:
+            raise SymcnnError(f"{self.label}: needs at least 2 inputs, got {len(xs)}")
+        ck = Checker(self.label)
+        ref = xs[-1]
+        cropped, maps = [], []
+        for x in xs:
+            if len(x) != len(ref):
+                raise SymcnnError(f"{self.label}: inputs {fmt(tuple(x))} and {fmt(tuple(ref))} differ in rank")
+            axes = []
+            for w, r in zip(x[1:], ref[1:], strict=True):
+                ck.require(sympy.Ge(w, r), f"cannot crop size {fmt(w)} to the larger {fmt(r)}")
+                axes.append(AxisMap("window", sympy.Integer(1), sympy.Integer(1), -floordiv(w - r, 2)))
+            cropped.append(Shape((x[0], *ref[1:])))
+            maps.append(tuple(axes))
+        return LayerResult(output_shape=self._concat(cropped, ck), axes=tuple(maps), conditions=tuple(ck.conditions))

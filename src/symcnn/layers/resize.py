@@ -1,0 +1,155 @@
+"""Resizing: ``Upsample`` and the padding layers (``ZeroPad1d/2d/3d``, ``ConstantPad*``, ``ReflectionPad*``,
+``ReplicationPad*``).
+
+``Upsample``: output ``floor(W * scale_factor)`` (PyTorch) or the given ``size``. FLOPs per output element:
+nearest 0; linear / bilinear / trilinear ``2^(k+1) - 1`` for ``k`` interpolated axes (``2^k`` weights
+multiplied, ``2^k - 1`` additions); bicubic 31 (16 products, 15 additions).
+Padding layers: output ``W + P_l + P_r`` per axis; negative padding crops (PyTorch allows it).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy
+
+from .._errors import SymcnnError
+from .._intmath import floordiv
+from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr
+
+__all__ = [
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+    "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
+    "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+    "ReplicationPad3d",
+]
+
+_MODES = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
+
+
+def _scale(label: str, value) -> sympy.Rational:
+    if isinstance(value, bool):
+        raise SymcnnError(f"{label}: `scale_factor`={value!r} must be a positive number")
+    if isinstance(value, float):
+        value = Fraction(value)  # exact binary value, as PyTorch multiplies in double
+    if isinstance(value, (int, Fraction, sympy.Rational)):
+        r = sympy.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else sympy.sympify(value)
+        if r > 0:
+            return r
+    raise SymcnnError(f"{label}: `scale_factor`={value!r} must be a positive number (int, float or Fraction)")
+
+
+class Upsample(Layer):
+    """``torch.nn.Upsample(size=None, scale_factor=None, mode='nearest', align_corners=None)``.
+
+    >>> import symcnn as sc
+    >>> sc.analyze(sc.Upsample(scale_factor=2), (8, sc.H, sc.W)).output_shape
+    (8, 2*H, 2*W)
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
+        label = self.kind
+        if (size is None) == (scale_factor is None):
+            raise SymcnnError(f"{label}: give exactly one of `size` and `scale_factor`")
+        if mode not in _MODES:
+            raise SymcnnError(f"{label}: `mode`={mode!r} must be one of {', '.join(map(repr, _MODES))}")
+        if size is not None:
+            sizes = tuple(size) if isinstance(size, (list, tuple)) else (size,)
+            size = tuple(to_expr(label, "size", s, minimum=1) for s in sizes)
+        if scale_factor is not None:
+            scales = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) else (scale_factor,)
+            scale_factor = tuple(_scale(label, s) for s in scales)
+        self._set(size=size, scale_factor=scale_factor, mode=mode, align_corners=align_corners)
+        self._freeze()
+
+    def __repr__(self) -> str:
+        what = f"size={fmt(self.size)}" if self.size is not None else f"scale_factor={fmt(self.scale_factor)}"
+        return f"{self.kind}({what}, mode={self.mode!r})"
+
+    def infer(self, x: Shape) -> LayerResult:
+        spatial = x[1:]
+        n = len(spatial)
+        if n < 1:
+            raise SymcnnError(f"{self.label}: input shape {fmt(tuple(x))} has no spatial axis to upsample")
+        values = self.size if self.size is not None else self.scale_factor
+        if len(values) == 1:
+            values = values * n
+        if len(values) != n:
+            raise SymcnnError(f"{self.label}: {len(values)} sizes/scales given for {n} spatial axes")
+        if self.size is not None:
+            out = tuple(values)
+            scales = tuple(sympy.sympify(o) / w for o, w in zip(out, spatial, strict=True))
+        else:
+            out = tuple(floordiv(r.p * w, r.q) for r, w in zip(values, spatial, strict=True))
+            scales = tuple(values)
+        taps = _MODES[self.mode]
+        per_out = 0 if taps == 1 else (31 if self.mode == "bicubic" else 2 ** (n + 1) - 1)
+        axes = tuple(AxisMap("upsample", sympy.Integer(taps), s) for s in scales)
+        return LayerResult(output_shape=Shape((x[0], *out)), flops=per_out * x[0] * prod(out), axes=axes)
+
+
+class UpsamplingNearest2d(Upsample):
+    """``torch.nn.UpsamplingNearest2d``."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, "nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``torch.nn.UpsamplingBilinear2d`` (align_corners=True)."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, "bilinear", True)
+
+
+class _PadNd(Layer):
+    _dims = 0
+
+    def __init__(self, padding, value=0):
+        label, n = self.kind, self._dims
+        if isinstance(padding, (list, tuple)):
+            if len(padding) != 2 * n:
+                raise SymcnnError(
+                    f"{label}: `padding`={tuple(padding)!r} must have {2 * n} entries "
+                    "(left, right[, top, bottom[, front, back]]: last axis first, as in PyTorch)"
+                )
+            flat = [to_expr(label, "padding", p) for p in padding]
+        else:
+            flat = [to_expr(label, "padding", padding)] * (2 * n)
+        # PyTorch orders pads from the last axis backwards; store them per axis, first axis first.
+        pairs = tuple((flat[2 * i], flat[2 * i + 1]) for i in range(n))[::-1]
+        self._set(padding=pairs, value=value)
+        self._freeze()
+
+    def __repr__(self) -> str:
+        flat = tuple(p for pair in self.padding[::-1] for p in pair)
+        return f"{self.kind}({fmt(flat)})"
+
+    def infer(self, x: Shape) -> LayerResult:
+        self._expect_rank(x, self._dims + 1, "channels + spatial")
+        ck = Checker(self.label)
+        out = []
+        for w, (pl, pr) in zip(x[1:], self.padding, strict=True):
+            o = w + pl + pr
+            ck.require(sympy.Ge(o, 1), f"padding {fmt((pl, pr))} leaves {fmt(o)} elements of {fmt(w)}")
+            out.append(o)
+        axes = tuple(AxisMap("window", sympy.Integer(1), sympy.Integer(1), pl) for pl, _ in self.padding)
+        return LayerResult(output_shape=Shape((x[0], *out)), axes=axes, conditions=tuple(ck.conditions))
+
+
+def _pad(name: str, dims: int, doc: str):
+    return type(name, (_PadNd,), {"_dims": dims, "__doc__": doc, "__module__": __name__})
+
+
+ZeroPad1d = _pad("ZeroPad1d", 1, "``torch.nn.ZeroPad1d``: padding (left, right).")
+ZeroPad2d = _pad("ZeroPad2d", 2, "``torch.nn.ZeroPad2d``: padding (left, right, top, bottom).")
+ZeroPad3d = _pad("ZeroPad3d", 3, "``torch.nn.ZeroPad3d``.")
+ConstantPad1d = _pad("ConstantPad1d", 1, "``torch.nn.ConstantPad1d``.")
+ConstantPad2d = _pad("ConstantPad2d", 2, "``torch.nn.ConstantPad2d``.")
+ConstantPad3d = _pad("ConstantPad3d", 3, "``torch.nn.ConstantPad3d``.")
+ReflectionPad1d = _pad("ReflectionPad1d", 1, "``torch.nn.ReflectionPad1d``.")
+ReflectionPad2d = _pad("ReflectionPad2d", 2, "``torch.nn.ReflectionPad2d``.")
+ReflectionPad3d = _pad("ReflectionPad3d", 3, "``torch.nn.ReflectionPad3d``.")
+ReplicationPad1d = _pad("ReplicationPad1d", 1, "``torch.nn.ReplicationPad1d``.")
+ReplicationPad2d = _pad("ReplicationPad2d", 2, "``torch.nn.ReplicationPad2d``.")
+ReplicationPad3d = _pad("ReplicationPad3d", 3, "``torch.nn.ReplicationPad3d``.")
