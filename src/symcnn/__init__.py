@@ -5,15 +5,35 @@ network: output shape, parameters, MACs, FLOPs, connections, activations and rec
 symbolic until you substitute numbers.
 """
 
+from ._analysis import Analysis as Analysis
+from ._analysis import LayerRecord as LayerRecord
+from ._analysis import analyze as analyze
 from ._errors import SymcnnError as SymcnnError
-from ._symbols import C as C, D as D, F as F, G as G, H as H, K as K, L as L, N as N, P as P, S as S
-from ._symbols import T as T, W as W, symbols as symbols
-from ._intmath import FloorDiv as FloorDiv, ceildiv as ceildiv, floordiv as floordiv, mod as mod
-from ._intmath import latex as latex, pretty as pretty
+from ._graph import Graph as Graph
+from ._graph import Input as Input
+from ._graph import Node as Node
+from ._graph import Sequential as Sequential
+from ._intmath import FloorDiv as FloorDiv
+from ._intmath import ceildiv as ceildiv
+from ._intmath import floordiv as floordiv
+from ._intmath import latex as latex
+from ._intmath import mod as mod
+from ._intmath import pretty as pretty
+from ._symbols import C as C
+from ._symbols import D as D
+from ._symbols import F as F
+from ._symbols import G as G
+from ._symbols import H as H
+from ._symbols import K as K
+from ._symbols import L as L
+from ._symbols import N as N
+from ._symbols import P as P
+from ._symbols import S as S
+from ._symbols import T as T
+from ._symbols import W as W
+from ._symbols import symbols as symbols
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layer_names
-from ._graph import Graph as Graph, Input as Input, Node as Node, Sequential as Sequential
-from ._analysis import Analysis as Analysis, LayerRecord as LayerRecord, analyze as analyze
 from .receptive import ReceptiveField as ReceptiveField
 
 __version__ = "0.1.0"

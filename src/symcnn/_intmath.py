@@ -16,10 +16,12 @@ the rules of FORMULAS.md §9 (all numerators are integers, all divisors positive
   when the comparison is proved. Undecidable comparisons stay symbolic (R12).
 
 >>> from symcnn import W
->>> floordiv(floordiv(floordiv(W + 1, 2) - 1, 2) + 1 - 1, 2)   # three stride-2 layers
+>>> floordiv(floordiv(floordiv(W, 2), 2), 2)                   # three 2x2/2 pools (R2)
 floor(W/8)
->>> floordiv(W + 2 * 3 - 7, 2) + 1                               # 7x7/2 pad 3: ceil(W/2)
-floor((W + 1)/2)
+>>> floordiv(floordiv(W - 1, 2) + 1 - 1, 2) + 1                 # 3x3/2 pad 1, twice (R3, R4)
+ceil(W/4)
+>>> floordiv(W + 2 * 3 - 7, 2) + 1                               # 7x7/2 pad 3
+ceil(W/2)
 >>> pretty(floordiv(W + 31, 32))
 'ceil(W/32)'
 """
@@ -272,6 +274,21 @@ def _bound(expr: sympy.Expr, lower: bool) -> sympy.Expr:
     return sympy.Add(*out)
 
 
+_SHIFTS: dict[sympy.Symbol, sympy.Expr] = {}
+
+
+def _shifted(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with every positive integer symbol ``s`` written ``s' + 1`` (``s' >= 0``), so that SymPy's
+    sign rules see ``W - 1 >= 0``."""
+    repl = {}
+    for s in expr.free_symbols:
+        if s.is_integer and s.is_positive:
+            if s not in _SHIFTS:
+                _SHIFTS[s] = sympy.Dummy(f"{s.name}_0", integer=True, nonnegative=True) + 1
+            repl[s] = _SHIFTS[s]
+    return expr.xreplace(repl) if repl else expr
+
+
 def decide_nonneg(expr) -> bool | None:
     """True if ``expr >= 0`` is proved, False if ``expr < 0`` is proved, None if undecidable.
 
@@ -284,6 +301,7 @@ def decide_nonneg(expr) -> bool | None:
     expr = sympy.sympify(expr)
     if expr.is_Number:
         return bool(expr >= 0)
+    expr = _shifted(expr)
     if expr.is_nonnegative:
         return True
     if expr.is_negative:
@@ -424,7 +442,7 @@ class _SymcnnStrPrinter(StrPrinter):
         out = self._print(terms[0])
         for t in terms[1:]:
             s = self._print(t)
-            out += f" - {s[1:]}" if s.startswith("-") else f" + {s}"
+            out += f" - {s[1:].lstrip()}" if s.startswith("-") else f" + {s}"
         return out
 
 
@@ -434,7 +452,7 @@ class _SymcnnLatexPrinter(LatexPrinter):
         out = self._print(terms[0])
         for t in terms[1:]:
             s = self._print(t)
-            out += f" - {s[1:]}" if s.startswith("-") else f" + {s}"
+            out += f" - {s[1:].lstrip()}" if s.startswith("-") else f" + {s}"
         return out
 
 

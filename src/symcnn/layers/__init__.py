@@ -1,5 +1,6 @@
 """Layer families; each module holds the formulas of its layers."""
 
+from ._base import AxisMap, Condition, Layer, LayerResult, Shape
 from .activation import *  # noqa: F403
 from .activation import __all__ as _act
 from .conv import *  # noqa: F403
@@ -18,7 +19,6 @@ from .resize import *  # noqa: F403
 from .resize import __all__ as _resize
 from .transposed import *  # noqa: F403
 from .transposed import __all__ as _transposed
-from ._base import Layer, LayerResult, AxisMap, Shape, Condition
 
 __all__ = [*_act, *_conv, *_dense, *_lenet, *_merge, *_norm, *_pool, *_resize, *_transposed,
            "Layer", "LayerResult", "AxisMap", "Shape", "Condition"]

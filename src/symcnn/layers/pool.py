@@ -52,7 +52,7 @@ def pool_output_size(size, kernel, stride, pad_left=0, pad_right=None, dilation=
     3
     >>> from symcnn import W, pretty
     >>> pretty(pool_output_size(W, 3, 2, 0, ceil_mode=True))    # ceil((W - 3)/2) + 1
-    'floor((W - 2)/2) + 1'
+    'floor(W/2)'
     """
     pad_right = pad_left if pad_right is None else pad_right
     if not ceil_mode:
