@@ -222,7 +222,8 @@ class _Tracer:
             result = layer.infer(*shapes)
         except SymcnnError as e:
             shown = ", ".join(fmt(tuple(s)) for s in shapes)
-            raise SymcnnError(f"layer {index} '{name or layer.kind}' ({layer!r}) with input {shown}: {e}") from None
+            msg = str(e).removeprefix(f"{layer.label}: ")
+            raise SymcnnError(f"layer {index} '{name or layer.kind}' ({layer!r}) with input {shown}: {msg}") from None
         self.calls.append(Call(index, name or layer.kind, layer, tuple(refs), shapes, result))
         return index
 

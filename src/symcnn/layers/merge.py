@@ -40,7 +40,7 @@ class _Broadcast(Layer):
                 ck.require(
                     sympy.Eq(d, target),
                     "input shapes " + ", ".join(fmt(tuple(x)) for x in xs) + " do not match "
-                    f"(dim {rank - i} is {fmt(target)} and {fmt(d)})",
+                    f"(dim {rank - i + 1}, batch counted, is {fmt(target)} and {fmt(d)})",
                 )
             out.append(target)
         shape = Shape(tuple(out[::-1]))
