@@ -120,11 +120,18 @@ class _PoolNd(Layer):
             zip(x[1:], self.kernel_size, self.stride, self.dilation, self.padding, strict=True)
         ):
             f_eff = effective_kernel(k, d)
-            ck.require(
-                sympy.Ge(w + pl + pr, f_eff),
-                f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
-                f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)",
-            )
+            if self.ceil_mode:  # a partial last window counts: W + P_l + P_r > F_eff - S suffices
+                ck.require(
+                    sympy.Ge(w + pl + pr + s - 1, f_eff),
+                    f"kernel {fmt(k)} (effective {fmt(f_eff)}) exceeds the padded input {fmt(w + pl + pr)} "
+                    f"by a stride {fmt(s)} or more along axis {names[i]} (output size below 1, ceil_mode)",
+                )
+            else:
+                ck.require(
+                    sympy.Ge(w + pl + pr, f_eff),
+                    f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
+                    f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)",
+                )
             out.append(pool_output_size(w, k, s, pl, pr, d, self.ceil_mode))
         outputs = x[0] * prod(out)
         axes = tuple(
