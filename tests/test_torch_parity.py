@@ -29,6 +29,8 @@ def _torch_run(module, shape):
             y = module(x)
     except (RuntimeError, ValueError):
         return None
+    if y.numel() == 0:  # torch returns an empty tensor where symcnn refuses an output size below 1
+        return None
     params = sum(p.numel() for p in module.parameters())
     return tuple(y.shape[1:]), params, counter.get_total_flops() // 2
 

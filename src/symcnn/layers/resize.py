@@ -82,10 +82,14 @@ class Upsample(Layer):
         else:
             out = tuple(floordiv(r.p * w, r.q) for r, w in zip(values, spatial, strict=True))
             scales = tuple(values)
+        ck = Checker(self.label)
+        for o, w in zip(out, spatial, strict=True):
+            ck.require(sympy.Ge(o, 1), f"output size {fmt(o)} of input size {fmt(w)} is below 1")
         taps = _MODES[self.mode]
         per_out = 0 if taps == 1 else (31 if self.mode == "bicubic" else 2 ** (n + 1) - 1)
         axes = tuple(AxisMap("upsample", sympy.Integer(taps), s) for s in scales)
-        return LayerResult(output_shape=Shape((x[0], *out)), flops=per_out * x[0] * prod(out), axes=axes)
+        return LayerResult(output_shape=Shape((x[0], *out)), flops=per_out * x[0] * prod(out), axes=axes,
+                           conditions=tuple(ck.conditions))
 
 
 class UpsamplingNearest2d(Upsample):
