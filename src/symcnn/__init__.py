@@ -5,6 +5,8 @@ network: output shape, parameters, MACs, FLOPs, connections, activations and rec
 symbolic until you substitute numbers.
 """
 
+from . import models as models
+from . import reference as reference
 from ._analysis import Analysis as Analysis
 from ._analysis import LayerRecord as LayerRecord
 from ._analysis import analyze as analyze
@@ -45,4 +47,5 @@ __all__ = [
     *_layer_names,
     "Sequential", "Graph", "Input", "Node",
     "analyze", "Analysis", "LayerRecord", "ReceptiveField",
+    "models", "reference",
 ]

@@ -100,7 +100,7 @@ def _summary(args) -> str:
     if subs:
         a = a.subs(**subs)
     lines = [f"{args.model}: input {shape}", a.table(), ""]
-    for q in ("params", "macs", "flops", "activations"):
+    for q in ("params", "macs", "flops", "connections", "activations"):
         from ._intmath import pretty
 
         lines.append(f"{q:12s} {pretty(getattr(a, q))}")
