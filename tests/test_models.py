@@ -52,6 +52,11 @@ def test_vgg16_per_layer_parameters():
         ("vgg16_bn", 138_365_992, 15_470_264_320),
         ("vgg19", 143_667_240, 19_632_062_464),
         ("vgg19_bn", 143_678_248, 19_632_062_464),
+        ("resnet18", 11_689_512, 1_814_073_344),
+        ("resnet34", 21_797_672, 3_663_761_408),
+        ("resnet50", 25_557_032, 4_089_184_256),
+        ("resnet101", 44_549_160, 7_801_405_440),
+        ("resnet152", 60_192_808, 11_513_626_624),
     ],
 )
 def test_torchvision_figures(name, params, macs):
@@ -102,3 +107,21 @@ def test_cli_summary_and_bad_input():
     assert "Traceback" not in r.stderr and "must look like NAME=INTEGER" in r.stderr
     r = _cli("summary", "nope")
     assert r.returncode == 2 and "unknown model 'nope'" in r.stderr
+
+
+@pytest.mark.parametrize(("name", "bn_affine"), [("resnet18", 9_600), ("resnet50", 53_120), ("vgg16_bn", 8_448)])
+def test_batchnorm_affine_parameters(name, bn_affine):
+    a = sc.analyze(sc.models.get(name), (3, 224, 224))
+    assert sum(r.params for r in a.layers if r.kind == "BatchNorm2d") == bn_affine
+
+
+def test_resnet50_closed_forms():
+    m = sc.models.resnet50()
+    a = sc.analyze(m, (3, H, W))
+    feat = sc.analyze(m.features, (3, H, W))
+    assert [sc.pretty(v) for v in feat.output_shape[1:]] == ["ceil(H/32)", "ceil(W/32)"]
+    assert a["layer1.0.conv1"].kind == "Conv2d" and a["layer4.2.add"].kind == "Add"
+    for h, w in ((224, 224), (320, 257), (33, 65)):
+        assert a.subs(H=h, W=w).macs == sc.analyze(m, (3, h, w)).macs
+    rf = sc.analyze(m.features, (3, 224, 224)).receptive_field
+    assert rf.stride == (32, 32) and rf.aligned is True
