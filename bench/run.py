@@ -20,19 +20,6 @@ import symcnn as sc  # noqa: E402
 from symcnn import H, W  # noqa: E402
 
 
-def vgg16_by_hand():
-    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
-    layers, c = [], 3
-    for v in cfg:
-        if v == "M":
-            layers.append(sc.MaxPool2d(2, 2))
-        else:
-            layers += [sc.Conv2d(c, v, 3, padding=1), sc.ReLU()]
-            c = v
-    return sc.Sequential(sc.Sequential(*layers), sc.AdaptiveAvgPool2d(7), sc.Flatten(), sc.Linear(25088, 4096),
-                         sc.ReLU(), sc.Dropout(), sc.Linear(4096, 4096), sc.ReLU(), sc.Dropout(), sc.Linear(4096, 1000))
-
-
 def best_of(fn, n=5):
     times = []
     for _ in range(n):
@@ -44,11 +31,7 @@ def best_of(fn, n=5):
 
 def main() -> None:
     rows = []
-    try:
-        from symcnn import models
-        vgg = models.vgg16()
-    except Exception:  # noqa: BLE001 - the zoo may not exist yet
-        vgg = vgg16_by_hand()
+    vgg = sc.models.vgg16()
     t_first, a = best_of(lambda: sc.analyze(vgg, (3, H, W)), n=1)
     t_vgg, a = best_of(lambda: sc.analyze(vgg, (3, H, W)))
     rows.append(("analyze(vgg16, (3, H, W)), first call", t_first, 0.3))

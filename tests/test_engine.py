@@ -142,17 +142,7 @@ def test_batch_and_bytes():
 
 
 def test_vgg16_param_memory_is_mib_not_dropout():
-    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
-    layers, c = [], 3
-    for v in cfg:
-        if v == "M":
-            layers.append(sc.MaxPool2d(2, 2))
-        else:
-            layers += [sc.Conv2d(c, v, 3, padding=1), sc.ReLU()]
-            c = v
-    head = [sc.Flatten(), sc.Linear(25088, 4096), sc.ReLU(), sc.Dropout(), sc.Linear(4096, 4096), sc.ReLU(),
-            sc.Dropout(), sc.Linear(4096, 1000)]
-    a = sc.analyze(sc.Sequential(*layers, *head), (3, 224, 224))
+    a = sc.analyze(sc.models.vgg16(), (3, 224, 224))
     assert a.params == 138_357_544
     assert a.param_bytes() == 553_430_176
     assert round(int(a.param_bytes()) / 2**20, 1) == 527.8

@@ -436,7 +436,9 @@ def _ordered(expr: sympy.Add) -> list[sympy.Expr]:
     return sorted(sympy.Add.make_args(expr), key=_term_key)
 
 
-class _SymcnnStrPrinter(StrPrinter):
+class _OrderedAdd:
+    """Printer mixin: sums in the display order of :func:`_ordered`."""
+
     def _print_Add(self, expr, order=None):
         terms = _ordered(expr)
         out = self._print(terms[0])
@@ -446,14 +448,12 @@ class _SymcnnStrPrinter(StrPrinter):
         return out
 
 
-class _SymcnnLatexPrinter(LatexPrinter):
-    def _print_Add(self, expr, order=None):
-        terms = _ordered(expr)
-        out = self._print(terms[0])
-        for t in terms[1:]:
-            s = self._print(t)
-            out += f" - {s[1:].lstrip()}" if s.startswith("-") else f" + {s}"
-        return out
+class _SymcnnStrPrinter(_OrderedAdd, StrPrinter):
+    pass
+
+
+class _SymcnnLatexPrinter(_OrderedAdd, LatexPrinter):
+    pass
 
 
 def pretty(expr) -> str:
