@@ -44,6 +44,7 @@ def test_vgg16_per_layer_parameters():
 @pytest.mark.parametrize(
     ("name", "params", "macs"),
     [
+        ("alexnet", 61_100_840, 714_188_480),
         ("vgg11", 132_863_336, 7_609_090_048),
         ("vgg11_bn", 132_868_840, 7_609_090_048),
         ("vgg13", 133_047_848, None),
@@ -82,6 +83,11 @@ def test_vgg16_symbolic_closed_forms_hold_at_other_sizes():
 def test_vgg16_receptive_field_matches_published_table():
     rf = sc.analyze(sc.models.vgg16().features, (3, 224, 224)).receptive_field
     assert (rf.size, rf.stride, rf.padding) == ((212, 212), (32, 32), (90, 90))
+
+
+def test_alexnet_receptive_field_matches_published_table():
+    rf = sc.analyze(sc.models.alexnet().features, (3, 224, 224)).receptive_field
+    assert (rf.size, rf.stride) == ((195, 195), (32, 32))
 
 
 def test_registry():

@@ -8,16 +8,19 @@ True
 from __future__ import annotations
 
 from .._errors import SymcnnError
+from .alexnet import AlexNet, alexnet
 from .lenet import LeNet5, lenet5
 from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
-__all__ = ["names", "get", "lenet5", "LeNet5", "VGG", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn",
-           "vgg16_bn", "vgg19_bn", "ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
-           "resnet101", "resnet152"]
+__all__ = [
+    "names", "get", "AlexNet", "alexnet", "lenet5", "LeNet5", "VGG", "vgg11", "vgg13", "vgg16", "vgg19",
+    "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn", "ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34",
+    "resnet50", "resnet101", "resnet152",
+]
 
 _REGISTRY = {
-    f.__name__: f for f in (lenet5, vgg11, vgg13, vgg16, vgg19, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn,
+    f.__name__: f for f in (alexnet, lenet5, vgg11, vgg13, vgg16, vgg19, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn,
                             resnet18, resnet34, resnet50, resnet101, resnet152)
 }
 
