@@ -5,6 +5,7 @@ network: output shape, parameters, MACs, FLOPs, connections, activations and rec
 symbolic until you substitute numbers.
 """
 
+from . import derive as derive
 from . import models as models
 from . import reference as reference
 from ._analysis import Analysis as Analysis
@@ -34,6 +35,7 @@ from ._symbols import S as S
 from ._symbols import T as T
 from ._symbols import W as W
 from ._symbols import symbols as symbols
+from .errata import errata as errata
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layer_names
 from .receptive import ReceptiveField as ReceptiveField
@@ -47,5 +49,5 @@ __all__ = [
     *_layer_names,
     "Sequential", "Graph", "Input", "Node",
     "analyze", "Analysis", "LayerRecord", "ReceptiveField",
-    "models", "reference",
+    "models", "reference", "derive", "errata",
 ]
