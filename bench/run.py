@@ -40,6 +40,8 @@ def main() -> None:
     sizes = np.arange(32, 32 + 10**6, dtype=np.int64)
     t_eval, _ = best_of(lambda: f(sizes, sizes))
     rows.append(("MACs of vgg16 at 10^6 input sizes (lambdified)", t_eval, 1.0))
+    t_derive, ds = best_of(lambda: sc.derive.all(), n=1)
+    rows.append((f"derive.all(): {len(ds)} derivations, all verified={all(d.verified for d in ds)}", t_derive, 30.0))
     try:
         from symcnn import models
         for name in ("vgg19_bn", "resnet50", "resnet152", "densenet121", "mobilenet_v2"):
