@@ -39,6 +39,9 @@ from .errata import errata as errata
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layer_names
 from .receptive import ReceptiveField as ReceptiveField
+from .solve import mirror_output_padding as mirror_output_padding
+from .solve import solve as solve
+from .solve import valid_input_sizes as valid_input_sizes
 
 __version__ = "0.1.0"
 
@@ -49,5 +52,5 @@ __all__ = [
     *_layer_names,
     "Sequential", "Graph", "Input", "Node",
     "analyze", "Analysis", "LayerRecord", "ReceptiveField",
-    "models", "reference", "derive", "errata",
+    "models", "reference", "derive", "errata", "solve", "valid_input_sizes", "mirror_output_padding",
 ]
