@@ -1,0 +1,1 @@
+"""Interoperability: PyTorch in and out (optional extra ``symcnn[torch]``) and summary exports."""
