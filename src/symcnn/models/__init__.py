@@ -9,19 +9,29 @@ from __future__ import annotations
 
 from .._errors import SymcnnError
 from .alexnet import AlexNet, alexnet
+from .dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_discriminator, dcgan_generator
+from .densenet import DenseBlock, DenseLayer, DenseNet, Transition, densenet121
+from .googlenet import BasicConv2d, GoogLeNet, Inception, googlenet
 from .lenet import LeNet5, lenet5
+from .mobilenet import InvertedResidual, MobileNetV2, mobilenet_v2
 from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .squeezenet import Fire, SqueezeNet, squeezenet1_0, squeezenet1_1
+from .unet import UNet, unet
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
 __all__ = [
     "names", "get", "AlexNet", "alexnet", "lenet5", "LeNet5", "VGG", "vgg11", "vgg13", "vgg16", "vgg19",
     "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn", "ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34",
-    "resnet50", "resnet101", "resnet152",
+    "resnet50", "resnet101", "resnet152", "MobileNetV2", "InvertedResidual", "mobilenet_v2", "SqueezeNet", "Fire",
+    "squeezenet1_0", "squeezenet1_1", "DenseNet", "DenseLayer", "DenseBlock", "Transition", "densenet121",
+    "GoogLeNet", "Inception", "BasicConv2d", "googlenet", "UNet", "unet", "DCGANGenerator", "DCGANDiscriminator",
+    "dcgan_generator", "dcgan_discriminator",
 ]
 
 _REGISTRY = {
     f.__name__: f for f in (alexnet, lenet5, vgg11, vgg13, vgg16, vgg19, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn,
-                            resnet18, resnet34, resnet50, resnet101, resnet152)
+                            resnet18, resnet34, resnet50, resnet101, resnet152, mobilenet_v2, squeezenet1_0,
+                            squeezenet1_1, densenet121, googlenet, unet, dcgan_generator, dcgan_discriminator)
 }
 
 
