@@ -512,11 +512,13 @@ def test_default_bounds_are_stated():
 
 
 def test_models_unet_if_available():
-    unet_fn = getattr(sc.models, "unet", None)
-    if unet_fn is None:
-        pytest.skip("symcnn.models.unet not built yet")
-    r = valid_input_sizes(unet_fn(), between=(32, 1024), exact=True)
-    assert 572 in r
+    net = sc.models.unet()  # the zoo's 64-channel 2-D U-Net: same sizes as the small one built here
+    r = valid_input_sizes(net, between=(32, 1024), exact=True)
+    assert r.progressions == (Progression(188, 16),) and r.describe() == "W ≡ 12 (mod 16), W >= 188"
+    assert 572 in r and 573 not in r and 556 in r and 172 not in r
+    assert all((w - 124) % 16 == 0 and (w - 124) // 16 >= 4 for w in r)  # W = 16k + 124, k >= 4
+    assert list(r) == list(valid_input_sizes(unet(), between=(32, 1024), exact=True))
+    assert valid_input_sizes(net, between=(32, 1024)).describe() == "W >= 188"
 
 
 def test_progression_helpers():
