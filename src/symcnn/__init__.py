@@ -36,6 +36,7 @@ from ._symbols import T as T
 from ._symbols import W as W
 from ._symbols import symbols as symbols
 from .errata import errata as errata
+from .interop.torch import to_torch as to_torch
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layer_names
 from .receptive import ReceptiveField as ReceptiveField
@@ -53,4 +54,5 @@ __all__ = [
     "Sequential", "Graph", "Input", "Node",
     "analyze", "Analysis", "LayerRecord", "ReceptiveField",
     "models", "reference", "derive", "errata", "solve", "valid_input_sizes", "mirror_output_padding",
+    "to_torch",
 ]

@@ -1,1 +1,3 @@
 """Interoperability: PyTorch in and out (optional extra ``symcnn[torch]``) and summary exports."""
+
+from .torch import to_torch as to_torch

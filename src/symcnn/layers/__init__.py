@@ -13,6 +13,7 @@ from .merge import *  # noqa: F403
 from .merge import __all__ as _merge
 from .norm import *  # noqa: F403
 from .norm import __all__ as _norm
+from .opaque import Opaque as Opaque
 from .pool import *  # noqa: F403
 from .pool import __all__ as _pool
 from .resize import *  # noqa: F403
@@ -21,4 +22,4 @@ from .transposed import *  # noqa: F403
 from .transposed import __all__ as _transposed
 
 __all__ = [*_act, *_conv, *_dense, *_lenet, *_merge, *_norm, *_pool, *_resize, *_transposed,
-           "Layer", "LayerResult", "AxisMap", "Shape", "Condition"]
+           "Opaque", "Layer", "LayerResult", "AxisMap", "Shape", "Condition"]
