@@ -35,6 +35,8 @@ from ._symbols import S as S
 from ._symbols import T as T
 from ._symbols import W as W
 from ._symbols import symbols as symbols
+from .counting import conventions as conventions
+from .counting import count as count
 from .errata import errata as errata
 from .interop.torch import to_torch as to_torch
 from .layers import *  # noqa: F403
@@ -54,5 +56,6 @@ __all__ = [
     "Sequential", "Graph", "Input", "Node",
     "analyze", "Analysis", "LayerRecord", "ReceptiveField",
     "models", "reference", "derive", "errata", "solve", "valid_input_sizes", "mirror_output_padding",
+    "count", "conventions",
     "to_torch",
 ]
