@@ -320,6 +320,29 @@ class Analysis:
         line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
         return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the per-layer table as HTML (see :mod:`symcnn.interop.export`)."""
+        from .interop.export import to_html
+
+        return to_html(self, "analysis")
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the totals as display math."""
+        from .interop.export import latex_display
+
+        return latex_display(self)
+
+    def to(self, format: str = "markdown", title: str = "model") -> str:  # noqa: A002 - the natural name
+        """The summary as ``"table"`` (terminal), ``"markdown"``, ``"latex"``, ``"csv"``, ``"json"`` or ``"html"``.
+
+        >>> import symcnn as sc
+        >>> print(sc.analyze(sc.Conv2d(3, 8, 3), (3, 8, 8)).to("csv").splitlines()[1])
+        0,Conv2d,Conv2d,"(8, 6, 6)",224,7776,15552,8064,288,"(3, 3)"
+        """
+        from .interop.export import render
+
+        return render(self, format, title)
+
     def __repr__(self) -> str:
         return (f"Analysis(input_shape={fmt(self.input_shape)}, output_shape={fmt(self.output_shape)}, "
                 f"layers={len(self.layers)}, params={pretty(self.params)}, macs={pretty(self.macs)})")

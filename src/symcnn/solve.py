@@ -311,6 +311,10 @@ class Solutions:
             out.append("\nnearest feasible outputs: " + "; ".join(f"`{fmt(o)}`" for o, _ in self.nearest))
         return "\n".join(out)
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the closed form as display math."""
+        return _latex_display(self.closed_form)
+
     def _repr_html_(self) -> str:
         esc = html.escape
         head = "".join(f"<th>{esc(str(u))}</th>" for u in self.unknowns)
@@ -342,6 +346,17 @@ def _show(expr) -> str:
     if isinstance(expr, sympy.Rel):
         return f"{pretty(expr.lhs)} {expr.rel_op} {pretty(expr.rhs)}".replace("==", "=")
     return pretty(expr)
+
+
+def _latex_display(expr) -> str:
+    """``$$...$$`` of a closed form (relation, ``And``/``Or`` of relations, or a boolean)."""
+    from ._intmath import latex
+
+    if expr is sympy.true or expr is True:
+        return "$$\\text{any value}$$"
+    if expr is sympy.false or expr is False:
+        return "$$\\text{no value}$$"
+    return f"$${latex(expr)}$$"
 
 
 def _as_target(output_shape, n: int):
@@ -819,6 +834,10 @@ class InputSizes:
             + ", ".join(map(str, self.sizes[:50]))
             + (" ..." if len(self.sizes) > 50 else "")
         )
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the closed form (a condition on the size) as display math."""
+        return _latex_display(self.closed_form)
 
     def _repr_html_(self) -> str:
         lo, hi = self.between

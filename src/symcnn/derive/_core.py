@@ -193,6 +193,18 @@ class Derivation:
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the derivation as HTML (runs the proof and the check if not run yet)."""
+        from ..interop.export import derivation_html
+
+        return derivation_html(self)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the derived result as display math."""
+        from ..interop.export import derivation_latex
+
+        return derivation_latex(self)
+
 
 def _show(x) -> str:
     if isinstance(x, dict):
