@@ -1,0 +1,282 @@
+"""Layer-family pages: every quantity of every layer family, printed from an analysis with symbolic arguments.
+
+Each family lists *cases* (a layer built with symbols for its arguments and a symbolic input shape); the page
+shows, per case, the formulas :func:`symcnn.analyze` returns, the conditions that stay symbolic (with the
+message the layer raises when one fails), a worked example (the same analysis substituted) and, where a
+derivation covers the quantity, a link to it with the number of brute-force cases it was checked on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sympy
+
+from .. import layers as L
+from .._analysis import analyze
+from .._graph import Graph, Input
+from .._symbols import C, D, F, G, H, K, P, S, W, size_symbol
+from ._core import Page, code
+
+__all__ = ["FAMILIES", "Family", "Case", "render_layers", "case_analysis"]
+
+OP = size_symbol("O_p", nonnegative=True)  #: output_padding of the transposed convolution page
+
+
+@dataclass(frozen=True)
+class Case:
+    """One layer configuration shown on a family page."""
+
+    title: str
+    build: Callable[[], object]  # () -> layer or Graph
+    input_shape: tuple | Callable[[], tuple]
+    numbers: dict[str, int]
+    derivations: dict[str, str] = field(default_factory=dict)  # quantity -> derivation name
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Family:
+    slug: str
+    title: str
+    module: str
+    intro: str
+    cases: tuple[Case, ...]
+    calculators: tuple[str, ...] = ()
+
+
+def _two(layer_factory):
+    """A two-input graph applying a merge layer to two tensors of the same shape."""
+    def build():
+        x = Input()
+        return Graph(x, layer_factory()(x, x))
+    return build
+
+
+def _crop_concat():
+    a = Input()
+    b = L.MaxPool2d(2)(a)
+    return Graph(a, L.CropConcat()(a, b))
+
+
+_CONV = {"output": "conv_output_size", "params": "conv_params", "macs": "conv_macs", "flops": "conv_flops",
+         "connections": "lenet_connections", "receptive field": "receptive_field"}
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        "conv", "Convolution", "symcnn/layers/conv.py",
+        "`Conv1d`, `Conv2d`, `Conv3d` with PyTorch's arguments; `padding` may also be `\"same\"` (TensorFlow / "
+        "ONNX SAME_UPPER at any stride), `\"full\"` or `\"valid\"`.",
+        (
+            Case("Conv2d: kernel, stride, padding, dilation", lambda: L.Conv2d(C, K, F, stride=S, padding=P,
+                 dilation=D), (C, H, W), {"C": 3, "K": 64, "F": 7, "S": 2, "P": 3, "D": 1, "H": 224, "W": 224},
+                 _CONV),
+            Case("Conv2d, padding=\"same\"", lambda: L.Conv2d(C, K, F, stride=S, padding="same"), (C, H, W),
+                 {"C": 3, "K": 32, "F": 3, "S": 2, "H": 225, "W": 225},
+                 {**_CONV, "output": "same_padding"}),
+            Case("Conv2d, padding=\"full\"", lambda: L.Conv2d(C, K, F, padding="full"), (C, H, W),
+                 {"C": 1, "K": 1, "F": 3, "H": 2, "W": 2}, {**_CONV, "output": "full_padding"},
+                 "WORKED-EXAMPLES: a 2x2 input with a 3x3 kernel gives 4x4."),
+            Case("Conv2d with groups", lambda: L.Conv2d(C, K, F, groups=G), (C, H, W),
+                 {"C": 32, "K": 64, "F": 3, "G": 4, "H": 56, "W": 56}, {k: v for k, v in _CONV.items()
+                                                                       if k != "output"}),
+        ),
+        ("conv2d",),
+    ),
+    Family(
+        "transposed", "Transposed convolution", "symcnn/layers/transposed.py",
+        "`ConvTranspose1d/2d/3d`: every input pixel scatters its products; costs are counted per *input* pixel.",
+        (
+            Case("ConvTranspose2d", lambda: L.ConvTranspose2d(C, K, F, stride=S, padding=P, output_padding=OP,
+                 dilation=D), (C, H, W), {"C": 1, "K": 1, "F": 3, "S": 2, "P": 0, "O_p": 0, "D": 1, "H": 3, "W": 3},
+                 {"output": "transposed_output_size", "output_padding": "transposed_offset",
+                  "receptive field": "receptive_field"},
+                 "WORKED-EXAMPLES: a 3x3 input, 3x3 kernel, stride 2 gives 7x7 here (5x5 with padding 1)."),
+        ),
+        ("conv_transpose2d",),
+    ),
+    Family(
+        "pool", "Pooling", "symcnn/layers/pool.py",
+        "Max and average pooling (with `ceil_mode`), adaptive pooling and spatial pyramid pooling (SPP).",
+        (
+            Case("MaxPool2d", lambda: L.MaxPool2d(F, stride=S, padding=P, dilation=D), (C, H, W),
+                 {"C": 64, "F": 3, "S": 2, "P": 1, "D": 1, "H": 112, "W": 112},
+                 {"output": "conv_output_size", "receptive field": "receptive_field"}),
+            Case("MaxPool2d, ceil_mode=True", lambda: L.MaxPool2d(F, stride=S, padding=P, ceil_mode=True),
+                 (C, H, W), {"C": 64, "F": 3, "S": 2, "P": 0, "H": 112, "W": 112},
+                 {"output": "pool_ceil_mode", "receptive field": "receptive_field"}),
+            Case("AvgPool2d", lambda: L.AvgPool2d(F, S, P), (C, H, W),
+                 {"C": 1, "F": 2, "S": 2, "P": 0, "H": 4, "W": 4}, {"output": "conv_output_size"},
+                 "WORKED-EXAMPLES: a 4x4 input, 2x2 window, stride 2 gives 2x2."),
+            Case("AdaptiveAvgPool2d", lambda: L.AdaptiveAvgPool2d(K), (C, H, W),
+                 {"C": 512, "K": 7, "H": 10, "W": 10}, {"flops": "adaptive_pool_windows"}),
+            Case("SpatialPyramidPooling (levels 4, 2, 1)", lambda: L.SpatialPyramidPooling((4, 2, 1)), (C, H, W),
+                 {"C": 256, "H": 13, "W": 13}, {"output": "spp_levels"},
+                 "A fixed-length output C*(16 + 4 + 1) for any input size inside the validity range."),
+        ),
+        ("max_pool2d",),
+    ),
+    Family(
+        "dense", "Dense layers", "symcnn/layers/dense.py", "`Linear` acts on the last dimension; `Flatten`.",
+        (
+            Case("Linear", lambda: L.Linear(C, K), (C,), {"C": 25088, "K": 4096}),
+            Case("Linear without bias", lambda: L.Linear(C, K, bias=False), (C,), {"C": 120, "K": 84}),
+            Case("Flatten", lambda: L.Flatten(), (C, H, W), {"C": 512, "H": 7, "W": 7}),
+        ),
+    ),
+    Family(
+        "norm", "Normalization", "symcnn/layers/norm.py",
+        "`BatchNorm1d/2d/3d`: weight and bias are parameters; running statistics are buffers.",
+        (Case("BatchNorm2d", lambda: L.BatchNorm2d(C), (C, H, W), {"C": 64, "H": 112, "W": 112}),),
+    ),
+    Family(
+        "activation", "Activations, dropout, identity", "symcnn/layers/activation.py",
+        "Element-wise layers: the shape is unchanged.",
+        (
+            Case("ReLU", lambda: L.ReLU(), (C, H, W), {"C": 64, "H": 112, "W": 112}),
+            Case("Softmax", lambda: L.Softmax(dim=0), (C,), {"C": 1000}),
+            Case("PReLU", lambda: L.PReLU(C), (C, H, W), {"C": 64, "H": 56, "W": 56}),
+            Case("Dropout", lambda: L.Dropout(0.5), (C,), {"C": 4096}),
+        ),
+    ),
+    Family(
+        "resize", "Upsampling and padding", "symcnn/layers/resize.py",
+        "`Upsample` (nearest, (bi/tri)linear, bicubic) and the padding layers.",
+        (
+            Case("Upsample, nearest, scale 2", lambda: L.Upsample(scale_factor=2), (C, H, W),
+                 {"C": 64, "H": 28, "W": 28}),
+            Case("Upsample, bilinear, scale 2", lambda: L.Upsample(scale_factor=2, mode="bilinear"), (C, H, W),
+                 {"C": 64, "H": 28, "W": 28}),
+            Case("ZeroPad2d", lambda: L.ZeroPad2d(P), (C, H, W), {"C": 3, "P": 2, "H": 32, "W": 32}),
+        ),
+    ),
+    Family(
+        "merge", "Merging branches", "symcnn/layers/merge.py",
+        "`Add` (residual), `Mul`, `Concat` and `CropConcat` (U-Net skips), shown on two copies of one tensor.",
+        (
+            Case("Add", _two(L.Add), (C, H, W), {"C": 256, "H": 56, "W": 56}),
+            Case("Concat", _two(L.Concat), (C, H, W), {"C": 64, "H": 28, "W": 28}),
+            Case("CropConcat (skip of a 2x2 pool)", _crop_concat, (C, H, W), {"C": 64, "H": 64, "W": 64}),
+        ),
+    ),
+    Family(
+        "lenet", "LeNet-5 layers", "symcnn/layers/lenet.py",
+        "LeNet-5's own layers: trainable subsampling, the C3 connection table, the Euclidean RBF output.",
+        (
+            Case("Subsampling2d", lambda: L.Subsampling2d(C), (C, H, W), {"C": 6, "H": 28, "W": 28},
+                 {"connections": "lenet_connections"}),
+            Case("ConnectionTableConv2d (C3's table)", lambda: L.ConnectionTableConv2d(6, 16, F,
+                 table=L.LENET5_C3_TABLE), (6, H, W), {"F": 5, "H": 14, "W": 14},
+                 {"connections": "lenet_connections"}),
+            Case("RBF", lambda: L.RBF(C, K), (C,), {"C": 84, "K": 10}, {"connections": "lenet_connections"}),
+        ),
+    ),
+)
+
+# (quantity key, TeX name, attribute of Analysis)
+_QUANTITIES = (
+    ("params", r"\text{params}", "params"),
+    ("buffers", r"\text{buffers}", "buffers"),
+    ("macs", r"\text{MACs}", "macs"),
+    ("flops", r"\text{FLOPs}", "flops"),
+    ("connections", r"\text{connections}", "connections"),
+)
+
+
+def case_analysis(case: Case):
+    """The symbolic analysis of a case (the tests call this to re-derive every formula)."""
+    return analyze(case.build(), case.input_shape)
+
+
+def _verified(page: Page, derivations: dict, quantity: str, case: Case) -> None:
+    name = case.derivations.get(quantity)
+    if name is None:
+        return
+    d = derivations[name]
+    state = "verified" if d.verified else "NOT VERIFIED"
+    page.para(f"Derivation: [{d.title}](../derivations/{name}.md), {state} on {d.check.cases:,} cases "
+              f"({d.check.mismatches} mismatches against brute force).")
+
+
+def _axis_names(n: int) -> tuple[str, ...]:
+    return {1: ("W",), 2: ("H", "W"), 3: ("T", "H", "W")}.get(n, ())
+
+
+def _case(page: Page, case: Case, derivations: dict) -> None:
+    a = case_analysis(case)
+    page.add(f"## {case.title}", "")
+    page.para(f"`{case.build()!r}` on input `{a.input_shape!r}`." + (f" {case.note}" if case.note else ""))
+    page.add("### Output size", "")
+    out = a.output_shape
+    spatial = len(out) - 1
+    page.formula(r"\text{output shape}", tuple(out))
+    for name, size in zip(_axis_names(spatial), tuple(out)[1:], strict=False):
+        if size.free_symbols:
+            page.formula(f"{name}_{{\\text{{out}}}}", size)
+    _verified(page, derivations, "output", case)
+    if "output_padding" in case.derivations:
+        _verified(page, derivations, "output_padding", case)
+    for key, texname, attr in _QUANTITIES:
+        value = getattr(a, attr)
+        if key == "buffers" and value == 0:
+            continue
+        page.add(f"### {key if key in ('params', 'buffers', 'connections') else texname[6:-1]}", "")
+        page.formula(texname, value)
+        _verified(page, derivations, key, case)
+    rf = a.receptive_field
+    if rf.size:
+        page.add("### Receptive field", "")
+        page.para("Of one output pixel, per spatial axis, with the effective stride (jump) of the output grid.")
+        page.formula(r"r", tuple(rf.size))
+        page.formula(r"j", tuple(rf.stride))
+        _verified(page, derivations, "receptive field", case)
+    page.add("### Constraints", "")
+    if a.conditions:
+        page.para("Conditions that stay symbolic; when one is false for given numbers, the layer raises "
+                  "`symcnn.SymcnnError` with the message shown.")
+        for c in a.conditions:
+            page.formula("", c.relation)
+            page.para(f"Message: *{c.message.replace('*', chr(92) + '*')}*")
+    else:
+        page.para("None: the layer is valid for every input size its arguments allow.")
+    num = a.subs(**{k: v for k, v in case.numbers.items() if k in {s.name for s in a.free_symbols}})
+    page.add("### Worked example", "")
+    shown = ", ".join(f"{k} = {v}" for k, v in case.numbers.items())
+    page.para(f"With {shown} (the analysis above, substituted):")
+    rows = [["output shape", code(tuple(num.output_shape))]]
+    rows += [[key, f"{int(getattr(num, attr)):,}" if getattr(num, attr).is_Integer else code(getattr(num, attr))]
+             for key, _, attr in _QUANTITIES]
+    if num.receptive_field.size:
+        rows.append(["receptive field", code(tuple(num.receptive_field.size))])
+    page.table(["quantity", "value"], rows)
+
+
+def render_layers(derivations: dict, calculators: dict[str, str]) -> list[Page]:
+    """One page per layer family, plus the section index. ``calculators``: name -> HTML block."""
+    pages = []
+    index = Page("reference/layers/index.md", "Layers")
+    index.para("One page per layer family. Every formula is printed from `symcnn.analyze` run on the layer "
+               "with symbolic arguments; nothing is typed by hand.")
+    rows = []
+    for fam in FAMILIES:
+        page = Page(f"reference/layers/{fam.slug}.md", fam.title)
+        page.para(fam.intro + f" Source: `{fam.module}` (the module docstring states the conventions).")
+        page.para("Symbols: input size H, W; channels C (input) and K (output); kernel F; stride S; "
+                  "padding P; dilation D; groups G. See [conventions](../../conventions.md) for what MACs, FLOPs "
+                  "and connections count.")
+        for calc in fam.calculators:
+            page.add("## Calculator", "", calculators[calc], "")
+        for case in fam.cases:
+            _case(page, case, derivations)
+        pages.append(page)
+        rows.append([f"[{fam.title}]({fam.slug}.md)", ", ".join(f"`{c.title}`" for c in fam.cases)])
+    index.table(["family", "cases"], rows)
+    return [index, *pages]
+
+
+def _smoke() -> None:  # pragma: no cover - manual
+    for fam in FAMILIES:
+        for case in fam.cases:
+            a = case_analysis(case)
+            print(fam.slug, case.title, a.output_shape, sympy.srepr(a.params)[:20])
