@@ -8,6 +8,8 @@ or the networks rewritten in plain PyTorch and run on the meta device.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 import symcnn as sc
@@ -15,6 +17,13 @@ from symcnn import H, W
 from symcnn.reference import receptive_field_1d, windows_1d
 
 NEW = ("mobilenet_v2", "squeezenet1_0", "squeezenet1_1", "densenet121", "googlenet")
+
+
+@functools.cache
+def _analysis(name: str, shape: tuple, features: bool = False) -> sc.Analysis:
+    """Analyses are immutable: share them between tests (the symbolic ones take up to a second)."""
+    model = sc.models.get(name)
+    return sc.analyze(model.features if features else model, shape)
 
 
 # --- published figures ----------------------------------------------------------------------------------------
@@ -32,7 +41,7 @@ NEW = ("mobilenet_v2", "squeezenet1_0", "squeezenet1_1", "densenet121", "googlen
     ],
 )
 def test_torchvision_figures(name, params, macs, bn_affine):
-    a = sc.analyze(sc.models.get(name), (3, 224, 224))
+    a = _analysis(name, (3, 224, 224))
     assert (a.params, a.macs) == (params, macs)
     assert a.output_shape == (1000,)
     assert sum(r.params for r in a.layers if r.kind == "BatchNorm2d") == bn_affine
@@ -63,13 +72,13 @@ def test_registry_has_the_new_models():
     ],
 )
 def test_torchvision_module_names(name, layer_names):
-    a = sc.analyze(sc.models.get(name), (3, 224, 224))
+    a = _analysis(name, (3, 224, 224))
     for n in layer_names:
         assert a[n].params > 0, n
 
 
 def test_mobilenet_residuals_where_torchvision_has_them():
-    a = sc.analyze(sc.models.mobilenet_v2(), (3, 224, 224))
+    a = _analysis("mobilenet_v2", (3, 224, 224))
     adds = sorted(int(r.name.split(".")[1]) for r in a.layers if r.kind == "Add")
     # stride 1 and equal channels: the 2nd..nth repeat of each (t, c, n, s) row of the paper's table 2
     assert adds == [3, 5, 6, 8, 9, 10, 12, 13, 15, 16]
@@ -78,7 +87,7 @@ def test_mobilenet_residuals_where_torchvision_has_them():
 
 
 def test_googlenet_uses_torchvisions_3x3_in_the_5x5_branch_and_ceil_pools():
-    a = sc.analyze(sc.models.googlenet(), (3, 224, 224))
+    a = _analysis("googlenet", (3, 224, 224))
     assert a["inception3a.branch3.1.conv"].layer.kernel_size == (3, 3)
     pools = [r for r in a.layers if r.kind == "MaxPool2d"]
     assert pools and all(r.layer.ceil_mode for r in pools)
@@ -135,7 +144,7 @@ TRUNKS = {
 
 @pytest.mark.parametrize("name", NEW)
 def test_symbolic_trunk_size_equals_window_enumeration(name):
-    feat = sc.analyze(sc.models.get(name).features, (3, H, W))
+    feat = _analysis(name, (3, H, W), features=True)
     size = feat.lambdify("output_shape", symbols=(H, W))
     for w in range(1, 260):
         want = _sizes(w, TRUNKS[name])
@@ -158,7 +167,7 @@ def test_symbolic_trunk_size_equals_window_enumeration(name):
     ],
 )
 def test_trunk_closed_forms(name, printed, compact):
-    feat = sc.analyze(sc.models.get(name).features, (3, H, W))
+    feat = _analysis(name, (3, H, W), features=True)
     if printed is not None:
         assert [sc.pretty(v) for v in feat.output_shape[1:]] == [printed.replace("W", "H"), printed]
     for w in range(32, 400):
@@ -168,20 +177,19 @@ def test_trunk_closed_forms(name, printed, compact):
 
 @pytest.mark.parametrize("name", NEW)
 def test_symbolic_totals_substitute_to_the_numeric_analysis(name):
-    m = sc.models.get(name)
-    sym = sc.analyze(m, (3, H, W))
+    sym = _analysis(name, (3, H, W))
     assert sym.output_shape == (1000,)
     for h, w in ((224, 224), (193, 257)):
-        got, num = sym.subs(H=h, W=w), sc.analyze(m, (3, h, w))
+        got, num = sym.subs(H=h, W=w), _analysis(name, (3, h, w))
         assert (got.params, got.macs, got.flops, got.activations) == (num.params, num.macs, num.flops,
                                                                       num.activations)
 
 
 def test_densenet_and_mobilenet_macs_stay_one_term_per_resolution():
     # one product per stage resolution (/2, /4, /8, /16, /32) plus the classifier
-    macs = sc.analyze(sc.models.mobilenet_v2(), (3, H, W)).macs
+    macs = _analysis("mobilenet_v2", (3, H, W)).macs
     assert len(macs.args) == 6 and macs.xreplace({H: 224, W: 224}) == 300_774_272
-    macs = sc.analyze(sc.models.densenet121(), (3, H, W)).macs
+    macs = _analysis("densenet121", (3, H, W)).macs
     assert len(macs.args) == 6 and macs.xreplace({H: 224, W: 224}) == 2_834_161_664
 
 
@@ -222,7 +230,7 @@ def _by_hand(spec):
 
 @pytest.mark.parametrize("name", NEW)
 def test_trunk_receptive_fields(name):
-    rf = sc.analyze(sc.models.get(name).features, (3, 224, 224)).receptive_field
+    rf = _analysis(name, (3, 224, 224), features=True).receptive_field
     size, jump, centre = receptive_field_1d(224, _chain(RF_PATHS[name]))  # window enumeration
     assert (size, jump, centre) == _by_hand(RF_PATHS[name])
     assert rf.size == (size, size) and rf.stride == (jump, jump) and tuple(map(float, rf.start)) == (centre, centre)
