@@ -61,8 +61,9 @@ class SummaryTable:
     conditions: tuple[str, ...]
 
 
-def summary_table(analysis, title: str = "model") -> SummaryTable:
-    """The cells of a summary of ``analysis`` (one row per layer call and a total row)."""
+def summary_table(analysis, title: str = "model", extra=()) -> SummaryTable:
+    """The cells of a summary of ``analysis`` (one row per layer call and a total row); ``extra``
+    ``(label, value)`` pairs are added to the facts (e.g. a tool's count)."""
     rows = []
     for r in analysis.layers:
         rows.append({
@@ -81,6 +82,7 @@ def summary_table(analysis, title: str = "model") -> SummaryTable:
         ("output shape", tuple(analysis.output_shape)),
         ("receptive field", tuple(rf.size)),
         ("receptive field stride", tuple(rf.stride)),
+        *tuple(extra),
     )
     conditions = tuple(f"{c!r}  ({c.where}: {c.message})" for c in analysis.conditions)
     return SummaryTable(title, tuple(rows), total, facts, conditions)
@@ -141,9 +143,9 @@ def _headers(keys) -> list[str]:
 
 # --- formats ----------------------------------------------------------------------------------------------
 
-def to_markdown(analysis, title: str = "model") -> str:
+def to_markdown(analysis, title: str = "model", extra=()) -> str:
     """A Markdown pipe table (closed forms in backticks), then the facts and the conditions."""
-    t = summary_table(analysis, title)
+    t = summary_table(analysis, title, extra)
     keys = _keys(None)
 
     def cell(c) -> str:
@@ -159,12 +161,12 @@ def to_markdown(analysis, title: str = "model") -> str:
     return "\n".join(out) + "\n"
 
 
-def to_latex(analysis, title: str = "model") -> str:
+def to_latex(analysis, title: str = "model", extra=()) -> str:
     """A booktabs ``tabular`` (closed forms in math mode) and the totals as display formulas.
 
     Needs ``\\usepackage{booktabs}`` and ``amsmath`` in the document.
     """
-    t = summary_table(analysis, title)
+    t = summary_table(analysis, title, extra)
     keys = _keys(None)
     align = "".join("r" if k in ("index", "params", "macs", "flops", "connections", "activations") else "l"
                     for k in keys)
@@ -198,9 +200,9 @@ def latex_display(analysis, env: str = "array") -> str:
     return "$$\\begin{array}{ll}\n" + " \\\\\n".join(lines) + "\n\\end{array}$$"
 
 
-def to_csv(analysis, title: str = "model") -> str:
+def to_csv(analysis, title: str = "model", extra=()) -> str:
     """CSV: a header row, one row per layer, the total row (its ``name`` is ``total``)."""
-    t = summary_table(analysis, title)
+    t = summary_table(analysis, title, extra)
     keys = _keys(None)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -210,10 +212,10 @@ def to_csv(analysis, title: str = "model") -> str:
     return buf.getvalue()
 
 
-def to_json(analysis, title: str = "model") -> str:
+def to_json(analysis, title: str = "model", extra=()) -> str:
     """JSON: ``layers`` (one object per layer), ``total``, ``facts`` and ``conditions``; integers are numbers,
     closed forms strings in :func:`symcnn.pretty` form."""
-    t = summary_table(analysis, title)
+    t = summary_table(analysis, title, extra)
     doc = {
         "title": t.title,
         "columns": dict(COLUMNS),
@@ -225,9 +227,9 @@ def to_json(analysis, title: str = "model") -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_html(analysis, title: str = "model") -> str:
+def to_html(analysis, title: str = "model", extra=()) -> str:
     """An HTML table (Jupyter ``_repr_html_``): closed forms in ``<code>``."""
-    t = summary_table(analysis, title)
+    t = summary_table(analysis, title, extra)
     keys = _keys(None)
     esc = html.escape
 
@@ -243,10 +245,10 @@ def to_html(analysis, title: str = "model") -> str:
     return f"<div><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><ul>{facts}</ul></div>"
 
 
-def to_text(analysis, title: str = "model", width: int | None = None) -> str:
+def to_text(analysis, title: str = "model", width: int | None = None, extra=()) -> str:
     """A terminal table no wider than ``width`` (default: the terminal's): long closed forms are wrapped at
     spaces inside their column; the remaining totals, the facts and the conditions follow."""
-    t = summary_table(analysis, title)
+    t = summary_table(analysis, title, extra)
     if width is None:
         width = shutil.get_terminal_size((120, 24)).columns
     width = max(int(width), 40)
@@ -258,6 +260,7 @@ def to_text(analysis, title: str = "model", width: int | None = None) -> str:
     for k in ("flops", "connections", "activations"):
         footer.append(f"total {dict(COLUMNS)[k]}: {_text(t.total[k])}")
     footer.append(f"receptive field {_text(t.facts[2][1])}, stride {_text(t.facts[3][1])}")
+    footer += [f"{label}: {_text(v)}" for label, v in t.facts[4:]]
     footer += [f"condition: {c}" for c in t.conditions]
     wrapped = [textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False) for line in footer]
     return "\n".join([wrapped[0], table, *wrapped[1:]])
@@ -309,16 +312,17 @@ def _fit(rows: list[list[str]], width: int, total_row: int, protect: int = 3) ->
     return "\n".join(lines)
 
 
-def render(analysis, format: str = "table", title: str = "model", width: int | None = None) -> str:  # noqa: A002
-    """Render ``analysis`` in one of :data:`FORMATS`."""
+def render(analysis, format: str = "table", title: str = "model", width: int | None = None,  # noqa: A002
+           extra=()) -> str:
+    """Render ``analysis`` in one of :data:`FORMATS` (``extra``: more ``(label, value)`` facts)."""
     from .._errors import SymcnnError
 
     if format == "table":
-        return to_text(analysis, title, width)
+        return to_text(analysis, title, width, extra)
     funcs = {"markdown": to_markdown, "latex": to_latex, "csv": to_csv, "json": to_json, "html": to_html}
     if format not in funcs:
         raise SymcnnError(f"render: `format`={format!r} must be one of {', '.join(FORMATS)}")
-    return funcs[format](analysis, title)
+    return funcs[format](analysis, title, extra)
 
 
 # --- derivations ------------------------------------------------------------------------------------------
