@@ -38,6 +38,7 @@ from ._symbols import symbols as symbols
 from .counting import conventions as conventions
 from .counting import count as count
 from .errata import errata as errata
+from .interop.torch import from_torch as from_torch
 from .interop.torch import to_torch as to_torch
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layer_names
@@ -57,5 +58,5 @@ __all__ = [
     "analyze", "Analysis", "LayerRecord", "ReceptiveField",
     "models", "reference", "derive", "errata", "solve", "valid_input_sizes", "mirror_output_padding",
     "count", "conventions",
-    "to_torch",
+    "to_torch", "from_torch",
 ]
