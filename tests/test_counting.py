@@ -356,3 +356,28 @@ def test_conventions_describe_every_layer_kind():
     ptflops = descs[CONVENTIONS.index("ptflops")]
     relu = next(text for key, text in ptflops.rules.items() if "ReLU" in key.split(", "))
     assert relu.startswith("2 per output element")
+
+
+# --- the documentation page -----------------------------------------------------------------------------
+
+def test_counting_page_figures_are_computed_and_tables_are_clean():
+    from symcnn.docsgen._counting_page import PATH, page, render
+
+    names = ("resnet50", "vgg16_bn")
+    text = render(models=names)[PATH]
+    for name in names:
+        cells = [f"{int(sc.count(sc.models.get(name), (3, 224, 224), c)) / 1e9:.3f}" for c in CONVENTIONS]
+        assert f"| {name} | " + " | ".join(cells) + " |" in text
+    assert "| resnet50 | 4.089 | 8.178 | 4.112 | 4.134 | 4.132 | 4.089 | 4.089 |" in text   # FORMULAS.md 5.3
+    for line in text.splitlines():
+        if line.startswith("|"):
+            assert "\\(" not in line and "\\[" not in line, line                       # no math in tables
+    tables = [block for block in text.split("\n\n") if block.startswith("|")]
+    for block in tables:
+        rows = block.splitlines()
+        widths = {len(r.replace("\\|", "").strip("|").split("|")) for r in rows}
+        assert len(widths) == 1, rows[0]
+    p = page(models=names)
+    assert len(p.formulas) == 4 * len(CONVENTIONS)
+    for f in p.formulas:                                       # every formula printed from a count() result
+        assert f"\\[ {f.tex} \\]" in text

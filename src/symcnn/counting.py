@@ -181,7 +181,7 @@ class _Rules:
 
 class _Torchvision(_Rules):
     name = "torchvision"
-    tool = 'torchvision weights meta "GFLOPS" (`_ops`)'
+    tool = 'torchvision weights meta "GFLOPS" (_ops)'
     version = "torchvision 0.29 (script of pytorch/vision#6936)"
     unit = "MACs"
     summary = (
