@@ -153,8 +153,9 @@ def _yaml_marks(node, path: tuple, out: dict, seen: set, depth: int, source: str
 def _read_yaml(text: str, source: str):
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader already refuses some characters here
         node = loader.get_single_node()
         if node is None:
             raise SymcnnError(f"{source}: the spec is empty")
@@ -163,6 +164,9 @@ def _read_yaml(text: str, source: str):
         data = loader.construct_document(node)
     except SymcnnError:
         raise
+    except yaml.reader.ReaderError as e:
+        raise SymcnnError(f"{source}, position {e.position}: invalid YAML: character #x{e.character:04x} is not "
+                          "allowed") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         at = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -173,7 +177,8 @@ def _read_yaml(text: str, source: str):
     except Exception as e:  # third-party parser on untrusted text (e.g. a timestamp with month 13)
         raise SymcnnError(f"{source}: invalid YAML: {type(e).__name__}: {e}".replace("\n", " ")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, marks
 
 
