@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from .._intmath import latex, pretty
+from ..layers._base import fmt
 
 __all__ = ["Page", "Formula", "tex", "code", "md_escape", "MATH_RE"]
 
@@ -50,7 +51,7 @@ def _key(k) -> str:
 def code(expr) -> str:
     """An expression as inline code in its display form (safe inside a Markdown table cell)."""
     if isinstance(expr, (tuple, list)):
-        s = "(" + ", ".join(pretty(e) if isinstance(e, sympy.Basic) else str(e) for e in expr) + ")"
+        s = fmt(tuple(expr))
     elif isinstance(expr, sympy.Rel):
         s = f"{pretty(expr.lhs)} {expr.rel_op} {pretty(expr.rhs)}"
     elif isinstance(expr, sympy.Basic):
