@@ -70,7 +70,7 @@ def test_parser_uses_symcnns_symbols():
         ("((((9**8)**8)**8)**8)", "too large"),
         ("(" * 70 + "W" + ")" * 70, "nested more than"),
         ("W" * 40, "longer than 31"),
-        ("x" * 501, "at most 500"),
+        ("x" * 4001, "at most 4000"),
     ],
 )
 def test_parser_refuses_with_the_position(text, match):

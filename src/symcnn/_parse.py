@@ -40,7 +40,7 @@ from ._intmath import ceildiv, floordiv, mod, smax, smin
 __all__ = ["parse_expr_safe", "parse_int_or_symbol", "symbol_for", "MAX_LENGTH"]
 
 #: longest expression accepted (characters)
-MAX_LENGTH = 500
+MAX_LENGTH = 4000
 _MAX_DEPTH = 60
 _MAX_EXPONENT = 8
 _MAX_DIGITS = 18
