@@ -209,17 +209,20 @@ def scale(model: str) -> dict:
     t_import = _now() - t
     import sympy
 
+    from symcnn.cli import _default_input  # the input `symcnn summary` uses: (3, H, W) unless the model fixes it
+
+    shape = _default_input(model)
     t = _now()
     m = _symcnn_model(model)
     t_build = _now() - t
     t = _now()
-    a = symcnn.analyze(m, (3, H, W))
+    a = symcnn.analyze(m, shape)
     t_first = _now() - t
     warm = []
     for _ in range(3):
         m2 = _symcnn_model(model)
         t = _now()
-        symcnn.analyze(m2, (3, H, W))
+        symcnn.analyze(m2, shape)
         warm.append(_now() - t)
     where, size_expr = _feature_size(a)
     macs = a.macs
@@ -230,7 +233,7 @@ def scale(model: str) -> dict:
         "analyze_warm_min_s": min(warm),
         "macs": {"expr": symcnn.pretty(macs), "count_ops": int(sympy.count_ops(macs)),
                  "terms": len(collected), "product_terms": len(product_terms)},
-        "output_shape": symcnn.pretty(sympy.Tuple(*a.output_shape)),
+        "output_shape": symcnn.pretty(sympy.Tuple(*a.output_shape)), "input_shape": symcnn.pretty(sympy.Tuple(*shape)),
     }
     if size_expr is not None:
         divisions = size_expr.atoms(symcnn.FloorDiv)

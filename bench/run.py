@@ -206,10 +206,10 @@ def others(quick: bool) -> dict:
         log("site build")
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "symcnn.docsgen", tmp], capture_output=True, text=True,
-                                  cwd=ROOT, timeout=TIMEOUT)
+            proc = subprocess.run([sys.executable, "-m", "symcnn.docsgen", "--site-dir", tmp], capture_output=True,
+                                  text=True, cwd=ROOT, timeout=TIMEOUT)
             out["site"] = {"seconds": time.perf_counter() - t, "returncode": proc.returncode,
-                           "command": "python -m symcnn.docsgen <tmpdir>",
+                           "command": "python -m symcnn.docsgen --site-dir <tmpdir>",
                            "stderr_tail": proc.stderr.strip().splitlines()[-1:] if proc.returncode else []}
     else:
         out["site"] = {"error": "symcnn.docsgen has no __main__ yet" if not has_site else "skipped (--quick)"}
@@ -302,13 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
     pages = _bench_page.render(res)
-    (out_dir / "RESULTS.md").write_text(pages["benchmarks.md"])
-    for path, text in pages.items():
-        if path != "benchmarks.md":
-            (out_dir / path).parent.mkdir(parents=True, exist_ok=True)
-            (out_dir / path).write_text(text)
+    page = pages.pop(_bench_page.PAGE)
+    (out_dir / "RESULTS.md").write_text(page)
+    for path, text in pages.items():  # the plot, at the same place relative to RESULTS.md as to the docs page
+        target_path = out_dir / Path(path).relative_to(Path(_bench_page.PAGE).parent)
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        target_path.write_text(text)
     log(f"wrote {out_dir / 'results.json'} and RESULTS.md")
-    print(pages["benchmarks.md"])
+    print(page)
     return 0
 
 

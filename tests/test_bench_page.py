@@ -77,7 +77,7 @@ def _table_rows(md: str, header_start: str) -> list[list[str]]:
 
 
 def test_targets_table_says_met_missed_and_not_measured():
-    md = _bench_page.render(_results())["benchmarks.md"]
+    md = _bench_page.render(_results())[_bench_page.PAGE]
     rows = _table_rows(md, "| issue | target |")
     assert [r[4] for r in rows] == ["met", "**missed**", "not measured"]
     assert rows[0][2:4] == ["40 ms", "< 1 s"]
@@ -86,7 +86,7 @@ def test_targets_table_says_met_missed_and_not_measured():
 
 
 def test_sweep_table_ratios_agreement_and_failures():
-    md = _bench_page.render(_results())["benchmarks.md"]
+    md = _bench_page.render(_results())[_bench_page.PAGE]
     rows = _table_rows(md, "| tool | wall |")
     by_tool = {r[0]: r for r in rows}
     assert by_tool["symcnn"][1] == "500 ms" and by_tool["symcnn"][5] == "1x"
@@ -99,7 +99,7 @@ def test_sweep_table_ratios_agreement_and_failures():
 
 
 def test_scale_and_machine_sections():
-    md = _bench_page.render(_results())["benchmarks.md"]
+    md = _bench_page.render(_results())[_bench_page.PAGE]
     assert "Test CPU 9000, 2 cores" in md and "commit `abc1234`" in md and "0.50 before and 1.50 after" in md
     rows = {r[0]: r for r in _table_rows(md, "| model | layer calls |")}
     assert rows["resnet50"][1:6] == ["175", "40 ms", "17 ms", "`ceil(H/32)` (2)", "35 ops, 5 products"]
@@ -110,9 +110,9 @@ def test_scale_and_machine_sections():
 
 def test_svg_plot_is_valid_and_linked():
     pages = _bench_page.render(_results())
-    assert set(pages) == {"benchmarks.md", "assets/benchmarks.svg"}
-    assert "](assets/benchmarks.svg)" in pages["benchmarks.md"]
-    root = ET.fromstring(pages["assets/benchmarks.svg"])
+    assert set(pages) == {"reference/benchmarks.md", "reference/assets/benchmarks.svg"}
+    assert "](assets/benchmarks.svg)" in pages[_bench_page.PAGE]
+    root = ET.fromstring(pages["reference/assets/benchmarks.svg"])
     lines = root.findall("{http://www.w3.org/2000/svg}polyline")
     assert len(lines) == 2                            # symcnn and fvcore; ptflops failed, mobilenet_v2 absent
     for line in lines:
@@ -122,7 +122,7 @@ def test_svg_plot_is_valid_and_linked():
 def test_no_pipes_inside_cells():
     res = _results()
     res["targets"][0]["what"] = "a | b"
-    md = _bench_page.render(res)["benchmarks.md"]
+    md = _bench_page.render(res)[_bench_page.PAGE]
     row = _table_rows(md, "| issue | target |")[0]
     assert len(row) == 6 and row[1] == "a / b"
 
@@ -130,8 +130,8 @@ def test_no_pipes_inside_cells():
 def test_without_results_the_page_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(_bench_page, "results_path", lambda: tmp_path / "results.json")
     pages = _bench_page.render()
-    assert list(pages) == ["benchmarks.md"]
-    assert "No benchmark results were recorded" in pages["benchmarks.md"]
+    assert list(pages) == [_bench_page.PAGE]
+    assert "No benchmark results were recorded" in pages[_bench_page.PAGE]
     (tmp_path / "results.json").write_text(json.dumps(_results()))
     assert _bench_page.render() == _bench_page.render(_results())
 
@@ -141,5 +141,5 @@ def test_recorded_results_render_when_present():
     if res is None:
         pytest.skip("bench/results.json not recorded yet")
     pages = _bench_page.render()
-    assert pages["benchmarks.md"].startswith("# Benchmarks")
-    assert len(_table_rows(pages["benchmarks.md"], "| issue | target |")) == len(res["targets"])
+    assert pages[_bench_page.PAGE].startswith("# Benchmarks")
+    assert len(_table_rows(pages[_bench_page.PAGE], "| issue | target |")) == len(res["targets"])

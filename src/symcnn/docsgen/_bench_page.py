@@ -1,12 +1,13 @@
 """The benchmarks page, rendered from ``bench/results.json`` (written by ``python bench/run.py``).
 
-:func:`render` is pure: it returns ``{"benchmarks.md": markdown, "assets/benchmarks.svg": svg}`` (the plot only
-when a sweep was recorded) and never runs a benchmark. Without results the page says that none were recorded.
-Targets are shown as recorded: a missed target is written "**missed**", never hidden.
+:func:`render` is pure: it returns ``{"reference/benchmarks.md": markdown, "reference/assets/benchmarks.svg":
+svg}`` (paths under ``docs/``; the plot only when a sweep was recorded) and never runs a benchmark. Without
+results the page says that none were recorded. Targets are shown as recorded: a missed target is written
+"**missed**", never hidden.
 
 >>> pages = render({"machine": {"cpu": "x", "cores": 2}, "targets": [
 ...     {"issue": "8", "what": "t", "value": 3.0, "limit": 10, "unit": "x", "comparison": ">=", "met": False}]})
->>> "**missed**" in pages["benchmarks.md"]
+>>> "**missed**" in pages[PAGE]
 True
 >>> render({}) == render({"targets": []})
 True
@@ -23,7 +24,10 @@ __all__ = ["render", "results_path", "load"]
 
 TOOLS = ("fvcore", "ptflops", "torchinfo")
 _COLORS = {"symcnn": "#000000", "fvcore": "#1f77b4", "ptflops": "#ff7f0e", "torchinfo": "#2ca02c"}
-_SVG = "assets/benchmarks.svg"
+#: where the page and the plot go, relative to docs/ (inside the generated, git-ignored folder)
+PAGE = "reference/benchmarks.md"
+PLOT = "reference/assets/benchmarks.svg"
+_SVG = "assets/benchmarks.svg"  # the plot as linked from the page
 
 
 def results_path() -> Path:
@@ -227,13 +231,15 @@ def _scale(res: dict) -> list[str]:
             rows.append([name, "failed: " + r["error"], "", "", "", "", "", ""])
             continue
         fs, m = r.get("feature_size", {}), r.get("macs", {})
-        rows.append([name, r.get("layers", "-"), _sec(r.get("analyze_first_s")), _sec(r.get("analyze_warm_min_s")),
+        shown = name if r.get("input_shape", "(3, H, W)") == "(3, H, W)" else f"{name} on {r['input_shape']}"
+        rows.append([shown, r.get("layers", "-"), _sec(r.get("analyze_first_s")), _sec(r.get("analyze_warm_min_s")),
                      f"`{fs['expr']}` ({fs['count_ops']})" if fs else "-",
                      f"{m.get('count_ops', '-')} ops, {m.get('product_terms', '-')} products",
                      _sec(r.get("marginal", {}).get("scalar_median_s")),
                      _sec(r.get("marginal", {}).get("vectorised_per_size_s"))])
     lines = [
-        "Every zoo model analysed with symbolic (3, H, W) in a fresh process, sorted by depth (layer calls). "
+        "Every zoo model analysed with symbolic (3, H, W) in a fresh process (or the input its first layer "
+        "requires, as `symcnn summary` uses it), sorted by depth (layer calls). "
         "*first* is the first `analyze` after `import symcnn` (what a user waits for), *warm* the best of three "
         "more on newly built models. The output size is the height of the last feature map that depends on H, "
         "with its `sympy.count_ops`; MACs gives `count_ops` and the number of distinct products of the "
@@ -346,7 +352,7 @@ def _svg(res: dict) -> str | None:
             y = y_of(10.0**e)
             out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + pw}" y2="{y:.1f}" stroke="#ddd"/>')
             if k == 0:
-                out.append(f'<text x="{x0 - 4}" y="{y + 4:.1f}" text-anchor="end">1e{e} s</text>')
+                out.append(f'<text x="{x0 - 4}" y="{y + 4:.1f}" text-anchor="end">{_sec(10.0**e)}</text>')
         for i in range(n):
             if i == 0 or (i + 1) % 4 == 0 or i == n - 1:
                 out.append(f'<text x="{x_of(i):.1f}" y="{top + ph + 14}" text-anchor="middle">{i + 1}</text>')
@@ -367,14 +373,17 @@ def _svg(res: dict) -> str | None:
 
 
 def render(results: dict | None = None) -> dict[str, str]:
-    """The benchmarks page (and its plot) from ``results`` or, by default, the recorded ``bench/results.json``."""
+    """The benchmarks page (and its plot) from ``results`` or, by default, the recorded ``bench/results.json``.
+
+    Returns ``{PAGE: markdown, PLOT: svg}``, paths relative to ``docs/``; the plot only when a sweep was recorded.
+    """
     if results is None:
         results = load()
     if results is None:
-        return {"benchmarks.md": "# Benchmarks\n\nNo benchmark results were recorded: `bench/results.json` does not "
+        return {PAGE: "# Benchmarks\n\nNo benchmark results were recorded: `bench/results.json` does not "
                                  "exist. Run `python bench/run.py` to measure them.\n"}
     svg = _svg(results)
-    pages = {"benchmarks.md": _markdown(results, svg is not None)}
+    pages = {PAGE: _markdown(results, svg is not None)}
     if svg is not None:
-        pages[_SVG] = svg
+        pages[PLOT] = svg
     return pages
