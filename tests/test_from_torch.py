@@ -285,10 +285,10 @@ def _se_formulas():
 
 
 def test_unknown_module_is_an_error_not_a_zero():
-    with pytest.raises(SymcnnError, match=r"2 unsupported(.|\n)*node 'mean' \(call_method Tensor.mean\) in module "
-                       r"'se' \(WithSE.SE\): no symcnn formulas for this operation "
-                       r"at test_from_torch.py:\d+ `s = x.mean\(\(2, 3\)\)`(.|\n)*"
-                       r"node 'mean_1' .* in module 'se2'"):
+    """The SE block's tensor indexing has no formulas: an error naming it (never a silent zero)."""
+    with pytest.raises(SymcnnError, match=r"1 unsupported(.|\n)*node 'getitem' \(call_function operator.getitem\) "
+                       r"in module 'se' \(WithSE.SE\): indexing or slicing a tensor .* "
+                       r"at test_from_torch.py:\d+ `return x \* s\[:, :, None, None\]`"):
         sc.from_torch(WithSE(), (3, H, W))
 
 
@@ -376,3 +376,26 @@ def test_operator_table_covers_python_operators():
     a = sc.analyze(sc.from_torch(Ops(), (3, H, W)), (3, H, W))
     assert [r.kind for r in a.layers] == ["Add", "Opaque", "Add", "ReLU"]
     assert a.flops == 4 * 3 * H * W
+
+
+def test_mean_is_global_average_pooling():
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(3, 8, 3, stride=2), nn.Linear(8, 5)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return self.fc(y.mean((2, 3))) + self.fc(torch.mean(y, dim=[-1, -2], keepdim=True).flatten(1))
+
+    net, a = check(Head(), [(9, 9), (12, 7)])
+    assert [r.kind for r in a.layers] == ["Conv2d", "AdaptiveAvgPool2d", "Flatten", "Linear", "AdaptiveAvgPool2d",
+                                          "Flatten", "Linear", "Add"]
+
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x.mean(1)
+
+    with pytest.raises(SymcnnError, match=r"mean over `dim`=\(1,\) of a rank-4 tensor; only the mean over all "
+                                          r"spatial axes \(2, 3\)"):
+        sc.from_torch(Bad(), (3, 4, 4))

@@ -626,7 +626,7 @@ def _functional_table():
              torch.flatten: "flatten", "flatten": "flatten", "view": "view", "reshape": "view",
              torch.reshape: "view", "size": "size", getattr: "getattr", operator.getitem: "getitem",
              "contiguous": "same", "clone": "same", "detach": "same",
-             F.interpolate: "interpolate", F.pad: "pad"}
+             F.interpolate: "interpolate", F.pad: "pad", torch.mean: "mean", "mean": "mean"}
     acts = {
         "ReLU": (F.relu, F.relu_, torch.relu, torch.relu_, "relu", "relu_"), "ReLU6": (F.relu6,),
         "LeakyReLU": (F.leaky_relu,), "ELU": (F.elu,), "SELU": (F.selu, torch.selu), "CELU": (F.celu,),
@@ -926,6 +926,23 @@ class _Reader:
             raise _Unsupported(f"reshape to {sizes!r} keeps a batch of 1 only when {k} = {fmt(total)}, the "
                                "features per sample; write x.view(x.size(0), -1) or x.flatten(1)")
         raise _Unsupported(f"reshape to {sizes!r}; only (batch, -1) forms (a flatten) are read")
+
+    def op_mean(self, node, handler, args, kwargs):
+        """``x.mean(spatial dims)``: global average pooling (``AdaptiveAvgPoolNd(1)``), flattened unless keepdim."""
+        x = self.tensor(args[0])
+        dims = args[1] if len(args) > 1 else kwargs.get("dim")
+        keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
+        if set(kwargs) - {"dim", "keepdim"}:
+            raise _Unsupported(f"arguments {sorted(kwargs)} are not supported")
+        rank = len(self.shape(x)) + 1
+        dims = dims if isinstance(dims, (list, tuple)) else (dims,)
+        if not all(isinstance(d, int) for d in dims) or not 2 <= rank <= 5:
+            raise _Unsupported(f"mean over `dim`={dims!r}; only the mean over all spatial axes is read")
+        if sorted(d % rank for d in dims) != list(range(2, rank)):
+            raise _Unsupported(f"mean over `dim`={dims!r} of a rank-{rank} tensor; only the mean over all spatial "
+                               f"axes {tuple(range(2, rank))} (global average pooling) is read")
+        pooled = self.apply(getattr(_pool, f"AdaptiveAvgPool{rank - 2}d")(1), (x,), node.name)
+        return pooled if keepdim else self.apply(Flatten(), (pooled,), f"{node.name}.flatten")
 
     def op_max_pool(self, node, handler, args, kwargs):
         b = _bind("max_pool", args[1:], kwargs)
