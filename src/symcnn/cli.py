@@ -181,12 +181,31 @@ def _resolve_model(name: str, input_text: str | None):
 
 # --- commands --------------------------------------------------------------------------------------------
 
-def _cmd_summary(args) -> tuple[str, int]:
+def _analyze_resolved(model_name: str, input_text: str | None):
+    """(analysis, title). A spec whose sizes use its input symbols (``Linear: [64*floor(H/4), ...]``) is
+    analysed on its own input shape and ``--input`` substitutes those symbols, so both stay consistent."""
+    import sympy
+
+    from . import models
     from ._analysis import analyze
+
+    model, shape, title = _resolve_model(model_name, input_text)
+    if input_text and model_name not in models.names() and ":" not in model_name:
+        from .spec import load_spec
+
+        own = load_spec(model_name).input_shape
+        if len(own) == len(shape):
+            mapping = {o: g for o, g in zip(own, shape, strict=True) if isinstance(o, sympy.Symbol) and o != g}
+            if all(isinstance(o, sympy.Symbol) or o == g for o, g in zip(own, shape, strict=True)):
+                a = analyze(model, own)
+                return (a.subs(mapping) if mapping else a), title
+    return analyze(model, shape), title
+
+
+def _cmd_summary(args) -> tuple[str, int]:
     from .interop.export import render
 
-    model, shape, title = _resolve_model(args.model, args.input)
-    a = analyze(model, shape)
+    a, title = _analyze_resolved(args.model, args.input)
     if args.subs:
         a = a.subs(parse_subs(args.subs))
     extra = ()
