@@ -46,6 +46,7 @@ from .receptive import ReceptiveField as ReceptiveField
 from .solve import mirror_output_padding as mirror_output_padding
 from .solve import solve as solve
 from .solve import valid_input_sizes as valid_input_sizes
+from .spec import load_spec as load_spec
 
 __version__ = "0.1.0"
 
@@ -57,6 +58,7 @@ __all__ = [
     "Sequential", "Graph", "Input", "Node",
     "analyze", "Analysis", "LayerRecord", "ReceptiveField",
     "models", "reference", "derive", "errata", "solve", "valid_input_sizes", "mirror_output_padding",
+    "load_spec",
     "count", "conventions",
     "to_torch", "from_torch",
 ]
