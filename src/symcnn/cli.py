@@ -628,8 +628,9 @@ def main(argv: list[str] | None = None) -> int:
     if text:
         try:
             print(text)
-        except BrokenPipeError:  # pragma: no cover - `symcnn ... | head`
-            sys.stderr.close()
+        except BrokenPipeError:  # pragma: no cover - `symcnn ... | head`: the reader left, not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
     return status
 
 

@@ -267,20 +267,26 @@ def to_text(analysis, title: str = "model", width: int | None = None, extra=()) 
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Break ``text`` into lines of at most ``width``: after spaces and after ``*`` (between factors), and
-    inside a token only when it is longer than a line."""
-    tokens = re.findall(r"[^ *]*\*|[^ *]+ *| +", text)
+    """Break ``text`` into lines of at most ``width``: preferably after ``, `` and ``*`` (between shape entries
+    and factors), else at spaces, and inside a word only when it is longer than a line."""
+    pieces: list[str] = []
+    for chunk in re.findall(r"[^,*]*(?:, |,|\*)|[^,*]+", text):
+        if len(chunk.rstrip()) <= width:
+            pieces.append(chunk)
+            continue
+        for word in re.findall(r"[^ ]+ *| +", chunk):
+            while len(word.rstrip()) > width:
+                pieces.append(word[:width])
+                word = word[width:]
+            pieces.append(word)
     lines, cur = [], ""
-    for tok in tokens:
-        if len(cur) + len(tok.rstrip()) <= width:
-            cur += tok
+    for piece in pieces:
+        if len(cur) + len(piece.rstrip()) <= width:
+            cur += piece
             continue
         if cur.strip():
             lines.append(cur.rstrip())
-        cur = tok.lstrip()
-        while len(cur.rstrip()) > width:
-            lines.append(cur[:width])
-            cur = cur[width:]
+        cur = piece.lstrip()
     if cur.strip() or not lines:
         lines.append(cur.rstrip())
     return lines
