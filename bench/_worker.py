@@ -39,15 +39,10 @@ def _symcnn_model(name: str):
 
 
 def _twin(name: str):
-    """The torch twin of a zoo model: ``symcnn.to_torch`` when it exists, else the hand-written one."""
+    """The torch twin of a zoo model, built by ``symcnn.to_torch``."""
     import symcnn
 
-    if hasattr(symcnn, "to_torch"):
-        return symcnn.to_torch(symcnn.models.get(name)), "symcnn.to_torch"
-    sys.path.insert(0, str(_HERE))
-    from _twins import twin
-
-    return twin(name), "bench/_twins.py"
+    return symcnn.to_torch(symcnn.models.get(name)), "symcnn.to_torch"
 
 
 def _marginal(f, size: int, repeat: int = 2000) -> dict:

@@ -110,13 +110,26 @@ def test_scale_and_machine_sections():
 
 def test_svg_plot_is_valid_and_linked():
     pages = _bench_page.render(_results())
-    assert set(pages) == {"reference/benchmarks.md", "reference/assets/benchmarks.svg"}
+    assert set(pages) == {"reference/benchmarks.md", "reference/assets/benchmarks.svg",
+                          "reference/assets/benchmarks-scale.svg"}
     assert "](assets/benchmarks.svg)" in pages[_bench_page.PAGE]
+    assert "](assets/benchmarks-scale.svg)" in pages[_bench_page.PAGE]
     root = ET.fromstring(pages["reference/assets/benchmarks.svg"])
     lines = root.findall("{http://www.w3.org/2000/svg}polyline")
     assert len(lines) == 2                            # symcnn and fvcore; ptflops failed, mobilenet_v2 absent
     for line in lines:
         assert len(line.get("points").split()) == len(SIZES)
+    # the scale plot: two dots (first, warm) per model that was analysed; densenet121 failed
+    dots = ET.fromstring(pages["reference/assets/benchmarks-scale.svg"]).findall("{http://www.w3.org/2000/svg}circle")
+    assert len(dots) == 2 + 2                         # resnet50's two dots and the two of the legend
+
+
+def test_no_plots_without_measurements():
+    res = _results()
+    del res["sweep"], res["scale"]
+    pages = _bench_page.render(res)
+    assert list(pages) == [_bench_page.PAGE]
+    assert "assets/" not in pages[_bench_page.PAGE] and "No sweep was recorded." in pages[_bench_page.PAGE]
 
 
 def test_no_pipes_inside_cells():

@@ -27,7 +27,9 @@ _COLORS = {"symcnn": "#000000", "fvcore": "#1f77b4", "ptflops": "#ff7f0e", "torc
 #: where the page and the plot go, relative to docs/ (inside the generated, git-ignored folder)
 PAGE = "reference/benchmarks.md"
 PLOT = "reference/assets/benchmarks.svg"
-_SVG = "assets/benchmarks.svg"  # the plot as linked from the page
+SCALE_PLOT = "reference/assets/benchmarks-scale.svg"
+_SVG = "assets/benchmarks.svg"  # the plots as linked from the page
+_SCALE_SVG = "assets/benchmarks-scale.svg"
 
 
 def results_path() -> Path:
@@ -149,7 +151,7 @@ def _sweep_rows(row: dict, sizes: list[int], agreement: dict) -> list[list]:
         if r is None:
             continue
         if "error" in r:
-            rows.append([tool, "failed: " + r["error"], "", "", "", "", "", ""])
+            rows.append([tool, "failed: " + r["error"], "", "", "", "", "", "", ""])
             continue
         per = r.get("per_size_s", [])
         if tool == "symcnn":
@@ -169,7 +171,8 @@ def _sweep_rows(row: dict, sizes: list[int], agreement: dict) -> list[list]:
                 agree = "not compared"
         macs224 = f"{r['macs'][i224]:,}" if i224 is not None and len(r.get("macs", [])) > i224 else "-"
         rows.append([tool, _sec(r["wall_s"]), _sec(t_user), _sec(per[0] if per else None), _sec(more),
-                     "1x" if tool == "symcnn" else _ratio(t_user / base if base else None), macs224, agree])
+                     "1x" if tool == "symcnn" else _ratio(t_user / base if base else None), macs224, agree,
+                     f"{r['load']:.1f}" if "load" in r else "-"])
     return rows
 
 
@@ -186,7 +189,8 @@ def _sweep(res: dict) -> list[str]:
         "(symcnn's import and `to_torch`), which favours the tools; *first size* includes one-time costs "
         "(tracing, hooks); *one more size* is the median over the other sizes (symcnn: a scalar call of the "
         "lambdified MACs). *ratio* is tool time / symcnn wall. *agrees*: equal MACs at how many sizes "
-        "(see the next section for what is compared).", "",
+        "(see the next section for what is compared). *load*: the machine's 1-minute load average when the "
+        "measurement ended.", "",
     ]
     if sw and any("error" not in row for row in sw.values()):
         lines += [f"![Time to get MACs for n input sizes, per tool (log scale)]({_SVG})", ""]
@@ -197,7 +201,7 @@ def _sweep(res: dict) -> list[str]:
             lines += [f"Not measured: {row['error']}.", ""]
             continue
         agreement = res.get("agreement", {}).get(name, {})
-        head = ["tool", "wall", "tool time", "first size", "one more size", "ratio", "MACs at 224", "agrees"]
+        head = ["tool", "wall", "tool time", "first size", "one more size", "ratio", "MACs at 224", "agrees", "load"]
         lines += _table(head, _sweep_rows(row, sizes, agreement))
     return lines
 
@@ -248,6 +252,8 @@ def _scale(res: dict) -> list[str]:
         *_table(["model", "layer calls", "analyse (first)", "analyse (warm)", "output size (ops)", "MACs closed form",
                  "one more size", "vectorised"], rows),
     ]
+    if _scale_points(res):
+        lines += [f"![Analysis time against depth, every zoo model (log scale)]({_SCALE_SVG})", ""]
     r50 = sc.get("resnet50", {}).get("macs", {})
     if r50.get("expr"):
         lines += ["The resnet50 MACs closed form (symbolic in H and W):", "", "```text", r50["expr"], "```", ""]
@@ -372,6 +378,65 @@ def _svg(res: dict) -> str | None:
     return "\n".join(out) + "\n"
 
 
+def _scale_points(res: dict) -> list[tuple[str, int, float, float]]:
+    return [(name, r["layers"], r["analyze_first_s"], r["analyze_warm_min_s"])
+            for name, r in res.get("scale", {}).items()
+            if "error" not in r and r.get("analyze_first_s", 0) > 0 and r.get("analyze_warm_min_s", 0) > 0]
+
+
+def _scale_svg(res: dict) -> str | None:
+    """Analysis time (first call and warm) against the number of layer calls, one dot per zoo model."""
+    pts = _scale_points(res)
+    if not pts:
+        return None
+    lo = math.floor(math.log10(min(min(p[2], p[3]) for p in pts)))
+    hi = max(math.ceil(math.log10(max(p[2] for p in pts))), lo + 1)
+    xmax = max(p[1] for p in pts)
+    xmax = 100 * math.ceil(xmax / 100)
+    pw, ph, left, top = 520, 240, 60, 20
+    width, height = left + pw + 150, top + ph + 70
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>']
+
+    def xy(n: int, t: float) -> tuple[float, float]:
+        return left + n / xmax * pw, top + ph - (math.log10(t) - lo) / (hi - lo) * ph
+
+    for e in range(lo, hi + 1):
+        _, y = xy(0, 10.0**e)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_sec(10.0**e)}</text>')
+    for n in range(0, xmax + 1, 100):
+        x, _ = xy(n, 10.0**lo)
+        out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{n}</text>')
+    out.append(f'<text x="{left + pw / 2}" y="{top + ph + 32}" text-anchor="middle">layer calls (depth)</text>')
+    slowest = sorted(pts, key=lambda p: -p[2])[:4]
+    labels: list[tuple[float, float]] = []
+    for name, n, first, warm in pts:
+        x, y1 = xy(n, first)
+        _, y2 = xy(n, warm)
+        out.append(f'<circle cx="{x:.1f}" cy="{y1:.1f}" r="4" fill="#d62728"><title>{escape(name)}: first '
+                   f'{_sec(first)}</title></circle>')
+        out.append(f'<circle cx="{x:.1f}" cy="{y2:.1f}" r="3" fill="none" stroke="#1f77b4"><title>{escape(name)}: '
+                   f'warm {_sec(warm)}</title></circle>')
+        if (name, n, first, warm) in slowest or n == max(p[1] for p in pts):
+            ly = y1 - 4
+            while any(abs(ly - b) < 12 and abs(x - a) < 90 for a, b in labels):  # no label over another
+                ly -= 12
+            labels.append((x, ly))
+            out.append(f'<text x="{x + 6:.1f}" y="{ly:.1f}">{escape(name)}</text>')
+    lx, ly = left + pw + 15, top + 20
+    out.append(f'<circle cx="{lx}" cy="{ly}" r="4" fill="#d62728"/>'
+               f'<text x="{lx + 8}" y="{ly + 4}">first analyse</text>')
+    out.append(f'<circle cx="{lx}" cy="{ly + 20}" r="3" fill="none" stroke="#1f77b4"/>'
+               f'<text x="{lx + 8}" y="{ly + 24}">warm (best of 3)</text>')
+    out.append(f'<text x="{left + pw}" y="{height - 8}" text-anchor="end" fill="#555">analysis time of symbolic '
+               '(3, H, W), log scale</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 def render(results: dict | None = None) -> dict[str, str]:
     """The benchmarks page (and its plot) from ``results`` or, by default, the recorded ``bench/results.json``.
 
@@ -386,4 +451,7 @@ def render(results: dict | None = None) -> dict[str, str]:
     pages = {PAGE: _markdown(results, svg is not None)}
     if svg is not None:
         pages[PLOT] = svg
+    scale_svg = _scale_svg(results)
+    if scale_svg is not None:
+        pages[SCALE_PLOT] = scale_svg
     return pages
