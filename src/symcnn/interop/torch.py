@@ -836,7 +836,7 @@ class _Reader:
     def call_function(self, node):
         target = node.target
         spec = self.custom.get(node.name) or self.custom.get(_target_name(target))
-        handler = self.functions.get(target) if not isinstance(target, str) else self.functions.get(target)
+        handler = self.functions.get(target)
         if spec is None and handler is None:
             raise _Unsupported("no symcnn formulas for this operation")
         args, kwargs = self.value(node.args), self.value(node.kwargs)
