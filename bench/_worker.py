@@ -84,7 +84,7 @@ def sweep_symcnn(model: str, sizes: list[int]) -> dict:
         per_size.append(_now() - t)
     out = {
         "phases_s": {"import": t_import, "build": t_build, "analyze": t_analyze, "lambdify": t_lambdify},
-        "per_size_s": per_size, "macs": macs, "params": params, "marginal": _marginal(f, sizes[-1]),
+        "per_size_s": per_size, "macs": macs, "params": params,
         "layers": len(a.layers),
     }
     if hasattr(symcnn, "count"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -161,7 +162,7 @@ def _sweep_rows(row: dict, sizes: list[int], agreement: dict) -> list[list]:
         else:
             t_user = r.get("tool_s", r["wall_s"])
             steady = per[1:] or per
-            more = sorted(steady)[len(steady) // 2] if steady else None
+            more = statistics.median(steady) if steady else None
             a = agreement.get(tool, {})
             if "macs" in a:
                 agree = f"{a['macs']['equal_sizes']}/{len(sizes)} equal"
@@ -182,15 +183,16 @@ def _sweep(res: dict) -> list[str]:
         return ["No sweep was recorded.", ""]
     lines = [
         f"MACs and parameters at {len(sizes)} square input sizes ({sizes[0]} to {sizes[-1]}), batch 1. Each tool "
-        "runs in its own fresh process: symcnn imports, builds the model, analyses it once with symbolic (3, H, W) "
-        "and evaluates the lambdified MACs at every size; fvcore, ptflops and torchinfo import torch, build the "
+        "runs in its own fresh process: symcnn imports, builds the model, analyses it once with symbolic (3, H, W), "
+        "evaluates the lambdified MACs at every size and, from the same analysis, the closed forms of the three "
+        "tools' conventions (`symcnn.count`) at every size; fvcore, ptflops and torchinfo import torch, build the "
         "model's torch twin and run one forward pass per size on the CPU (their default settings). "
         "*wall* is the whole process seen from outside; *tool time* leaves out building the twin "
         "(symcnn's import and `to_torch`), which favours the tools; *first size* includes one-time costs "
         "(tracing, hooks); *one more size* is the median over the other sizes (symcnn: a scalar call of the "
-        "lambdified MACs). *ratio* is tool time / symcnn wall. *agrees*: equal MACs at how many sizes "
-        "(see the next section for what is compared). *load*: the machine's 1-minute load average when the "
-        "measurement ended.", "",
+        "lambdified MACs, measured in the scale section). *ratio* is tool time / symcnn wall. *agrees*: equal "
+        "MACs at how many sizes (see the next section for what is compared). *load*: the machine's 1-minute "
+        "load average when the measurement ended.", "",
     ]
     if sw and any("error" not in row for row in sw.values()):
         lines += [f"![Time to get MACs for n input sizes, per tool (log scale)]({_SVG})", ""]
