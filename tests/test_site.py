@@ -197,8 +197,10 @@ def test_calculators_match_the_library(site, browser_page, family):
         if "error" in want:
             refused += 1
             assert root.locator(".symcnn-error").inner_text() == want["error"], values
+            assert root.locator("table").is_hidden(), values
         else:
             assert root.locator(".symcnn-error").inner_text() == "", values
+            assert root.locator("table").is_visible(), values
             for key, value in want["outputs"].items():
                 assert root.locator(f"[data-out='{key}']").inner_text() == str(value), (values, key)
     assert refused >= 1

@@ -360,13 +360,13 @@ function symcnnCalcMount(root) {
     for (const input of form.querySelectorAll("input")) {
       const text = input.value.trim();
       if (!/^-?[0-9]+$/.test(text)) {
-        error.textContent = "enter an integer for " + input.name; table.hidden = true; return;
+        error.textContent = "enter an integer for " + input.name; table.style.display = "none"; return;
       }
       v[input.name] = parseInt(text, 10);
     }
     const r = spec.compute(v);
-    if (r.error !== undefined) { error.textContent = r.error; table.hidden = true; return; }
-    error.textContent = ""; table.hidden = false;
+    if (r.error !== undefined) { error.textContent = r.error; table.style.display = "none"; return; }
+    error.textContent = ""; table.style.display = "";
     for (const key of spec.outputs) table.querySelector(`[data-out="${key}"]`).textContent = String(r.outputs[key]);
   };
   form.addEventListener("input", update);
