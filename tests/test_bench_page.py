@@ -101,6 +101,10 @@ def test_sweep_table_ratios_agreement_and_failures():
 def test_scale_and_machine_sections():
     md = _bench_page.render(_results())[_bench_page.PAGE]
     assert "Test CPU 9000, 2 cores" in md and "commit `abc1234`" in md and "0.50 before and 1.50 after" in md
+    assert "busy" not in md
+    res = _results()
+    res["machine"]["load_after"] = [6.5, 3.0, 1.0]
+    assert "**The machine was busy** (1-minute load up to 6.5 on 2 cores)" in _bench_page.render(res)[_bench_page.PAGE]
     rows = {r[0]: r for r in _table_rows(md, "| model | layer calls |")}
     assert rows["resnet50"][1:6] == ["175", "40 ms", "17 ms", "`ceil(H/32)` (2)", "35 ops, 5 products"]
     assert rows["densenet121"][1] == "failed: boom"

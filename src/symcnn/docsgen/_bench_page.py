@@ -121,6 +121,11 @@ def _machine(res: dict) -> list[str]:
         lines.append(f"Load average (1 min) {load[0]:.2f} before and {after[0]:.2f} after the run: the machine is "
                      "shared, so timings carry that noise; every figure comes from one run of "
                      "`python bench/run.py`.")
+    peak = max(load[0], *(m.get("load_after") or [0])[:1]) if load else 0
+    if load and m.get("cores") and peak > m["cores"]:
+        lines.append(f"**The machine was busy** (1-minute load up to {peak:.1f} on {m['cores']} cores): timings "
+                     "of torch forward passes suffer most from that, so ratios and the forward-pass target are "
+                     "less reliable than on a quiet machine.")
     if res.get("quick"):
         lines.append("This is a `--quick` smoke run (3 sizes, resnet50), not the full benchmark.")
     return [" ".join(lines), ""]
