@@ -64,10 +64,8 @@ API_OBJECTS = (
 def run_example(source: str) -> str:
     """Run ``source`` (a constant example of this module) and return a prompt-style transcript.
 
-    >>> print(run_example("x = 2\\nx + 1"))
-    >>> x = 2
-    >>> x + 1
-    3
+    >>> run_example("x = 2\\nx + 1").splitlines()
+    ['>>> x = 2', '>>> x + 1', '3']
     """
     tree = ast.parse(source)
     namespace: dict = {"__name__": "symcnn_docs_example"}
