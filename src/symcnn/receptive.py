@@ -15,7 +15,10 @@ upper bound or an average):
 * transposed convolution (stride ``s``, kernel ``F``, dilation ``d``, padding ``p``): an output reads at
   most ``m`` consecutive-in-residue inputs, spanning ``(m - 1)*d/g + 1`` input positions with
   ``g = gcd(s, d)``, ``m = ceil(F*g/s)`` (``ceil(F/s)`` when ``d = 1``); ``j' = j/s`` (fractional) and
-  ``start' = start + j*(p - d*(F - 1)/2)/s``;
+  ``start' = start + j*(p - d*(F - 1)/2)/s``. With ``s > 1`` the inputs an output reads depend on its
+  position (its residue mod ``s``), so after further layers the true field varies from output to output
+  and the value here is an estimate, neither a bound nor exact (flagged ``exact=False``); ``s = 1`` is an
+  ordinary convolution and exact;
 * upsampling by ``s``: ``r' = r + (taps - 1)*j`` (nearest 1 tap, linear 2), ``j' = j/s``, start kept;
 * global layers (adaptive pooling to 1, flatten, SPP, the last axis of a Linear): a window as large as
   the axis, stride equal to it;

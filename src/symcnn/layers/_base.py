@@ -74,12 +74,15 @@ class Checker:
         self.label = label
         self.conditions: list[Condition] = []
 
-    def require(self, relation, message: str) -> None:
+    def require(self, relation, message) -> None:
+        """Check ``relation``; ``message`` is a string, or a callable building it (only when it is needed)."""
         verdict = decide(relation)
+        if verdict is True:
+            return
+        text = message() if callable(message) else message
         if verdict is False:
-            raise SymcnnError(f"{self.label}: {message}")
-        if verdict is None:
-            self.conditions.append(Condition(normalize(relation), message, self.label))
+            raise SymcnnError(f"{self.label}: {text}")
+        self.conditions.append(Condition(normalize(relation), text, self.label))
 
 
 @dataclass(frozen=True)

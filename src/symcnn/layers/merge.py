@@ -87,9 +87,9 @@ class Concat(Layer):
             if i == a:
                 continue
             for x in xs[1:]:
-                ck.require(
+                ck.require(  # the message is built only when the condition is not plainly true
                     sympy.Eq(x[i], xs[0][i]),
-                    "input shapes " + ", ".join(fmt(tuple(x)) for x in xs)
+                    lambda i=i, x=x: "input shapes " + ", ".join(fmt(tuple(y)) for y in xs)
                     + f" differ along dim {i + 1} ({fmt(xs[0][i])} vs {fmt(x[i])}); only dim {a + 1} may differ",
                 )
         return Shape(tuple(sum((x[a] for x in xs), sympy.Integer(0)) if i == a else xs[0][i] for i in range(rank)))
@@ -113,7 +113,7 @@ class CropConcat(Concat):
                 raise SymcnnError(f"{self.label}: inputs {fmt(tuple(x))} and {fmt(tuple(ref))} differ in rank")
             axes = []
             for w, r in zip(x[1:], ref[1:], strict=True):
-                ck.require(sympy.Ge(w, r), f"cannot crop size {fmt(w)} to the larger {fmt(r)}")
+                ck.require(sympy.Ge(w, r), lambda w=w, r=r: f"cannot crop size {fmt(w)} to the larger {fmt(r)}")
                 axes.append(AxisMap("window", sympy.Integer(1), sympy.Integer(1), -floordiv(w - r, 2)))
             cropped.append(Shape((x[0], *ref[1:])))
             maps.append(tuple(axes))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sympy
 
 from .._errors import SymcnnError
-from .._intmath import Gcd, ceildiv, floordiv, smin
+from .._intmath import Gcd, ceildiv, decide, floordiv, smin
 from ._base import _SHOW, AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr, to_tuple
 from .conv import conv_output_size, effective_kernel, normalize_padding
 
@@ -58,7 +58,12 @@ def pool_output_size(size, kernel, stride, pad_left=0, pad_right=None, dilation=
     if not ceil_mode:
         return conv_output_size(size, kernel, stride, pad_left, pad_right, dilation)
     size = sympy.sympify(size)
-    steps = ceildiv(size + pad_left + pad_right - effective_kernel(kernel, dilation), stride)
+    f_eff = effective_kernel(kernel, dilation)
+    steps = ceildiv(size + pad_left + pad_right - f_eff, stride)
+    if decide(sympy.Le(pad_right + stride, f_eff)) is True:
+        # steps*S < W + P_l + P_r - F_eff + S <= W + P_l: the last window always starts inside, so the
+        # min is the first term for every W (keeps stacks of ceil_mode pools one compact term)
+        return steps + 1
     last_start_inside = floordiv(size + pad_left - 1, stride)
     return smin(steps, last_start_inside) + 1
 

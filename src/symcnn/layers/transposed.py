@@ -22,7 +22,7 @@ from __future__ import annotations
 import sympy
 
 from .._errors import SymcnnError
-from .._intmath import smax
+from .._intmath import decide, smax
 from ._base import AxisMap, Checker, LayerResult, Shape, fmt, prod, to_tuple
 from .conv import _ConvNd, effective_kernel
 
@@ -90,7 +90,9 @@ class _ConvTransposeNd(_ConvNd):
         b = 1 if self.bias else 0
         outputs = prod(out) * self.out_channels
         axes = tuple(
-            AxisMap("transposed", k, s, pl, d)
+            # stride 1: an ordinary (flipped) convolution, exact; stride > 1: the inputs an output reads
+            # depend on its position, so the field is an estimate (receptive.py)
+            AxisMap("transposed", k, s, pl, d, exact=decide(sympy.Eq(s, 1)) is True)
             for k, s, d, (pl, _) in zip(self.kernel_size, self.stride, self.dilation, self.padding, strict=True)
         )
         return LayerResult(
