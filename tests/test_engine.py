@@ -285,3 +285,13 @@ def test_unet_crop_concat_and_symbolic_input():
     assert a.output_shape == (8, 566, 566)
     s = sc.analyze(sc.Graph(x, out), (1, H, W))
     assert s.output_shape[2] == 2 * floordiv(W - 2, 2) - 4
+
+
+def test_strided_transposed_receptive_field_is_flagged_inexact():
+    """After a stride-2 transposed conv the inputs an output reads depend on its position (brute force shows
+    4 or 8 for this stack), so the engine's single value must not claim to be exact; stride 1 stays exact."""
+    strided = sc.Sequential(sc.MaxPool1d(2), sc.MaxPool1d(2), sc.ConvTranspose1d(1, 1, 2, stride=2),
+                            sc.ConvTranspose1d(1, 1, 2, stride=2), sc.Conv1d(1, 1, 3))
+    assert sc.analyze(strided, (1, 64)).receptive_field.exact is False
+    plain = sc.Sequential(sc.Conv1d(1, 1, 3), sc.ConvTranspose1d(1, 1, 3, stride=1))
+    assert sc.analyze(plain, (1, 64)).receptive_field.exact is True
