@@ -259,18 +259,24 @@ TOOL_RUNS = ("flop_counter", "fvcore", "thop", "ptflops", "ptflops_aten", "torch
 
 
 def _zoo_model(name: str):
-    builder = getattr(sc.models, name, None)
-    if builder is None:
-        pytest.skip(f"symcnn.models.{name} is not in the zoo yet")
-    return builder()
+    return sc.models.get(name)
 
 
 def _twin(model):
     pytest.importorskip("torch")
-    to_torch = getattr(sc, "to_torch", None)
-    if to_torch is None:
-        pytest.skip("symcnn.to_torch is not available yet")
-    return to_torch(model)
+    return sc.to_torch(model)
+
+
+@pytest.mark.parametrize("layer", [sc.UpsamplingNearest2d(scale_factor=2), sc.UpsamplingBilinear2d(scale_factor=2),
+                                   sc.Upsample(scale_factor=2), sc.Upsample(scale_factor=2, mode="bilinear")],
+                         ids=["UpsamplingNearest2d", "UpsamplingBilinear2d", "Upsample-nearest", "Upsample-bilinear"])
+def test_upsampling_classes_survive_to_torch_and_match_every_tool(layer):
+    """ptflops counts nn.Upsample twice but its Upsampling*2d subclasses once: the twin must keep the class."""
+    model = sc.Sequential(sc.Conv2d(3, 4, 3), layer)
+    twin = _twin(model)
+    assert type(twin[1]).__name__ == layer.kind
+    for convention in CONVENTIONS:
+        assert sc.count(model, (3, 10, 12), convention) == _exact(tool_total(convention, twin, (3, 10, 12))), convention
 
 
 @pytest.mark.parametrize("name", ZOO)

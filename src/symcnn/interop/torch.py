@@ -393,6 +393,8 @@ class _Builder:
         else:
             scale = tuple(float(r) for r in layer.scale_factor)
             scale = scale[0] if len(scale) == 1 else scale
+        if layer.kind in ("UpsamplingNearest2d", "UpsamplingBilinear2d"):  # keep the class: tools count it apart
+            return self.construct(layer, path, getattr(self.nn, layer.kind), size=size, scale_factor=scale)
         return self.construct(layer, path, self.nn.Upsample, size=size, scale_factor=scale, mode=layer.mode,
                               align_corners=layer.align_corners)
 
