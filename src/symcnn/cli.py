@@ -87,8 +87,11 @@ def parse_subs(text: str, what: str = "--subs") -> dict:
         name, sep, value = item.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not _NAME.match(name) or not value:
-            raise SymcnnError(f"{what}: {item!r} must look like NAME=VALUE (e.g. H=224)")
-        out[name] = parse_value(value, f"{what} {name}")
+            raise SymcnnError(f"{what}: {item!r} must look like NAME=INTEGER or NAME=EXPRESSION (e.g. H=224)")
+        try:
+            out[name] = parse_value(value, "value")
+        except SymcnnError as e:
+            raise SymcnnError(f"{what}: {item!r} must look like NAME=INTEGER or NAME=EXPRESSION; {e}") from None
     return out
 
 

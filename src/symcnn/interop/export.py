@@ -295,12 +295,13 @@ def _wrap(text: str, width: int) -> list[str]:
 def _fit(rows: list[list[str]], width: int, total_row: int, protect: int = 3) -> str:
     """Lay out ``rows`` (the first is the header) in columns fitting ``width``: shrink the widest formula column
     first (the first ``protect`` columns, index/name/kind, only when the others are down to 10 characters; none
-    below its header or 6 characters), wrapping cells (:func:`_wrap`)."""
+    below its header, its longest plain number or 6 characters), wrapping cells (:func:`_wrap`)."""
     n = len(rows[0])
     sep = 2
     widths = [max(len(r[i]) for r in rows) for i in range(n)]
-    for floors in ([max(len(rows[0][i]), 10) if i >= protect else widths[i] for i in range(n)],
-                   [max(len(rows[0][i]), 6) for i in range(n)]):
+    numbers = [max((len(r[i]) for r in rows[1:] if r[i].isdigit()), default=0) for i in range(n)]  # never broken
+    for floors in ([max(len(rows[0][i]), 10, numbers[i]) if i >= protect else widths[i] for i in range(n)],
+                   [max(len(rows[0][i]), 6, numbers[i]) for i in range(n)]):
         while sum(widths) + sep * (n - 1) > width:
             i = max((j for j in range(n) if widths[j] > floors[j]), key=lambda j: (widths[j], j), default=None)
             if i is None:
