@@ -8,10 +8,13 @@ import io
 import json
 import os
 import shutil
+import string
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symcnn as sc
 from symcnn import cli
@@ -316,3 +319,22 @@ def test_parsers_in_process():
     assert cli.parse_subs("H=224, W=2*K") == {"H": 224, "W": 2 * sc.K}
     with pytest.raises(sc.SymcnnError, match="must look like NAME=INTEGER or NAME=EXPRESSION"):
         cli.parse_subs("H")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(["--input", "--subs", "--stride", "--padding", "--kernel", "--arg"]),
+       st.text(alphabet=string.printable + "×é", min_size=1, max_size=40))
+def test_fuzz_option_values_only_exit_0_or_2(option, value):
+    """Random option values: the CLI answers (0) or refuses on one line (2); no exception escapes."""
+    import contextlib
+
+    if option in ("--input", "--subs"):
+        argv = ["summary", "small_cnn", option, value]
+    else:
+        argv = ["formula", "conv2d", "output_shape", option, value]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    assert code in (0, 2), (argv, code)
+    if code == 2:
+        assert len(err.getvalue().splitlines()) == 1 and "Traceback" not in err.getvalue()
