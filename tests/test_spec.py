@@ -35,6 +35,9 @@ from symcnn.spec import LAYER_TYPES, Spec, examples, load_spec
         ("mod(W, 4)", sympy.Mod(sc.W, 4)),
         ("W % S", sympy.Mod(sc.W, sc.S)),
         ("floor(7/2)", sympy.Integer(3)),
+        # FloorDiv recurses forever on the unexpanded product W*(W + 2); the parser retries expanded
+        ("(W*(W + 2))//2", sc.W + sc.floordiv(sc.W**2, 2)),
+        ("floor((2*W + W*W)/2)", sc.W + sc.floordiv(sc.W**2, 2)),
     ],
 )
 def test_parser_builds_the_expected_sympy_object(text, expected):
