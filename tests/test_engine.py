@@ -295,3 +295,11 @@ def test_strided_transposed_receptive_field_is_flagged_inexact():
     assert sc.analyze(strided, (1, 64)).receptive_field.exact is False
     plain = sc.Sequential(sc.Conv1d(1, 1, 3), sc.ConvTranspose1d(1, 1, 3, stride=1))
     assert sc.analyze(plain, (1, 64)).receptive_field.exact is True
+
+
+@given(st.integers(1, 60), st.integers(1, 9), st.integers(-20, 20))
+@settings(max_examples=60, deadline=None)
+def test_floordiv_of_a_product_terminates_and_is_exact(w, d, c):
+    """Regression: floordiv(W*(W + 2), 2) recursed forever (the pulled-out remainder was re-expanded)."""
+    expr = floordiv(W * (W + c) + 3 * W, d)
+    assert expr.xreplace({W: w}) == (w * (w + c) + 3 * w) // d

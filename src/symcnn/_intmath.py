@@ -122,14 +122,14 @@ class FloorDiv(sympy.Function):
             if g > 1:
                 return FloorDiv(_from_terms({m: c / g for m, c in terms.items()}), di // g)
             # R4: pull out exact multiples; the constant goes to [0, d), other coefficients toward zero.
-            pulled = _ZERO
+            pulled, left = _ZERO, {}
             for m, c in terms.items():
                 ci = int(c)
                 q = ci // di if m == 1 else int(ci / di)
-                if q:
-                    pulled += q * m
-            if pulled != 0:
-                return pulled + FloorDiv(x - pulled * di, di)
+                pulled += q * m
+                left[m] = c - q * di
+            if pulled != 0:  # the remainder is rebuilt from the expanded terms, never re-expanded
+                return pulled + FloorDiv(_from_terms(left), di)
         else:
             # Symbolic divisor: cancel a symbolic factor common to every term, then pull out multiples.
             for f in sympy.Mul.make_args(d):
