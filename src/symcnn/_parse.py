@@ -149,14 +149,9 @@ class _Parser:
         if a.is_integer is not True or b.is_integer is not True:
             self.fail(f"{op!r} at column {col} needs integer operands")
         try:
-            try:
-                return fn(a, b)
-            except RecursionError:  # FloorDiv's rewrite loops on some unexpanded products, e.g. W*(W + 2) // 2
-                return fn(sympy.expand(a), b)
+            return fn(a, b)
         except (TypeError, ValueError) as e:
             self.fail(f"{op!r} at column {col}: {e}")
-        except RecursionError:
-            self.fail(f"{op!r} at column {col}: the division cannot be simplified; expand the numerator")
 
     def unary(self) -> sympy.Expr:
         if self.at("-", "+"):
