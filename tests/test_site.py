@@ -151,18 +151,18 @@ def test_navigation_and_search(site, browser_page):
     page, state = browser_page
     page.goto(f"{base}/", wait_until="load")
     page.click("article a[href*='reference/layers']")
-    page.wait_for_load_state("load")
-    assert page.url.rstrip("/").endswith("reference/layers")
+    page.wait_for_url("**/reference/layers/", timeout=60000)
     assert page.locator("article h1").inner_text().startswith("Layers")
-    page.click("article a[href*='conv']")
-    page.wait_for_load_state("load")
+    page.click("article a[href='conv/']")
+    page.wait_for_url("**/reference/layers/conv/", timeout=60000)
     assert page.locator("article h1").inner_text().startswith("Convolution")
     page.locator("label.md-search__icon, .md-search__input").first.click()
     page.locator(".md-search__input").fill("receptive field")
-    page.wait_for_selector(".md-search-result__item", timeout=20000)
+    page.wait_for_selector(".md-search-result__item", timeout=60000)
     assert page.locator(".md-search-result__item").count() > 0
+    href = page.locator(".md-search-result__item a").first.get_attribute("href")
     page.locator(".md-search-result__item a").first.click()
-    page.wait_for_load_state("load")
+    page.wait_for_url(lambda url: url.split("#")[0].endswith(href.split("#")[0].lstrip("./")), timeout=60000)
     assert "/reference/" in page.url
     assert state["external"] == []
 
