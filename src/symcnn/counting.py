@@ -526,11 +526,12 @@ def _rule_text(method) -> str:
 def conventions() -> list[Convention]:
     """Every counting convention, with the rule text of each layer kind (for the documentation).
 
-    >>> import symcnn as sc
-    >>> [c.name for c in sc.conventions()]
-    ['torchvision', 'flop_counter', 'fvcore', 'thop', 'ptflops', 'ptflops_aten', 'torchinfo']
-    >>> sc.conventions()[2].rules["BatchNorm1d, BatchNorm2d, BatchNorm3d"][:40]
-    '`batchnorm_flop_jit` in eval mode: 2 per'
+    Examples:
+        >>> import symcnn as sc
+        >>> [c.name for c in sc.conventions()]
+        ['torchvision', 'flop_counter', 'fvcore', 'thop', 'ptflops', 'ptflops_aten', 'torchinfo']
+        >>> sc.conventions()[2].rules["BatchNorm1d, BatchNorm2d, BatchNorm3d"][:40]
+        '`batchnorm_flop_jit` in eval mode: 2 per'
     """
     from . import layers
 

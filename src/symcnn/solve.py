@@ -982,13 +982,14 @@ def valid_input_sizes(model, between=(1, 1024), *, axis=-1, exact=False, input_s
         exact: keep only sizes where every division is exact.
         input_shape: ``(C, *spatial)``; default: the first layer's channels and rank, all axes symbolic.
 
-    >>> import symcnn as sc
-    >>> net = sc.Sequential(sc.Conv2d(3, 8, 3, stride=2, padding=1), sc.MaxPool2d(2))
-    >>> r = valid_input_sizes(net, between=(1, 40), exact=True)
-    >>> r.describe()                     # 3x3/2 pad 1 exact iff W odd; then the pool needs ceil(W/2) even
-    'W ≡ 3 (mod 4), W >= 3'
-    >>> list(r)[:4]
-    [3, 7, 11, 15]
+    Examples:
+        >>> import symcnn as sc
+        >>> net = sc.Sequential(sc.Conv2d(3, 8, 3, stride=2, padding=1), sc.MaxPool2d(2))
+        >>> r = valid_input_sizes(net, between=(1, 40), exact=True)
+        >>> r.describe()                     # 3x3/2 pad 1 exact iff W odd; then the pool needs ceil(W/2) even
+        'W ≡ 3 (mod 4), W >= 3'
+        >>> list(r)[:4]
+        [3, 7, 11, 15]
     """
     which = "valid_input_sizes"
     if (

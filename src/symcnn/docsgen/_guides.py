@@ -54,7 +54,9 @@ CLI_EXAMPLES = (
 API_OBJECTS = (
     "symcnn.analyze", "symcnn.Analysis", "symcnn.LayerRecord", "symcnn.ReceptiveField", "symcnn.Sequential",
     "symcnn.Graph", "symcnn.Input", "symcnn.floordiv", "symcnn.ceildiv", "symcnn.pretty", "symcnn.latex",
-    "symcnn.symbols", "symcnn.solve.solve", "symcnn.solve.mirror_output_padding",
+    "symcnn.symbols", "symcnn.solve.solve", "symcnn.solve.valid_input_sizes", "symcnn.solve.mirror_output_padding",
+    "symcnn.count", "symcnn.conventions", "symcnn.from_torch", "symcnn.to_torch", "symcnn.Opaque",
+    "symcnn.load_spec",
     "symcnn.errata.errata", "symcnn.errata.Erratum", "symcnn.SymcnnError", "symcnn.derive.Derivation",
     "symcnn.models.names",
     "symcnn.models.get", "symcnn.docsgen.build", "symcnn.docsgen.serve", "symcnn.docsgen.render",
