@@ -15,7 +15,9 @@ Writes ``bench/results.json`` (machine, versions, date, load, every measurement)
 * the targets of issues 2, 5, 7 and 8, each reported met or missed (a missed target is reported, not tuned).
 
 Options: ``--quick`` (3 sizes, resnet50 only: a smoke run of the whole pipeline; does not overwrite the
-results unless ``--out`` says so), ``--out DIR``.
+results unless ``--out`` says so), ``--out DIR``, ``--repeat N`` (fresh processes per sweep measurement, the
+fastest kept; default 2: load from other processes only ever slows a run down), ``--render`` (only re-render
+RESULTS.md and the plots from an existing results.json).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def machine() -> dict:
 
 
 # --- sections -----------------------------------------------------------------------------------------------
-def sweep(models: tuple[str, ...], sizes: list[int]) -> dict:
+def sweep(models: tuple[str, ...], sizes: list[int], repeat: int) -> dict:
     out = {}
     for name in models:
         if name not in sc.models.names():
@@ -101,8 +103,14 @@ def sweep(models: tuple[str, ...], sizes: list[int]) -> dict:
         row = {}
         for tool in ("symcnn", *TOOLS):
             log(f"sweep {name} {tool}")
-            r = worker("sweep", tool, name, *sizes)
-            r["load"] = os.getloadavg()[0]
+            runs = []
+            for _ in range(repeat):  # fresh processes; the fastest run is kept (load only ever slows a run)
+                r = worker("sweep", tool, name, *sizes)
+                r["load"] = os.getloadavg()[0]
+                runs.append(r)
+            ok = [r for r in runs if "error" not in r]
+            r = min(ok, key=lambda r: r["wall_s"] - r["phases_s"].get("twin", 0)) if ok else runs[0]
+            r["wall_runs_s"] = [x["wall_s"] for x in runs]
             if "error" not in r and tool != "symcnn":
                 # time the user spends in the tool: the process minus building the twin (symcnn's own cost)
                 r["tool_s"] = r["wall_s"] - r["phases_s"]["twin"]
@@ -243,9 +251,11 @@ def targets(res: dict) -> list[dict]:
                           limit, "s", note="" if value is not None else r.get("error", "not in the zoo")))
     many, fwd = res.get("many", {}), res.get("forward", {})
     if "error" not in many and "error" not in fwd and many and fwd:
+        fastest = min(fwd["first_s"], fwd["warm_min_s"])
         out.append(target("5/7", "MACs of resnet50 at 100 input sizes, fresh process (wall) vs ONE torch forward "
-                          "at 224 (warm median)", many["wall_s"], fwd["warm_median_s"], "s",
-                          note=f"first (cold) forward {fwd['first_s']:.3f} s; symcnn after interpreter start "
+                          "at 224 (fastest of 6)", many["wall_s"], fastest, "s",
+                          note=f"forward: first {fwd['first_s']:.3f} s, median of the next 5 "
+                               f"{fwd['warm_median_s']:.3f} s; symcnn after interpreter start "
                                f"{many['process_s']:.3f} s"))
     cli = res.get("others", {}).get("cli")
     if cli:
@@ -282,15 +292,22 @@ def targets(res: dict) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="3 sizes, resnet50 only, no site build")
+    p.add_argument("--repeat", type=int, default=2, help="fresh processes per sweep measurement; the fastest is kept")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: bench/, or a temp dir if --quick)")
+    p.add_argument("--render", action="store_true", help="only re-render RESULTS.md and the plots from results.json")
     args = p.parse_args(argv)
+    if args.render:
+        out_dir = args.out or ROOT / "bench"
+        write_pages(json.loads((out_dir / "results.json").read_text()), out_dir)
+        return 0
     out_dir = args.out or (Path(tempfile.mkdtemp(prefix="symcnn-bench-")) if args.quick else ROOT / "bench")
     sizes = [64, 224, 576] if args.quick else SIZES
     models = ("resnet50",) if args.quick else SWEEP_MODELS
     res: dict = {"schema": 1, "quick": args.quick, "machine": machine(), "sizes": sizes}
     log(f"load average {res['machine']['load_before']}")
     res["engine"] = engine()
-    res["sweep"] = sweep(models, sizes)
+    res["repeat"] = args.repeat
+    res["sweep"] = sweep(models, sizes, args.repeat)
     res["agreement"] = agreement(res["sweep"])
     log("issue-5/7: 100 sizes from a fresh process, torch forward")
     res["many"] = worker("many", "resnet50", 100)
@@ -306,6 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     res["targets"] = targets(res)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
+    write_pages(res, out_dir)
+    return 0
+
+
+def write_pages(res: dict, out_dir: Path) -> None:
+    """RESULTS.md and the plots next to results.json, rendered as the docs page is."""
     pages = _bench_page.render(res)
     page = pages.pop(_bench_page.PAGE)
     (out_dir / "RESULTS.md").write_text(page)
@@ -313,9 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         target_path = out_dir / Path(path).relative_to(Path(_bench_page.PAGE).parent)
         target_path.parent.mkdir(parents=True, exist_ok=True)
         target_path.write_text(text)
-    log(f"wrote {out_dir / 'results.json'} and RESULTS.md")
+    log(f"wrote RESULTS.md and the plots in {out_dir}")
     print(page)
-    return 0
 
 
 if __name__ == "__main__":

@@ -197,7 +197,8 @@ def _sweep(res: dict) -> list[str]:
         "(tracing, hooks); *one more size* is the median over the other sizes (symcnn: a scalar call of the "
         "lambdified MACs, measured in the scale section). *ratio* is tool time / symcnn wall. *agrees*: equal "
         "MACs at how many sizes (see the next section for what is compared). *load*: the machine's 1-minute "
-        "load average when the measurement ended.", "",
+        "load average when the measurement ended." + (f" Each row is the fastest of {res['repeat']} fresh "
+                                                       "processes." if res.get("repeat", 1) > 1 else ""), "",
     ]
     if sw and any("error" not in row for row in sw.values()):
         lines += [f"![Time to get MACs for n input sizes, per tool (log scale)]({_SVG})", ""]
@@ -210,6 +211,13 @@ def _sweep(res: dict) -> list[str]:
         agreement = res.get("agreement", {}).get(name, {})
         head = ["tool", "wall", "tool time", "first size", "one more size", "ratio", "MACs at 224", "agrees", "load"]
         lines += _table(head, _sweep_rows(row, sizes, agreement))
+        ours = row.get("symcnn", {})
+        if "phases_s" in ours and "process_s" in ours:
+            ph = ours["phases_s"]
+            parts = [f"interpreter start {_sec(ours['wall_s'] - ours['process_s'])}"]
+            parts += [f"{k} {_sec(v)}" for k, v in ph.items()]
+            parts.append(f"the {len(sizes)} evaluations {_sec(sum(ours.get('per_size_s', [])))}")
+            lines += [f"Where symcnn's {_sec(ours['wall_s'])} go: " + ", ".join(parts) + ".", ""]
     return lines
 
 
