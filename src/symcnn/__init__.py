@@ -5,9 +5,10 @@ network: output shape, parameters, MACs, FLOPs, connections, activations and rec
 symbolic until you substitute numbers.
 """
 
-from . import derive as derive
-from . import models as models
-from . import reference as reference
+import sys as _sys
+import types as _types
+from typing import TYPE_CHECKING
+
 from ._analysis import Analysis as Analysis
 from ._analysis import LayerRecord as LayerRecord
 from ._analysis import analyze as analyze
@@ -35,18 +36,63 @@ from ._symbols import S as S
 from ._symbols import T as T
 from ._symbols import W as W
 from ._symbols import symbols as symbols
-from .counting import conventions as conventions
-from .counting import count as count
-from .errata import errata as errata
-from .interop.torch import from_torch as from_torch
-from .interop.torch import to_torch as to_torch
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layer_names
 from .receptive import ReceptiveField as ReceptiveField
-from .solve import mirror_output_padding as mirror_output_padding
-from .solve import solve as solve
-from .solve import valid_input_sizes as valid_input_sizes
-from .spec import load_spec as load_spec
+
+if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and documentation tools
+    from . import derive as derive
+    from . import models as models
+    from . import reference as reference
+    from .counting import conventions as conventions
+    from .counting import count as count
+    from .errata import errata as errata
+    from .interop.torch import from_torch as from_torch
+    from .interop.torch import to_torch as to_torch
+    from .solve import mirror_output_padding as mirror_output_padding
+    from .solve import solve as solve
+    from .solve import valid_input_sizes as valid_input_sizes
+    from .spec import load_spec as load_spec
+
+# Heavier parts load on first use (PEP 562), so `import symcnn` costs little more than SymPy: the derivations,
+# solvers, zoo, counting conventions, PyTorch interop and spec files each import when first touched.
+_LAZY = {
+    "derive": (".derive", None), "models": (".models", None), "reference": (".reference", None),
+    "errata": (".errata", "errata"), "solve": (".solve", "solve"),
+    "valid_input_sizes": (".solve", "valid_input_sizes"), "mirror_output_padding": (".solve", "mirror_output_padding"),
+    "count": (".counting", "count"), "conventions": (".counting", "conventions"),
+    "from_torch": (".interop.torch", "from_torch"), "to_torch": (".interop.torch", "to_torch"),
+    "load_spec": (".spec", "load_spec"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'symcnn' has no attribute {name!r}")
+    import importlib
+
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name, __name__)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(_types.ModuleType):
+    """``symcnn.solve`` and ``symcnn.errata`` are functions named like their modules: importing the module
+    ``symcnn.solve`` (which makes Python set the package attribute to the module) must not hide the function."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, _types.ModuleType) and _LAZY.get(name, (None, None))[1] is not None:
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 __version__ = "0.1.0"
 

@@ -17,7 +17,6 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import sympy
 
 from ._errors import SymcnnError
@@ -301,6 +300,8 @@ class Analysis:
         free = sympy.Tuple(*expr).free_symbols if isinstance(expr, tuple) else expr.free_symbols
         args = sorted(free, key=lambda s: s.name) if symbols is None else list(symbols)
         fn = sympy.lambdify(args, expr, modules="numpy")
+
+        import numpy as np  # only here: `import symcnn` does not need NumPy
 
         def call(*values):
             return fn(*(np.asarray(v, dtype=np.int64) for v in values))
