@@ -74,7 +74,9 @@ def sweep_symcnn(model: str, sizes: list[int]) -> dict:
     a = symcnn.analyze(m, (3, H, W))
     t_analyze = _now() - t
     t = _now()
-    f = a.lambdify("macs", symbols=(H, W))
+    # a sweep of a few sizes: the plain-Python evaluator (exact ints, no NumPy import); the vectorised one is
+    # timed in the scale section
+    f = a.lambdify("macs", symbols=(H, W), vectorized=False)
     params = int(a.params)
     t_lambdify = _now() - t
     per_size, macs = [], []
@@ -89,14 +91,13 @@ def sweep_symcnn(model: str, sizes: list[int]) -> dict:
     }
     if hasattr(symcnn, "count"):
         # the same numbers in each tool's convention: closed forms from the same analysis, then evaluated
-        import numpy as np
         import sympy
 
         t = _now()
         out["counts"] = {}
         for tool in TOOLS:
-            g = sympy.lambdify((H, W), symcnn.count(a, convention=tool), modules="numpy")
-            out["counts"][tool] = [int(g(np.int64(s), np.int64(s))) for s in sizes]
+            g = sympy.lambdify((H, W), symcnn.count(a, convention=tool), modules="math")
+            out["counts"][tool] = [int(g(s, s)) for s in sizes]
         out["phases_s"]["count"] = _now() - t
     return out
 
@@ -164,7 +165,7 @@ def many(model: str, n: int) -> dict:
     from symcnn import H, W
 
     a = symcnn.analyze(_symcnn_model(model), (3, H, W))
-    f = a.lambdify("macs", symbols=(H, W))
+    f = a.lambdify("macs", symbols=(H, W), vectorized=False)  # a few sizes: plain Python, exact
     sizes = [64 + 8 * i for i in range(n)]
     values = [int(f(s, s)) for s in sizes]
     return {"sizes": [sizes[0], sizes[-1], n], "macs_first_last": [values[0], values[-1]],

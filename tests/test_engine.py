@@ -303,3 +303,21 @@ def test_floordiv_of_a_product_terminates_and_is_exact(w, d, c):
     """Regression: floordiv(W*(W + 2), 2) recursed forever (the pulled-out remainder was re-expanded)."""
     expr = floordiv(W * (W + c) + 3 * W, d)
     assert expr.xreplace({W: w}) == (w * (w + c) + 3 * w) // d
+
+
+@pytest.mark.parametrize("name", ["resnet50", "googlenet", "unet"])
+def test_python_lambdify_equals_numpy_lambdify_and_substitution(name):
+    m = sc.models.get(name)
+    a = sc.analyze(m, (1 if name == "unet" else 3, H, W))
+    py, vec = a.lambdify("macs", vectorized=False), a.lambdify("macs")
+    sizes = [572, 588, 700] if name == "unet" else [64, 193, 224, 301]
+    got = vec(np.array(sizes), np.array(sizes[::-1]))
+    for h, w, v in zip(sizes, sizes[::-1], got, strict=True):
+        assert py(h, w) == int(v) == a.subs(H=h, W=w).macs
+
+
+def test_python_lambdify_is_exact_beyond_int64():
+    """A batch of 10^12 ResNet-50 images overflows int64; the Python function stays exact."""
+    a = sc.analyze(sc.models.resnet50(), (3, H, W), batch=sc.N)
+    f = a.lambdify("macs", symbols=(sc.N, H, W), vectorized=False)
+    assert f(10**12, 224, 224) == 10**12 * 4_089_184_256 > 2**63
