@@ -387,3 +387,32 @@ def test_counting_page_figures_are_computed_and_tables_are_clean():
     assert len(p.formulas) == 4 * len(CONVENTIONS)
     for f in p.formulas:                                       # every formula printed from a count() result
         assert f"\\[ {f.tex} \\]" in text
+
+
+@pytest.mark.parametrize("make", [
+    lambda: sc.Conv2d(3, 4, 3, padding="same"),
+    lambda: sc.Conv2d(3, 4, 3, padding="valid"),
+    lambda: sc.Conv1d(3, 4, 4, padding="same"),
+    lambda: sc.Conv2d(3, 4, 3, stride=2, padding="same"),  # SAME at stride 2: explicit padding in the twin
+    lambda: sc.BatchNorm2d(3, track_running_stats=False),
+    lambda: sc.BatchNorm2d(3, affine=False, track_running_stats=False),
+], ids=["same", "valid", "same-1d", "same-stride2", "bn-batch-stats", "bn-batch-stats-no-affine"])
+def test_string_padding_and_batch_statistics_match_every_tool(make):
+    """Found in review: torch runs string paddings as aten::_convolution_mode (fvcore: 0) and a BatchNorm
+    without running statistics as training-mode batch_norm (fvcore: 5 or 4 per element)."""
+    layer = make()
+    shape = (3, 9) if layer.kind == "Conv1d" else (3, 9, 10)
+    twin = _twin(layer)
+    for convention in CONVENTIONS:
+        assert sc.count(layer, shape, convention) == _exact(tool_total(convention, twin, shape)), convention
+
+
+def test_from_torch_keeps_the_upsampling_classes():
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.UpsamplingNearest2d(scale_factor=2),
+                              torch.nn.UpsamplingBilinear2d(scale_factor=2))
+    imported = sc.from_torch(net, (3, 16, 16))
+    kinds = [r.kind for r in sc.analyze(imported, (3, 16, 16)).layers]
+    assert kinds == ["Conv2d", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+    for convention in CONVENTIONS:
+        assert sc.count(imported, (3, 16, 16), convention) == _exact(tool_total(convention, net, (3, 16, 16)))

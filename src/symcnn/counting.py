@@ -232,7 +232,11 @@ class _Fvcore(_Rules):
     )
 
     def _count__ConvNd(self, rec):
-        """`conv_flop_count`: ``batch * prod(weight shape) * prod(output spatial)``; bias ignored."""
+        """`conv_flop_count`: ``batch * prod(weight shape) * prod(output spatial)``; bias ignored. A convolution
+        with a *string* padding (PyTorch ``padding="same"`` at stride 1, ``padding="valid"``) runs as
+        `aten::_convolution_mode`, which fvcore has no handle for: it counts 0 (with a warning)."""
+        if rec.layer.padding == "valid" or (rec.layer.padding == "same" and all(s == 1 for s in rec.layer.stride)):
+            return 0
         return rec.macs
 
     def _count__ConvTransposeNd(self, rec):
@@ -245,8 +249,11 @@ class _Fvcore(_Rules):
         return rec.macs
 
     def _count__BatchNorm(self, rec):
-        """`batchnorm_flop_jit` in eval mode: 2 per input element with affine weights, 1 without (in training
-        mode fvcore counts 5 or 4 per element instead)."""
+        """`batchnorm_flop_jit`: in eval mode 2 per input element with affine weights, 1 without; a layer with
+        ``track_running_stats=False`` normalises with batch statistics even in eval mode, which fvcore counts
+        as training: 5 per element with affine weights, 4 without."""
+        if not rec.layer.track_running_stats:
+            return _in(rec) * (5 if rec.layer.affine else 4)
         return _in(rec) * (2 if rec.layer.affine else 1)
 
     def _count__AdaptivePoolNd(self, rec):

@@ -308,8 +308,8 @@ class _Builder:
         if layer.padding == "full":
             pads = tuple((int(effective_kernel(k, d)) - 1,) * 2 for k, d in zip(args["kernel_size"], args["dilation"],
                                                                               strict=True))
-        elif layer.padding == "valid":
-            pads = ((0, 0),) * n
+        elif layer.padding == "valid":  # keep PyTorch's string (it runs as aten::_convolution_mode)
+            return self.construct(layer, path, cls, **args, padding="valid", bias=layer.bias, padding_mode=mode)
         else:
             pads = tuple(self.num(layer, path, "padding", pair) for pair in layer.padding)
         if all(a == b for a, b in pads):
@@ -610,8 +610,10 @@ def _module_table():
     table[nn.Linear] = lambda m: L.Linear(m.in_features, m.out_features, m.bias is not None)
     table[nn.Flatten] = lambda m: L.Flatten(m.start_dim, m.end_dim)
     table[nn.PReLU] = lambda m: L.PReLU(m.num_parameters)
-    for cls in (nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d):
-        table[cls] = lambda m: L.Upsample(_seq(m.size), _seq(m.scale_factor), m.mode, m.align_corners)
+    table[nn.Upsample] = lambda m: L.Upsample(_seq(m.size), _seq(m.scale_factor), m.mode, m.align_corners)
+    # the subclasses stay themselves: the counting tools treat them apart (ptflops counts them once)
+    table[nn.UpsamplingNearest2d] = lambda m: L.UpsamplingNearest2d(_seq(m.size), _seq(m.scale_factor))
+    table[nn.UpsamplingBilinear2d] = lambda m: L.UpsamplingBilinear2d(_seq(m.size), _seq(m.scale_factor))
     for name in _act.__all__:
         if name != "PReLU" and hasattr(nn, name):
             table[getattr(nn, name)] = _from_act(name)
