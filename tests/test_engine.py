@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import sympy
@@ -321,3 +323,28 @@ def test_python_lambdify_is_exact_beyond_int64():
     a = sc.analyze(sc.models.resnet50(), (3, H, W), batch=sc.N)
     f = a.lambdify("macs", symbols=(sc.N, H, W), vectorized=False)
     assert f(10**12, 224, 224) == 10**12 * 4_089_184_256 > 2**63
+
+
+@pytest.mark.parametrize("scale", [0.3, 0.5, 0.7, 1.25, 1.5, 1.7, 2.3, 2.5, 3.3, 0.123, 2.0])
+def test_upsample_float_scale_follows_pytorch_double_rounding(scale):
+    """Found in review: floor(W*1.7) must be computed as PyTorch does (the product rounded to a double):
+    W=10 gives 17, W=90 at 0.7 gives 62. Checked against math.floor(float(W)*s) (PyTorch's rule) at every W,
+    symbolically substituted, numerically analysed and lambdified (Python and NumPy)."""
+    layer = sc.Upsample(scale_factor=scale)
+    sym = sc.analyze(layer, (2, W))
+    py, vec = sym.lambdify("output_shape", vectorized=False), sym.lambdify("output_shape")
+    ws = [w for w in range(1, 400) if math.floor(float(w) * scale) >= 1]
+    got_vec = vec(np.array(ws))[1]
+    for w, v in zip(ws, got_vec, strict=True):
+        want = math.floor(float(w) * scale)
+        assert sym.output_shape[1].xreplace({W: w}) == want, w
+        assert sc.analyze(layer, (2, w)).output_shape[1] == want, w
+        assert py(w)[1] == int(v) == want, w
+
+
+def test_upsample_float_scale_matches_torch():
+    torch = pytest.importorskip("torch")
+    for scale in (0.7, 1.7, 2.3):
+        for w in (10, 90, 100, 170, 333):
+            got = torch.nn.functional.interpolate(torch.zeros(1, 1, w), scale_factor=scale).shape[-1]
+            assert sc.analyze(sc.Upsample(scale_factor=scale), (1, w)).output_shape[1] == got, (scale, w)

@@ -1,7 +1,8 @@
 """Resizing: ``Upsample`` and the padding layers (``ZeroPad1d/2d/3d``, ``ConstantPad*``, ``ReflectionPad*``,
 ``ReplicationPad*``).
 
-``Upsample``: output ``floor(W * scale_factor)`` (PyTorch) or the given ``size``. FLOPs per output element:
+``Upsample``: output ``floor(W * scale_factor)`` with PyTorch's double rounding (:class:`ScaledFloor`) or the given
+``size``. FLOPs per output element:
 nearest 0; linear / bilinear / trilinear ``2^(k+1) - 1`` for ``k`` interpolated axes (``2^k`` weights
 multiplied, ``2^k - 1`` additions); bicubic 31 (16 products, 15 additions).
 Padding layers: output ``W + P_l + P_r`` per axis; negative padding crops (PyTorch allows it).
@@ -9,6 +10,7 @@ Padding layers: output ``W + P_l + P_r`` per axis; negative padding crops (PyTor
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import sympy
@@ -25,6 +27,59 @@ __all__ = [
 ]
 
 _MODES = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
+
+
+class ScaledFloor(sympy.Function):
+    """``floor(W * s)`` as PyTorch computes an upsampled size: the product rounded to a double, then floored.
+
+    ``s`` is the exact value of the scale's double. When ``W * s`` is exact in double arithmetic (``s`` an
+    integer or a dyadic fraction such as 0.5 or 1.5) this is ``floor(p*W/q)``; otherwise (1.7, 0.7, ...) the
+    rounding of the product matters (``10*1.7`` rounds up to 17.0 while the exact binary product is below 17;
+    ``90*0.7`` stays below 63), so the size is evaluated as PyTorch does once ``W`` is a number.
+
+    >>> from symcnn import W, pretty
+    >>> s = _scale("Upsample", 1.7)          # the exact double: 7656119366529843/4503599627370496
+    >>> pretty(ScaledFloor(W, sympy.Rational(3, 2))), pretty(ScaledFloor(W, s)), ScaledFloor(10, s)
+    ('W + floor(W/2)', 'floor(1.7*W)', 17)
+    """
+
+    nargs = 2
+    is_integer = True
+
+    @classmethod
+    def eval(cls, w, s):
+        if s.is_Integer:
+            return s * w
+        p, q = int(s.p), int(s.q)
+        if q & (q - 1) == 0 and p < 2**20:  # dyadic with a short numerator: the double product is exact
+            return floordiv(p * w, q)
+        if w.is_Integer:
+            return sympy.Integer(math.floor(float(int(w)) * float(s)))
+        return None
+
+    def _eval_is_nonnegative(self):
+        return self.args[0].is_nonnegative
+
+    def _sympystr(self, printer):
+        w, s = self.args
+        return f"floor({float(s)!r}*{printer._print(w)})"
+
+    def _latex(self, printer):
+        w, s = self.args
+        return rf"\left\lfloor {float(s)!r} \cdot {printer._print(w)} \right\rfloor"
+
+    def _pythoncode(self, printer):
+        w, s = self.args
+        return f"{printer._module_format('math.floor')}(float({printer._print(w)})*{float(s)!r})"
+
+    def _numpycode(self, printer):
+        w, s = self.args
+        return (f"{printer._module_format('numpy.floor')}({printer._print(w)}*{float(s)!r})"
+                ".astype(numpy.int64)")
+
+    def _javascript(self, printer):
+        w, s = self.args
+        return f"Math.floor(({printer._print(w)})*{float(s)!r})"
 
 
 def _scale(label: str, value) -> sympy.Rational:
@@ -80,7 +135,7 @@ class Upsample(Layer):
             out = tuple(values)
             scales = tuple(sympy.sympify(o) / w for o, w in zip(out, spatial, strict=True))
         else:
-            out = tuple(floordiv(r.p * w, r.q) for r, w in zip(values, spatial, strict=True))
+            out = tuple(ScaledFloor(w, r) for r, w in zip(values, spatial, strict=True))
             scales = tuple(values)
         ck = Checker(self.label)
         for o, w in zip(out, spatial, strict=True):
