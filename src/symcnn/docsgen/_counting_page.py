@@ -123,6 +123,15 @@ def _zoo_tables(p: Page, descs, names) -> None:
            "`+=`), which the hook-based tools see differently: thop and torchinfo count nothing for a "
            "functional call, ptflops counts a patched functional call once instead of twice, so those columns "
            "can differ slightly for the torchvision originals.")
+    p.para("Known limits, where a tool's number is not an exact function of the sizes: thop computes adaptive "
+           "average pooling as `int((prod(In/Out) + 1) * numel(out))` in floating point, so when `In/Out` is not "
+           "an integer it can print 1 less per layer than the exact value `count` gives (e.g. 57,855 instead of "
+           "57,856 for `AdaptiveAvgPool2d(7)` on 512 x 8 x 8); ptflops truncates non-integer upsampling scales "
+           "per axis product and adds float terms before truncating its total, so fractional scale factors can "
+           "differ by a few units. The same applies to a model imported with `symcnn.from_torch` when it calls "
+           "layers functionally (see above): `count` gives the total of its one-module-per-layer twin. An "
+           "imported `tensor * number` or `tensor + number` becomes an `Opaque` layer, which `count` refuses "
+           "rather than guess.")
 
 
 def page(models: tuple[str, ...] | None = None) -> Page:
