@@ -338,3 +338,27 @@ def test_fuzz_option_values_only_exit_0_or_2(option, value):
     assert code in (0, 2), (argv, code)
     if code == 2:
         assert len(err.getvalue().splitlines()) == 1 and "Traceback" not in err.getvalue()
+
+
+# --- found in review: each of these once gave a traceback, a hang or a misleading hint -----------------------
+
+@pytest.mark.parametrize(("args", "match"), [
+    (("summary", "vgg16", "--subs", "W=" + "1**" * 600 + "1"), "nested more than"),
+    (("summary", "vgg16", "--subs", "W=((((H+1)**8)**8)**8)"), "degree 64"),
+    (("solve", "resnet50", "--valid-sizes", "--between", "1,999999999"), "at most 1,000,000"),
+    (("docs", "serve", "--port", "99999"), "between 0 and 65535"),
+    (("formula", "connectiontableconv2d", "params"), "cannot be given on the command line"),
+], ids=["power-chain", "power-tower", "between-cap", "port", "table"])
+def test_review_findings_are_one_line_errors(args, match):
+    bad(*args, match=match)
+
+
+def test_formula_defaults_the_input_rank_of_batchnorm_1d_and_3d():
+    for layer, want in (("batchnorm1d", "(C, L)"), ("batchnorm3d", "(C, T, H, W)")):
+        r = run("formula", layer, "output_shape")
+        assert r.returncode == 0 and r.stdout.strip() == want, (r.stdout, r.stderr)
+
+
+def test_a_module_that_exits_on_import_is_a_one_line_error(tmp_path):
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(3)\n")
+    bad("summary", "exits_on_import:model", match="called sys.exit(3)", cwd=tmp_path)

@@ -491,3 +491,15 @@ def test_fuzz_random_text(text, fmt):
                 max_size=30))
 def test_fuzz_yaml_token_soup(parts):
     _check_load("".join(parts), "yaml")
+
+
+def test_review_findings_special_files_and_huge_toml_integers(tmp_path):
+    """A symlink to /dev/zero reports size 0 (read forever before); a 5000-digit TOML integer raised ValueError."""
+    zero = tmp_path / "z.yaml"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(sc.SymcnnError, match="not a regular file"):
+        sc.load_spec(zero)
+    big = tmp_path / "big.toml"
+    big.write_text("[[layers]]\nLinear = [" + "9" * 5000 + ", 3]\n")
+    with pytest.raises(sc.SymcnnError, match="invalid TOML"):
+        sc.load_spec(big)

@@ -133,7 +133,7 @@ class _Parser:
             op, col = self.take()[1:]
             rhs = self.unary()
             if op == "*":
-                value = value * rhs
+                value = self.bounded(value * rhs, col)
                 continue
             if rhs.is_zero or rhs.is_nonpositive:
                 self.fail(f"the divisor after {op!r} at column {col} must be positive, got {rhs}")
@@ -168,13 +168,27 @@ class _Parser:
         base = self.atom()
         if self.at("**"):
             col = self.take()[2]
+            self.depth += 1  # 1**1**1**... nests through unary() too
+            if self.depth > _MAX_DEPTH:
+                self.fail(f"is nested more than {_MAX_DEPTH} levels deep")
             exp = self.unary()
+            self.depth -= 1
             if not (exp.is_Integer and 0 <= int(exp) <= _MAX_EXPONENT):
                 self.fail(f"the exponent after '**' at column {col} must be an integer 0..{_MAX_EXPONENT}, got {exp}")
             if base.is_Integer and abs(int(base)) > 1 and int(exp) * len(str(abs(int(base)))) > _MAX_DIGITS * 4:
                 self.fail(f"the power at column {col} is too large (more than {_MAX_DIGITS * 4} digits)")
-            return base ** int(exp)
+            return self.bounded(base ** int(exp), col)
         return base
+
+    def bounded(self, value: sympy.Expr, col: int) -> sympy.Expr:
+        """Refuse a product or power whose size would explode later (``((H + 1)**8)**8``, long products)."""
+        if isinstance(value, sympy.Basic) and not value.is_Number:
+            for p in value.atoms(sympy.Pow):
+                if p.exp.is_Integer and abs(int(p.exp)) > _MAX_EXPONENT:
+                    self.fail(f"the term at column {col} has degree {int(p.exp)}; at most {_MAX_EXPONENT} is allowed")
+        elif value.is_Integer and len(str(abs(int(value)))) > _MAX_DIGITS * 4:
+            self.fail(f"the number at column {col} has more than {_MAX_DIGITS * 4} digits")
+        return value
 
     def atom(self) -> sympy.Expr:
         tok = self.take()

@@ -133,6 +133,8 @@ def _import_target(target: str, shape):
         obj = importlib.import_module(module_name)
     except ImportError as e:
         raise SymcnnError(f"model {target!r}: cannot import {module_name!r} ({_one_line(e)})") from None
+    except SystemExit as e:  # the module ran a script on import
+        raise SymcnnError(f"model {target!r}: importing {module_name!r} called sys.exit({e.code!r})") from None
     except Exception as e:  # the user's module failed while importing
         raise SymcnnError(f"model {target!r}: importing {module_name!r} raised {type(e).__name__}: "
                           f"{_one_line(e)}") from None
@@ -143,6 +145,8 @@ def _import_target(target: str, shape):
     if not _is_network(obj) and not _is_torch_module(obj) and (inspect.isfunction(obj) or inspect.isclass(obj)):
         try:
             obj = obj()
+        except SystemExit as e:
+            raise SymcnnError(f"model {target!r}: calling {attr}() called sys.exit({e.code!r})") from None
         except Exception as e:
             raise SymcnnError(f"model {target!r}: calling {attr}() raised {type(e).__name__}: {_one_line(e)}") from None
     if _is_network(obj):
@@ -291,6 +295,9 @@ def _layer_args(args, cls, symbolic: bool, fill: dict | None = None) -> dict:
             if key in names and key not in out:
                 out[key] = value
     missing = [p for p in names if params[p].default is inspect.Parameter.empty and p not in out]
+    if "table" in missing:  # a connection table is a list of lists: not a command-line value
+        raise SymcnnError(f"{cls.__name__}: its connection table cannot be given on the command line; use the Python "
+                          "API (symcnn.ConnectionTableConv2d) or a model that has one (symcnn summary lenet5)")
     if missing:
         raise SymcnnError(f"{cls.__name__}: give {', '.join('--' + m.replace('_', '-') for m in missing)}")
     return out
@@ -313,7 +320,7 @@ def _layer_input(layer, kwargs, input_text) -> tuple:
     if "in_features" in kwargs:
         return (kwargs["in_features"],)
     c = next((kwargs[k] for k in ("in_channels", "num_features", "channels") if k in kwargs), C)
-    dims = getattr(layer, "_dims", 2)
+    dims = getattr(layer, "_dims", None) or {"BatchNorm1d": 1, "BatchNorm3d": 3}.get(type(layer).__name__, 2)
     return (c, *{1: (L,), 2: (H, W), 3: (T, H, W)}.get(dims, (H, W)))
 
 
@@ -501,10 +508,15 @@ def _cmd_docs(args) -> tuple[str, int]:
     fn = getattr(docsgen, args.action, None)
     if fn is None:
         raise SymcnnError(f"symcnn.docsgen.{args.action} is not available in this installation")
-    if args.action == "build":
-        result = fn(site_dir=args.site_dir, strict=True)
-        return (f"site built in {args.site_dir}" + ("" if result is None else f": {result}")), 0
-    fn(host=args.host, port=args.port)
+    if not 0 <= args.port <= 65535:
+        raise SymcnnError(f"docs: `--port`={args.port} must be between 0 and 65535")
+    try:
+        if args.action == "build":
+            result = fn(site_dir=args.site_dir, strict=True)
+            return (f"site built in {args.site_dir}" + ("" if result is None else f": {result}")), 0
+        fn(host=args.host, port=args.port)
+    except OSError as e:  # an unwritable site folder, a port in use, an unknown host
+        raise SymcnnError(f"docs {args.action}: {_one_line(e)}") from None
     return "", 0
 
 

@@ -68,6 +68,7 @@ DEFAULT_BOUNDS = {
 }
 _ROLE_ORDER = ("kernel_size", "stride", "dilation", "padding", "output_padding", "input size", "other")
 _MAX_GRID = 20_000_000
+_MAX_SIZES = 1_000_000  # explicit sizes listed by valid_input_sizes
 _CHUNK = 1_000_000
 _VERIFY_LIMIT = 2_000
 
@@ -1002,6 +1003,9 @@ def valid_input_sizes(model, between=(1, 1024), *, axis=-1, exact=False, input_s
     if lo > hi or hi < 1:
         raise SymcnnError(f"{which}: `between`=({lo}, {hi}) must satisfy low <= high and high >= 1")
     lo = max(lo, 1)
+    if hi - lo + 1 > _MAX_SIZES:  # the closed form covers every size; the explicit list is what is bounded
+        raise SymcnnError(f"{which}: `between`=({lo}, {hi}) spans {hi - lo + 1:,} sizes; at most {_MAX_SIZES:,} "
+                          "are listed (the closed form, .describe(), holds for every size)")
     if not isinstance(exact, bool):
         raise SymcnnError(f"{which}: `exact`={exact!r} must be True or False")
 

@@ -193,6 +193,8 @@ def _read_toml(text: str, source: str):
         raise SymcnnError(f"{source}: invalid TOML: {e}".replace("\n", " ")) from None
     except RecursionError:
         raise SymcnnError(f"{source}: invalid TOML: nested too deeply") from None
+    except ValueError as e:  # e.g. an integer beyond Python's digit limit
+        raise SymcnnError(f"{source}: invalid TOML: {e}".replace("\n", " ")) from None
 
 
 def _example_dir():
@@ -232,10 +234,16 @@ def _source_text(path_or_text, fmt: str | None) -> tuple[str, str, str]:
         if fmt is None:
             raise SymcnnError(f"{path}: unknown spec format; use a .yaml, .yml or .toml file")
         try:
+            if path.exists() and not path.is_file():  # /dev/zero, a FIFO, a directory: no size to trust
+                raise SymcnnError(f"{path}: not a regular file")
             size = path.stat().st_size
             if size > _MAX_BYTES:
                 raise SymcnnError(f"{path}: the file has {size} bytes; specs are limited to {_MAX_BYTES}")
-            return path.read_text(encoding="utf-8"), fmt, str(path)
+            with path.open("rb") as f:  # read at most the limit, whatever stat said
+                data = f.read(_MAX_BYTES + 1)
+            if len(data) > _MAX_BYTES:
+                raise SymcnnError(f"{path}: the file has more than {_MAX_BYTES} bytes; specs are limited to that")
+            return data.decode("utf-8"), fmt, str(path)
         except FileNotFoundError:
             raise SymcnnError(f"{path}: spec file not found") from None
         except UnicodeDecodeError as e:
