@@ -348,3 +348,23 @@ def test_upsample_float_scale_matches_torch():
         for w in (10, 90, 100, 170, 333):
             got = torch.nn.functional.interpolate(torch.zeros(1, 1, w), scale_factor=scale).shape[-1]
             assert sc.analyze(sc.Upsample(scale_factor=scale), (1, w)).output_shape[1] == got, (scale, w)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "alexnet"])
+def test_adaptive_pool_receptive_field_is_the_same_substituted_or_numeric(name):
+    """Found in review: symbolic VGG16 substituted at 224 gave RF 244 at the adaptive pool, the numeric
+    analysis 212. The longest adaptive window now has a closed form, so both agree at every size."""
+    m = sc.models.get(name)
+    sym = sc.analyze(m, (3, H, W))
+    for h in (64, 100, 224, 225, 300):
+        num, sub = sc.analyze(m, (3, h, h)), sym.subs(H=h, W=h)
+        assert [r.receptive_field.size for r in num.layers] == [r.receptive_field.size for r in sub.layers], h
+
+
+@given(st.integers(1, 80), st.integers(1, 40))
+def test_adaptive_longest_window_equals_enumeration(size, out):
+    from symcnn.layers.pool import adaptive_longest_window
+
+    want = max(-(-(k + 1) * size // out) - (k * size) // out for k in range(out))
+    assert adaptive_longest_window(size, out) == want
+    assert adaptive_longest_window(W, out).xreplace({W: size}) == want

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sympy
 
 from .._errors import SymcnnError
-from .._intmath import Gcd, ceildiv, decide, floordiv, smin
+from .._intmath import Gcd, ceildiv, decide, floordiv, mod, smin
 from ._base import _SHOW, AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr, to_tuple
 from .conv import conv_output_size, effective_kernel, normalize_padding
 
@@ -42,6 +42,7 @@ __all__ = [
     "SpatialPyramidPooling",
     "pool_output_size",
     "adaptive_window_total",
+    "adaptive_longest_window",
 ]
 
 
@@ -245,18 +246,30 @@ class _AdaptivePoolNd(Layer):
         return LayerResult(output_shape=Shape((x[0], *out)), flops=flops, axes=axes)
 
 
+def adaptive_longest_window(size, out) -> sympy.Expr:
+    """Length of the longest adaptive-pooling window along one axis (``In`` inputs, ``Out`` outputs).
+
+    With ``g = gcd(In, Out)`` and ``r = (In mod Out)/g``, the window lengths are ``floor(In/Out) +
+    ceil((k + r)/b)`` for ``b = Out/g`` and every residue ``k``, so the longest is ``floor(In/Out) + min(r, 2)``
+    (``In/Out`` exactly when ``Out`` divides ``In``). Symbolic sizes keep that form, so a substituted analysis
+    gives what the numeric one gives.
+
+    >>> adaptive_longest_window(10, 3), adaptive_longest_window(7, 5), adaptive_longest_window(14, 7)
+    (4, 3, 2)
+    """
+    size, out = sympy.sympify(size), sympy.sympify(out)
+    return floordiv(size, out) + smin(mod(size, out) / Gcd(size, out), 2)
+
+
 def _adaptive_axis(size, out) -> AxisMap:
-    """Receptive-field map of one adaptive axis: a regular window when ``Out`` divides ``In``."""
+    """Receptive-field map of one adaptive axis: a regular window when ``Out`` divides ``In``; otherwise the
+    longest window with the average stride ``In/Out`` (an upper bound: ``exact=False``)."""
     if out == 1:
         return AxisMap("global", size, size)
     ratio = sympy.sympify(size) / out
     if ratio.is_Integer or (size == out):
         return AxisMap("window", ratio, ratio)
-    if sympy.sympify(size).is_Integer and sympy.sympify(out).is_Integer:
-        s, o = int(size), int(out)
-        longest = max(-((-(i + 1) * s) // o) - (i * s) // o for i in range(o))
-        return AxisMap("window", sympy.Integer(longest), ratio, exact=False)
-    return AxisMap("window", ceildiv(size, out) + 1, ratio, exact=False)
+    return AxisMap("window", adaptive_longest_window(size, out), ratio, exact=False)
 
 
 class AdaptiveAvgPool1d(_AdaptivePoolNd):
