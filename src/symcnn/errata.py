@@ -229,7 +229,7 @@ def _kernel_padding() -> Erratum:
     wrong = {k: (v, int(correct.subs(F, k))) for k, v in table.items() if v != int(correct.subs(F, k))}
     return _search(
         "kernel_padding",
-        "'kernel 5 -> padding 3': P = ceil(F/2) instead of (F-1)/2",
+        "'kernel 5 -> padding 3': the rule P = ceil(F/2) instead of (F-1)/2",
         "tutorial tables of SAME paddings per kernel size",
         claimed,
         correct,
@@ -240,8 +240,9 @@ def _kernel_padding() -> Erratum:
         cond_fn=lambda F_: False,
         grid_text="odd F 1..15, stride 1",
         examples=({"F": 5},),
-        notes=f"The quoted table {table} is wrong only at 5 (engine: 2); wrong entries {wrong} "
-        "(quoted, engine). With P = (F+1)/2 the output grows by 2.",
+        notes=f"The quoted table {table} follows (F-1)/2 at kernels 1 and 3 and slips to the rule ceil(F/2) at "
+        f"kernel 5, its only wrong entry: {wrong} (quoted, engine). As a rule, ceil(F/2) is one too many at "
+        "every odd F (so the smallest counterexample of the rule is F = 1), and the output grows by 2.",
         sources=("FORMULAS.md §7.2", "WORKED-EXAMPLES.md 'Output size, VALID, SAME, FULL'"),
     )
 
