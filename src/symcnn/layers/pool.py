@@ -19,6 +19,8 @@ division). No MACs, no parameters.
 
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from .._errors import SymcnnError
@@ -258,7 +260,13 @@ def adaptive_longest_window(size, out) -> sympy.Expr:
     (4, 3, 2)
     """
     size, out = sympy.sympify(size), sympy.sympify(out)
-    return floordiv(size, out) + smin(mod(size, out) / Gcd(size, out), 2)
+    if size.is_Integer and out.is_Integer:
+        s, o = int(size), int(out)
+        return sympy.Integer(s // o + min((s % o) // math.gcd(s, o), 2))
+    # unevaluated Min: deciding it symbolically is slow and never succeeds; numbers substituted evaluate it
+    r = mod(size, out) / Gcd(size, out)
+    extra = sympy.Min(r, 2) if r.is_Number else sympy.Min(r, 2, evaluate=False)
+    return floordiv(size, out) + extra
 
 
 def _adaptive_axis(size, out) -> AxisMap:
