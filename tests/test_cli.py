@@ -362,3 +362,11 @@ def test_formula_defaults_the_input_rank_of_batchnorm_1d_and_3d():
 def test_a_module_that_exits_on_import_is_a_one_line_error(tmp_path):
     (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(3)\n")
     bad("summary", "exits_on_import:model", match="called sys.exit(3)", cwd=tmp_path)
+
+
+def test_formula_takes_the_channels_from_input():
+    """Found in review: `--input 64xHxW` was ignored for in_channels (the formula kept the symbol C)."""
+    r = run("formula", "linear", "params", "--input", "10")
+    assert r.returncode == 0 and r.stdout.strip() == "11*K", (r.stdout, r.stderr)
+    r = run("formula", "conv2d", "macs", "--kernel", "3", "--input", "64xHxW")
+    assert r.returncode == 0 and r.stdout.startswith("576*K*"), (r.stdout, r.stderr)

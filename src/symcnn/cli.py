@@ -336,7 +336,11 @@ def _cmd_formula(args) -> tuple[str, int]:
     if quantity not in _QUANTITIES:
         raise SymcnnError(f"unknown quantity {args.quantity!r}; quantities: {', '.join(_QUANTITIES)}")
     cls = _layer_class(args.layer)
-    kwargs = _layer_args(args, cls, symbolic=True)
+    fill = {}
+    if args.input:  # the input's channels (or features) stand for the layer's, unless given
+        first = parse_shape(args.input)[0]
+        fill = {"in_channels": first, "num_features": first, "in_features": first}
+    kwargs = _layer_args(args, cls, symbolic=True, fill=fill)
     layer = _build_layer(cls, kwargs)
     shape = _layer_input(layer, kwargs, args.input)
     a = analyze(layer, shape)
