@@ -538,7 +538,7 @@ def conventions() -> list[Convention]:
         >>> [c.name for c in sc.conventions()]
         ['torchvision', 'flop_counter', 'fvcore', 'thop', 'ptflops', 'ptflops_aten', 'torchinfo']
         >>> sc.conventions()[2].rules["BatchNorm1d, BatchNorm2d, BatchNorm3d"][:40]
-        '`batchnorm_flop_jit` in eval mode: 2 per'
+        '`batchnorm_flop_jit`: in eval mode 2 per'
     """
     from . import layers
 
