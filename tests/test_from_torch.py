@@ -374,8 +374,30 @@ def test_operator_table_covers_python_operators():
             return torch.add(y, x).relu()
 
     a = sc.analyze(sc.from_torch(Ops(), (3, H, W)), (3, H, W))
-    assert [r.kind for r in a.layers] == ["Add", "Opaque", "Add", "ReLU"]
+    assert [r.kind for r in a.layers] == ["Add", "ScalarOp", "Add", "ReLU"]
     assert a.flops == 4 * 3 * H * W
+
+
+def test_tensor_and_number_ops_are_counted_like_the_tools():
+    """Found in review: `x * 0.5` became an Opaque layer, so count() refused the whole model; it is a ScalarOp
+    now (0 in every tool), and its twin in to_torch is the same operator."""
+    from test_counting import CONVENTIONS, _exact, tool_total
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.relu = nn.Conv2d(3, 4, 3), nn.ReLU()  # a module: functional calls count differently
+
+        def forward(self, x):
+            return self.relu(self.conv(x) * 0.5 + 1)
+
+    net = Scaled().eval()
+    imported = sc.from_torch(net, (3, H, W))
+    assert [r.kind for r in sc.analyze(imported, (3, H, W)).layers] == ["Conv2d", "ScalarOp", "ScalarOp", "ReLU"]
+    twin = sc.to_torch(imported)
+    for convention in CONVENTIONS:
+        want = _exact(tool_total(convention, net, (3, 11, 13)))
+        assert sc.count(imported, (3, 11, 13), convention) == want == _exact(tool_total(convention, twin, (3, 11, 13)))
 
 
 def test_mean_is_global_average_pooling():

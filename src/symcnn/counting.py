@@ -170,6 +170,10 @@ class _Rules:
         """not counted (``torch.cat``)."""
         return 0
 
+    def _count_ScalarOp(self, rec):
+        """not counted (``x * c`` / ``x + c`` written with the operators)."""
+        return 0
+
     def _count_Flatten(self, rec):
         """not counted."""
         return 0

@@ -129,9 +129,9 @@ def _zoo_tables(p: Page, descs, names) -> None:
            "57,856 for `AdaptiveAvgPool2d(7)` on 512 x 8 x 8); ptflops truncates non-integer upsampling scales "
            "per axis product and adds float terms before truncating its total, so fractional scale factors can "
            "differ by a few units. The same applies to a model imported with `symcnn.from_torch` when it calls "
-           "layers functionally (see above): `count` gives the total of its one-module-per-layer twin. An "
-           "imported `tensor * number` or `tensor + number` becomes an `Opaque` layer, which `count` refuses "
-           "rather than guess.")
+           "layers functionally (see above): `count` gives the total of its one-module-per-layer twin (an "
+           "imported `tensor * number` or `tensor + number` is a `ScalarOp`, which no tool counts when it is "
+           "written with the operators, as the twin writes it).")
 
 
 def page(models: tuple[str, ...] | None = None) -> Page:

@@ -35,7 +35,7 @@ from ..layers._base import Layer, fmt
 from ..layers.conv import _ConvNd, effective_kernel
 from ..layers.dense import Flatten, Linear
 from ..layers.lenet import RBF, ConnectionTableConv2d, Subsampling2d
-from ..layers.merge import Add, Concat, Mul
+from ..layers.merge import Add, Concat, Mul, ScalarOp
 from ..layers.norm import _BatchNorm
 from ..layers.opaque import Opaque
 from ..layers.pool import SpatialPyramidPooling, _AdaptivePoolNd, _AvgPoolNd, _MaxPoolNd
@@ -87,6 +87,17 @@ def _custom():
             for y in xs[1:]:
                 out = out * y
             return out
+
+    class ScalarOp(nn.Module):
+        """``x + value`` or ``x * value`` (symcnn ``ScalarOp``), written with the operators."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.op, self.value = layer.op, layer.value
+
+        def forward(self, x):
+            return x + self.value if self.op == "add" else x * self.value
 
     class Concat(nn.Module):
         """``torch.cat(inputs, dim)`` (symcnn ``Concat``)."""
@@ -218,7 +229,7 @@ def _custom():
                 values.append(self._modules[name](*[values[i] for i in refs]))
             return values[self.out]
 
-    return {c.__name__: c for c in (Add, Mul, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
+    return {c.__name__: c for c in (Add, Mul, ScalarOp, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
                                     Subsampling2d, ConnectionTableConv2d, RBF, GraphModule)}
 
 
@@ -443,6 +454,7 @@ _TO_TORCH = {
     _merge.Concat: _own("Concat"),
     _merge.Mul: _own("Mul"),
     _merge.Add: _own("Add"),
+    _merge.ScalarOp: _own("ScalarOp"),
     Subsampling2d: _own("Subsampling2d"),
     ConnectionTableConv2d: _own("ConnectionTableConv2d"),
     RBF: _own("RBF"),
@@ -871,17 +883,17 @@ class _Reader:
             if set(kwargs) - {"alpha"} or kwargs.get("alpha", 1) != 1:
                 raise _Unsupported(f"arguments {sorted(kwargs)} are not supported")
             return self.apply(layer_cls(), tensors, node.name)
-        if len(tensors) == 1 and all(isinstance(a, (int, float)) for a in args[:2] if a is not tensors[0]):
-            layer = Opaque(output_shape=lambda s: s, params=0, macs=0, flops=lambda s: _prod(s), connections=0,
-                           name=scalar_name)
-            return self.apply(layer, tensors, node.name)
+        if len(tensors) == 1 and all(isinstance(a, (int, float)) and not isinstance(a, bool)
+                                     for a in args[:2] if a is not tensors[0]):
+            value = next(a for a in args[:2] if a is not tensors[0])
+            return self.apply(ScalarOp(scalar_name, value), tensors, node.name)
         raise _Unsupported(f"operands {args!r} are not two tensors or a tensor and a number")
 
     def op_add(self, node, handler, args, kwargs):
-        return self._merge(node, args, kwargs, Add, "tensor + number")
+        return self._merge(node, args, kwargs, Add, "add")
 
     def op_mul(self, node, handler, args, kwargs):
-        return self._merge(node, args, kwargs, Mul, "tensor * number")
+        return self._merge(node, args, kwargs, Mul, "mul")
 
     def op_cat(self, node, handler, args, kwargs):
         b = _bind("cat", args, kwargs)

@@ -1,4 +1,5 @@
-"""Merging branches: ``Add`` (residual), ``Mul`` (gating), ``Concat`` and ``CropConcat`` (U-Net skips).
+"""Merging branches: ``Add`` (residual), ``Mul`` (gating), ``Concat`` and ``CropConcat`` (U-Net skips); and
+``ScalarOp``, a tensor combined with a number (``x * 0.5``, ``x + 1``).
 
 ``Add``/``Mul`` broadcast like PyTorch (dims aligned from the right, equal or 1); FLOPs ``(k - 1)`` per
 output element for ``k`` inputs. ``Concat`` sums the sizes along ``dim`` (batch counted, so channels are
@@ -14,7 +15,7 @@ from .._errors import SymcnnError
 from .._intmath import floordiv
 from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod
 
-__all__ = ["Add", "Mul", "Concat", "CropConcat"]
+__all__ = ["Add", "Mul", "Concat", "CropConcat", "ScalarOp"]
 
 
 class _Broadcast(Layer):
@@ -37,10 +38,10 @@ class _Broadcast(Layer):
             big = [d for d in dims if d != 1]
             target = big[0] if big else sympy.Integer(1)
             for d in big[1:]:
-                ck.require(
+                ck.require(  # the message is built only when the condition is not plainly true
                     sympy.Eq(d, target),
-                    "input shapes " + ", ".join(fmt(tuple(x)) for x in xs) + " do not match "
-                    f"(dim {rank - i + 1}, batch counted, is {fmt(target)} and {fmt(d)})",
+                    lambda d=d, i=i, target=target: "input shapes " + ", ".join(fmt(tuple(x)) for x in xs)
+                    + f" do not match (dim {rank - i + 1}, batch counted, is {fmt(target)} and {fmt(d)})",
                 )
             out.append(target)
         shape = Shape(tuple(out[::-1]))
@@ -53,6 +54,34 @@ class Add(_Broadcast):
 
 class Mul(_Broadcast):
     """Element-wise product of branches (gating, squeeze-and-excitation): ``x * y``."""
+
+
+class ScalarOp(Layer):
+    """A tensor and a number, element-wise: ``op`` is ``"add"`` (``x + value``) or ``"mul"`` (``x * value``).
+
+    No parameters, no MACs, one FLOP per element. :func:`symcnn.from_torch` reads ``x * 0.5``, ``x + 1``,
+    ``torch.mul(x, 2)`` as this layer.
+
+    >>> import symcnn as sc
+    >>> sc.analyze(sc.ScalarOp("mul", 0.5), (8, sc.H, sc.W)).flops
+    8*H*W
+    """
+
+    _OPS = ("add", "mul")
+
+    def __init__(self, op, value):
+        if op not in self._OPS:
+            raise SymcnnError(f"{self.kind}: `op`={op!r} must be one of {', '.join(map(repr, self._OPS))}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SymcnnError(f"{self.kind}: `value`={value!r} must be an int or a float")
+        self._set(op=op, value=value)
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}({self.op!r}, {self.value!r})"
+
+    def infer(self, x: Shape) -> LayerResult:
+        return LayerResult(output_shape=Shape(x), flops=prod(x))
 
 
 class Concat(Layer):
