@@ -68,7 +68,7 @@ def test_parser_uses_symcnns_symbols():
         ("abs(W)", "'abs' at column 1 is not a function"),
         ("floor(W, 2)", r"floor\(\) at column 1 takes 1 argument"),
         ("min(W)", "at least 2 arguments"),
-        ("floor(W/(H - 3))", r"floor\(\) at column 1 needs an integer divided by a positive integer"),
+        ("floor(W/(H - 3))", r"the divisor after ./. at column 8 must be positive for every value"),
         ("9" * 19, "more than 18 digits"),
         ("((((9**8)**8)**8)**8)", "too large"),
         ("(" * 70 + "W" + ")" * 70, "nested more than"),
@@ -503,3 +503,12 @@ def test_review_findings_special_files_and_huge_toml_integers(tmp_path):
     big.write_text("[[layers]]\nLinear = [" + "9" * 5000 + ", 3]\n")
     with pytest.raises(sc.SymcnnError, match="invalid TOML"):
         sc.load_spec(big)
+
+
+@pytest.mark.parametrize("text", ["W//P", "(W-1)//(W-1)", "W/(P-1)", "W % 0", "mod(W, P)"])
+def test_divisors_that_may_be_zero_are_refused(text):
+    """Found in review: `W//P` (P may be 0) was accepted; a divisor must be positive for every symbol value."""
+    from symcnn._parse import parse_expr_safe
+
+    with pytest.raises(sc.SymcnnError, match="positive"):
+        parse_expr_safe(text)

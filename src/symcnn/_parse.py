@@ -135,8 +135,9 @@ class _Parser:
             if op == "*":
                 value = self.bounded(value * rhs, col)
                 continue
-            if rhs.is_zero or rhs.is_nonpositive:
-                self.fail(f"the divisor after {op!r} at column {col} must be positive, got {rhs}")
+            if rhs.is_positive is not True:  # P (may be 0) or W - 1 (0 at W = 1) could divide by zero
+                self.fail(f"the divisor after {op!r} at column {col} must be positive for every value of its "
+                          f"symbols, got {rhs}")
             if op == "/":
                 value = value / rhs
             elif op == "//":
