@@ -161,31 +161,24 @@ class _Fragment:
             i += 1
         return i
 
-    def expr(self, i: int) -> tuple[str, int]:
-        js, i = self.term(i)
+    def _binary(self, i: int, operand, ops: tuple[str, ...], sep: str) -> tuple[str, int]:
+        """One precedence level: ``operand (op operand)*``; stops before an operator not followed by an operand."""
+        js, i = operand(i)
         while True:
             j = self._skip(i)
-            if j < len(self.t) and self.t[j] in "+-" and len(self.t[j]) == 1:
-                try:
-                    rhs, k = self.term(self._skip(j + 1))
-                except ValueError:
-                    return js, i
-                js, i = f"{js} {self.t[j]} {rhs}", k
-            else:
+            if not (j < len(self.t) and self.t[j] in ops):
                 return js, i
+            try:
+                rhs, k = operand(self._skip(j + 1))
+            except ValueError:
+                return js, i
+            js, i = f"{js}{sep}{self.t[j]}{sep}{rhs}", k
+
+    def expr(self, i: int) -> tuple[str, int]:
+        return self._binary(i, self.term, ("+", "-"), " ")
 
     def term(self, i: int) -> tuple[str, int]:
-        js, i = self.factor(i)
-        while True:
-            j = self._skip(i)
-            if j < len(self.t) and self.t[j] in ("*", "/"):
-                try:
-                    rhs, k = self.factor(self._skip(j + 1))
-                except ValueError:
-                    return js, i
-                js, i = f"{js}{self.t[j]}{rhs}", k
-            else:
-                return js, i
+        return self._binary(i, self.factor, ("*", "/"), "")
 
     def factor(self, i: int) -> tuple[str, int]:
         if i < len(self.t) and self.t[i] == "-":
