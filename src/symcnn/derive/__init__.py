@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import builtins
 
+from ._conv_size import conv_output_size as conv_output_size
+from ._conv_size import valid_ceil_form as valid_ceil_form
 from ._core import Check as Check
 from ._core import Derivation as Derivation
 from ._core import Lemma as Lemma
@@ -25,18 +27,16 @@ from ._costs import conv_flops as conv_flops
 from ._costs import conv_macs as conv_macs
 from ._costs import conv_params as conv_params
 from ._costs import lenet_connections as lenet_connections
+from ._padding import full_padding as full_padding
+from ._padding import same_padding as same_padding
+from ._padding import same_symmetric as same_symmetric
+from ._pooling import adaptive_pool_windows as adaptive_pool_windows
+from ._pooling import pool_ceil_mode as pool_ceil_mode
+from ._pooling import spp_levels as spp_levels
 from ._receptive import receptive_alignment as receptive_alignment
 from ._receptive import receptive_field as receptive_field
-from ._shapes import adaptive_pool_windows as adaptive_pool_windows
-from ._shapes import conv_output_size as conv_output_size
-from ._shapes import full_padding as full_padding
-from ._shapes import pool_ceil_mode as pool_ceil_mode
-from ._shapes import same_padding as same_padding
-from ._shapes import same_symmetric as same_symmetric
-from ._shapes import spp_levels as spp_levels
-from ._shapes import transposed_offset as transposed_offset
-from ._shapes import transposed_output_size as transposed_output_size
-from ._shapes import valid_ceil_form as valid_ceil_form
+from ._transposed import transposed_offset as transposed_offset
+from ._transposed import transposed_output_size as transposed_output_size
 
 #: every derivation, in reading order (names are stable: the docs site links to them)
 DERIVATIONS = (

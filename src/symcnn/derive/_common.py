@@ -1,0 +1,52 @@
+"""Symbols, grids and helpers shared by the size derivations (convolution, padding, transposed, pooling).
+
+Every derivation imports the engine's function through its module (``_conv.conv_output_size``), so the proof
+and the check cover the code users run (and a monkeypatched engine is caught).
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from .._symbols import D, F, S, W  # noqa: F401 - S, W: the doctest below
+
+Pl = sympy.Symbol("P_l", integer=True, nonnegative=True)
+Pr = sympy.Symbol("P_r", integer=True, nonnegative=True)
+OP = sympy.Symbol("OP", integer=True, nonnegative=True)
+X = sympy.Symbol("X", integer=True, positive=True)
+q = sympy.Symbol("q", integer=True)
+qn = sympy.Symbol("q", integer=True, nonnegative=True)
+qp = sympy.Symbol("q", integer=True, positive=True)
+r = sympy.Symbol("r", integer=True, nonnegative=True)
+t = sympy.Symbol("t", integer=True, nonnegative=True)
+m = sympy.Symbol("m", integer=True, nonnegative=True)
+k = sympy.Symbol("k", real=True)
+n = sympy.Symbol("n", integer=True, positive=True)
+F_EFF = D * (F - 1) + 1
+MODULI = range(1, 9)  # concrete strides for the residue splits
+SRC_TORCH = "FORMULAS.md §2.1 (torch/nn/modules/conv.py Shape sections; torch/_meta_registrations.py)"
+SRC_DUMOULIN = "FORMULAS.md §1 (Dumoulin & Visin, arXiv:1603.07285, Rel. 1-15)"
+SRC_TF = "FORMULAS.md §3.1 (TensorFlow 'Notes on padding', kernel_shape_util.cc)"
+
+# The standard grid of the brief: W <= 40, F <= 7, S <= 5, P <= 4, D <= 3.
+_STD = dict(W=range(1, 41), F=range(1, 8), S=range(1, 6), P=range(0, 5), D=range(1, 4))
+_STD_TEXT = "W 1..40, F 1..7, S 1..5, P 0..4, D 1..3"
+
+
+def solve_linear_le(rel: sympy.Le, var: sympy.Symbol) -> sympy.Le:
+    """Solve ``lhs <= rhs``, linear in ``var`` with a coefficient SymPy proves positive, as ``var <= bound``.
+
+    >>> solve_linear_le(sympy.Le(k * S - 3, W), k)
+    k <= (W + 3)/S
+    """
+    diff = sympy.expand(rel.lhs - rel.rhs)
+    coeff = diff.coeff(var)
+    if not (coeff.is_positive and sympy.expand(diff - coeff * var).has(var) is False):
+        raise ValueError(f"cannot solve {rel} for {var}")
+    return sympy.Le(var, sympy.factor(-(diff - coeff * var) / coeff))
+
+
+def _feff(g):
+    return g["D"] * (g["F"] - 1) + 1
+
+
