@@ -1,8 +1,10 @@
 """Derivations that prove themselves.
 
-Each function builds a :class:`Derivation` from first principles (counting window positions, scattering
-products, counting operations), proves that the engine's formula equals the derived one with SymPy, and checks
-it exhaustively against brute force. Calling a function re-runs everything; :func:`all` runs every derivation.
+Each function states a :class:`Derivation` with :func:`claim`: its steps from first principles (counting
+window positions, scattering products, counting operations), the facts of its proof (each saying whether it is
+symbolic for all values, a residue split over a stated range, or an exhaustive check), and its comparisons of
+the engine's own functions with brute force over stated grids. Calling a function re-runs everything;
+:func:`all` runs every derivation.
 
 >>> from symcnn import derive
 >>> d = derive.same_padding()
@@ -19,9 +21,13 @@ import builtins
 from ._conv_size import conv_output_size as conv_output_size
 from ._conv_size import valid_ceil_form as valid_ceil_form
 from ._core import Check as Check
+from ._core import Compare as Compare
 from ._core import Derivation as Derivation
+from ._core import Fact as Fact
+from ._core import Grid as Grid
 from ._core import Lemma as Lemma
 from ._core import Proof as Proof
+from ._core import claim as claim
 from ._core import compare as compare
 from ._costs import conv_flops as conv_flops
 from ._costs import conv_macs as conv_macs
@@ -74,6 +80,10 @@ __all__ = [
     "Proof",
     "Check",
     "Lemma",
+    "Grid",
+    "Compare",
+    "Fact",
+    "claim",
     "compare",
     "all",
     "names",

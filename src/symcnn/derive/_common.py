@@ -9,6 +9,8 @@ from __future__ import annotations
 import sympy
 
 from .._symbols import D, F, S, W  # noqa: F401 - S, W: the doctest below
+from . import _brute
+from ._core import Grid
 
 Pl = sympy.Symbol("P_l", integer=True, nonnegative=True)
 Pr = sympy.Symbol("P_r", integer=True, nonnegative=True)
@@ -24,13 +26,11 @@ k = sympy.Symbol("k", real=True)
 n = sympy.Symbol("n", integer=True, positive=True)
 F_EFF = D * (F - 1) + 1
 MODULI = range(1, 9)  # concrete strides for the residue splits
-SRC_TORCH = "FORMULAS.md §2.1 (torch/nn/modules/conv.py Shape sections; torch/_meta_registrations.py)"
-SRC_DUMOULIN = "FORMULAS.md §1 (Dumoulin & Visin, arXiv:1603.07285, Rel. 1-15)"
-SRC_TF = "FORMULAS.md §3.1 (TensorFlow 'Notes on padding', kernel_shape_util.cc)"
 
-# The standard grid of the brief: W <= 40, F <= 7, S <= 5, P <= 4, D <= 3.
-_STD = dict(W=range(1, 41), F=range(1, 8), S=range(1, 6), P=range(0, 5), D=range(1, 4))
-_STD_TEXT = "W 1..40, F 1..7, S 1..5, P 0..4, D 1..3"
+#: the standard grid: W <= 40, F <= 7, S <= 5, P <= 4, D <= 3
+STD = Grid(dict(W=range(1, 41), F=range(1, 8), S=range(1, 6), P=range(0, 5), D=range(1, 4)))
+#: the same without padding
+STD_NOPAD = Grid(dict(W=range(1, 41), F=range(1, 8), S=range(1, 6), D=range(1, 4)))
 
 
 def solve_linear_le(rel: sympy.Le, var: sympy.Symbol) -> sympy.Le:
@@ -46,7 +46,13 @@ def solve_linear_le(rel: sympy.Le, var: sympy.Symbol) -> sympy.Le:
     return sympy.Le(var, sympy.factor(-(diff - coeff * var) / coeff))
 
 
-def _feff(g):
+def feff(g):
+    """The effective kernel on grid arrays."""
     return g["D"] * (g["F"] - 1) + 1
+
+
+def windows(W, F, S, P=0, D=1):  # noqa: F811 - the axis names, as the engine's symbols
+    """Brute force: the number of windows of a symmetric padding (enumerated by the reference)."""
+    return _brute.count_windows(W, F, S, P, P, D)
 
 
