@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
 import pytest
 import sympy
 
-from symcnn import derive
+from symcnn import SymcnnError, derive
 from symcnn.derive import _core
-from symcnn.errata import errata
 
 _RUNS: dict = {}
 
@@ -21,11 +21,6 @@ def all_derivations():
     ds = derive.all()
     _RUNS["seconds"] = time.perf_counter() - t0
     return {d.name: d for d in ds}
-
-
-@pytest.fixture(scope="module")
-def all_errata():
-    return {e.name: e for e in errata()}
 
 
 def test_every_derivation_verified(all_derivations):
@@ -48,16 +43,18 @@ def test_records_are_printable(all_derivations):
 def test_brief_grids(all_derivations):
     assert "W 1..40, F 1..7, S 1..5, P 0..4, D 1..3" in all_derivations["conv_output_size"].check.grid
     assert all_derivations["conv_output_size"].check.cases > 20000
-    assert "S = 1..8" in all_derivations["same_padding"].proof.detail
+    assert "residue split over S = 1..8" in all_derivations["same_padding"].proof.method
 
 
 def test_checker_detects_a_wrong_formula():
-    g = _core.grid(W=range(1, 41), S=range(1, 6))
-    ceil_form = -(-(g["W"] - 3) // g["S"]) + 1  # "ceil for PyTorch conv outputs", kernel 3
-    floor_form = (g["W"] - 3) // g["S"] + 1
-    keep = g["W"] >= 3
-    c = _core.compare("toy", _core.restrict(g, keep), ceil_form[keep], floor_form[keep])
-    assert c.mismatches > 0 and not c.passed
+    from symcnn import S, W
+
+    g = _core.Grid(dict(W=range(1, 41), S=range(1, 6))).such_that(lambda p: p["W"] >= 3, "W >= 3")
+    ceil_form = sympy.ceiling((W - 3) / S) + 1  # "ceil for PyTorch conv outputs", kernel 3
+    c = _core.Compare("toy", g, ceil_form, lambda W, S: (W - 3) // S + 1).run()
+    assert c.cases == 38 * 5 and c.mismatches > 0 and not c.passed
+    assert c.examples[0] == {"W": 4, "S": 2, "engine": 2, "brute force": 1}
+    assert "W 1..40, S 1..5, W >= 3" in c.grid
 
 
 def test_monkeypatched_engine_is_caught(monkeypatch):
@@ -98,37 +95,122 @@ def test_results(all_derivations):
     assert same["left"].subs({W: 224, F: 7, S: 2, D: 1}) == 2
 
 
-def test_errata_counterexamples(all_errata):
-    e = all_errata
-    assert all(x.verified and x.condition_mismatches == 0 and x.cases > 0 for x in e.values())
-    assert {x["W"]: (x["claimed"], x["correct"]) for x in e["ceil_mode_naive"].examples} == {5: (4, 3)}
-    assert e["ceil_mode_naive"].counterexample == {"W": 2, "F": 1, "S": 2, "P": 0}
-    assert e["transposed_offset"].counterexample["S"] == 3 and e["transposed_offset"].counterexample["P"] == 1
-    assert e["weight_count"].examples[0]["claimed"] == 960 and e["weight_count"].examples[0]["correct"] == 896
-    assert e["kernel_padding"].examples[0]["correct"] == 2
-    assert e["rf_own_stride"].counterexample == {"layers": [{"k": 2, "s": 2}]}
-    assert "527.8 MiB" in e["vgg16_megabytes"].notes and "553.4 MB" in e["vgg16_megabytes"].notes
-    for x in e.values():
-        assert x.name in repr(x) and x.title in x.to_markdown()
-
-
-@pytest.mark.parametrize("P, agrees", [(0, True), (1, False), (2, False), (3, True), (4, False)])
-def test_transposed_offset_needs_3_divides_P_at_stride_3(P, agrees):
-    X, F, S = 10, 3, 3
-    claimed = (X - 2 * P - F) % S
-    correct = (X + 2 * P - F) % S
-    assert (claimed == correct) is agrees
-    cond = sympy.Eq(sympy.Mod(4 * P, S), 0)
-    assert bool(cond) is agrees
-
-
-def test_same_stride_condition(all_errata):
-    e = all_errata["same_stride_formula"]
-    n, S = sorted(e.agrees_condition.free_symbols, key=str)
-    assert e.agrees_condition.subs({n: 7, S: 1}) == sympy.true
-    assert e.agrees_condition.subs({n: 7, S: 2}) == sympy.false
-
-
 def test_grid_helper():
     g = _core.grid(a=range(3), b=range(2))
     assert np.array_equal(g["a"], [0, 0, 1, 1, 2, 2])
+
+
+def test_monkeypatched_transposed_engine_is_caught(monkeypatch):
+    from symcnn.layers import transposed
+
+    right = transposed.transposed_output_size
+
+    def wrong(size, kernel, stride=1, pad_left=0, pad_right=None, dilation=1, output_padding=0):
+        return right(size, kernel, stride, pad_left, pad_right, dilation, 0)  # output_padding ignored
+
+    monkeypatch.setattr(transposed, "transposed_output_size", wrong)
+    d = derive.transposed_output_size()
+    assert d.check.mismatches > 0 and not d.proof.passed and not d.verified
+
+
+def test_monkeypatched_pool_engine_is_caught(monkeypatch):
+    from symcnn.layers import pool
+
+    right = pool.pool_output_size
+
+    def wrong(size, kernel, stride=None, pad_left=0, pad_right=None, dilation=1, ceil_mode=False):
+        return right(size, kernel, stride, pad_left, pad_right, dilation, ceil_mode=False)  # ceil_mode ignored
+
+    monkeypatch.setattr(pool, "pool_output_size", wrong)
+    d = derive.pool_ceil_mode()
+    assert d.check.mismatches > 0 and not d.proof.passed and not d.verified
+
+
+_SCOPE = re.compile(
+    r"^(symbolic, for all values|residue split over \w+ = 1\.\.8|symbolic for depths L = 1\.\.\d"
+    r" \(every layer parameter symbolic\)|exhaustive check over .+)$"
+)
+
+
+def test_proofs_say_what_they_are(all_derivations):
+    for d in all_derivations.values():
+        scopes = d.proof.method.split("; ")
+        assert all(_SCOPE.match(x) for x in scopes), (d.name, d.proof.method)
+        assert {lm.scope for lm in d.proof.lemmas} == set(scopes)
+        if any(x.startswith("residue split") for x in scopes):
+            assert "residue" in d.proof.detail or "split" in d.proof.detail, d.name
+    assert all_derivations["adaptive_pool_windows"].proof.method == "residue split over O = 1..8"
+    assert all_derivations["conv_output_size"].proof.method == "symbolic, for all values"
+
+
+_PSEUDO_TEX = re.compile(r"prod_\{|sum_\{|//|\*\*|<=|>=")
+
+
+def _outside_math(text: str) -> str:
+    return re.sub(r"\$[^$]*\$", "", text)
+
+
+def test_steps_are_equations_in_words_and_latex(all_derivations):
+    for d in all_derivations.values():
+        for text, expr in d.steps:
+            assert expr is None or isinstance(expr, (sympy.Rel, sympy.And)), (d.name, text, expr)
+            assert expr not in (sympy.true, sympy.false), (d.name, text)
+            assert "solve_univariate_inequality" not in text and not _PSEUDO_TEX.search(_outside_math(text)), text
+            for math in re.findall(r"\$([^$]*)\$", text):
+                assert "//" not in math and "_{i<l} s_i" not in math.replace("\\prod", ""), (d.name, math)
+        assert not _PSEUDO_TEX.search(_outside_math(d.statement)), (d.name, d.statement)
+        assert d.statement.count("$") % 2 == 0 and all(t.count("$") % 2 == 0 for t, _ in d.steps)
+
+
+def test_a_step_must_have_a_left_hand_side():
+    with pytest.raises(TypeError, match="left-hand side"):
+        _core.claim("x", "x", "x", steps=[("a bare expression", sympy.Symbol("x") + 1)], result=0,
+                    sources=["dumoulin2016"], argument="", facts=[], checks=[])
+    with pytest.raises(TypeError, match="left-hand side"):
+        _core.claim("x", "x", "x", steps=[("evaluates to True", sympy.Eq(1, 1))], result=0,
+                    sources=["dumoulin2016"], argument="", facts=[], checks=[])
+
+
+_FOREIGN = re.compile(r"FORMULAS|WORKED-EXAMPLES|\.py\b|\.md\b|tests?/|test_|#\d+|issue", re.IGNORECASE)
+
+
+def test_sources_are_bibliography_keys(all_derivations):
+    from symcnn._bibliography import BIBLIOGRAPHY, key_of
+
+    for d in all_derivations.values():
+        assert d.sources
+        for s in d.sources:
+            assert key_of(s) in BIBLIOGRAPHY and not _FOREIGN.search(s), (d.name, s)
+        for text in (d.statement, d.proof.detail, *(t for t, _ in d.steps)):
+            assert not _FOREIGN.search(text.replace("padding='same'", "")), (d.name, text)
+    with pytest.raises(SymcnnError, match="not in the bibliography"):
+        _core.claim("x", "x", "x", steps=[], result=0, sources=["FORMULAS.md §1"], argument="", facts=[],
+                    checks=[])
+
+
+def test_bibliography_entries():
+    from symcnn._bibliography import BIBLIOGRAPHY, cite, reference
+
+    for key, src in BIBLIOGRAPHY.items():
+        assert src.authors and src.title and src.venue and src.url.startswith("https://"), key
+        assert reference(key).endswith(src.url)
+    assert "arXiv:1603.07285" in BIBLIOGRAPHY["dumoulin2016"].venue
+    assert BIBLIOGRAPHY["araujo2019"].url == "https://doi.org/10.23915/distill.00021"
+    assert cite("he2015spp", "Section 2.3") == "he2015spp, Section 2.3"
+    with pytest.raises(SymcnnError, match="`key`='nope'"):
+        cite("nope")
+
+
+def test_exact_evaluation_keeps_rationals():
+    n, S = sympy.symbols("n S", integer=True, positive=True)
+    pts = {"n": np.array([2, 4]), "S": np.array([3, 2])}
+    vals = _core.evaluate((n - 1) / S - n / 2, pts, exact=True)
+    assert vals == [sympy.Rational(-2, 3), sympy.Rational(-1, 2)] and not any(isinstance(v, float) for v in vals)
+
+
+def test_grid_with_listed_points():
+    g = _core.Grid(dict(net=[[1, 2], [3]], k=range(2)))
+    rows = g.rows()
+    assert len(rows) == 4 and rows[0] == {"net": [1, 2], "k": 0}
+    c = _core.Compare("lengths", g, lambda net, k: len(net) + k, lambda net, k: len(net) + k).run()
+    assert c.passed and c.cases == 4 and "(2 values)" in c.grid

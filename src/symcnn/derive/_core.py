@@ -25,6 +25,7 @@ A derivation states its claim and the helper does the rest:
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
+from sympy.printing.pycode import PythonCodePrinter
 
 from .._bibliography import cite, key_of
 from .._intmath import FloorDiv, decide_nonneg, pretty
@@ -207,7 +209,7 @@ def evaluate(fn, points: dict[str, np.ndarray], *, exact: bool = False) -> list:
     if isinstance(fn, sympy.Basic) and not isinstance(fn, sympy.logic.boolalg.BooleanAtom):
         args = _symbol_args(fn, names)
         if exact:
-            f = sympy.lambdify(args, fn, "math")
+            f = sympy.lambdify(args, fn, [{"Fraction": Fraction, "math": math}, "math"], printer=_FractionPrinter)
             cols = [[Fraction(x) for x in points[k].tolist()] for k in names]
             return [_exact(f(*row)) for row in zip(*cols, strict=True)]
         return np.broadcast_to(np.asarray(numeric(fn, args)(*(points[k] for k in names))), (n,)).tolist()
@@ -217,6 +219,15 @@ def evaluate(fn, points: dict[str, np.ndarray], *, exact: bool = False) -> list:
             return [fn(*row) for row in zip(*cols, strict=True)]
         return [fn(**dict(zip(names, row, strict=True))) for row in zip(*cols, strict=True)]
     return [bool(fn) if isinstance(fn, (bool, sympy.logic.boolalg.BooleanAtom)) else fn] * n
+
+
+class _FractionPrinter(PythonCodePrinter):
+    """Python code with exact rational constants (``Fraction(1, 3)``, not ``1/3``)."""
+
+    def _print_Rational(self, e) -> str:
+        return f"Fraction({e.p}, {e.q})"
+
+    _print_Half = _print_Rational
 
 
 def _positional(fn) -> list[str] | None:
