@@ -199,19 +199,19 @@ def _same_stride() -> Erratum:
         ((g["n"] - 1) * g["S"] - g["n"] + g["F"]) % 2 == 0)
     return refute(
         "same_stride_formula",
-        "SAME padding with stride: (n-1)/S instead of (n-1)S",
+        "SAME padding with stride: (n − 1)/S instead of (n − 1)S",
         stated_in="tutorial articles on output sizes, for 'same' padding at stride S",
         quote="P = ((n - 1)/S - n + F)/2",
         claimed=((n - 1) / S - n + F) / 2,
         correct=engine_half_total,
         grid=Grid(dict(n=_R(1, 40), F=_R(1, 7), S=_R(1, 5))).such_that(
             keep, "where a symmetric integer padding keeps O = n"),
-        agrees_when="S = 1 or n = 1",
+        agrees_when="$S = 1$ or $n = 1$",
         condition=sympy.Or(sympy.Eq(S, 1), sympy.Eq(n, 1)),
         shown=(((n - 1) / S - n + F) / 2, correct, sympy.Or(sympy.Eq(S, 1), sympy.Eq(n, 1))),
-        notes="Keeping O = n at stride S needs the total padding (n - 1)S - n + F, the engine's minimal one "
-        "(found by search on every grid point); TensorFlow's SAME for S > 1 keeps ceil(n/S) outputs, not n "
-        "(derivation same_padding).",
+        notes=r"Keeping $O = n$ at stride $S$ needs the total padding $(n - 1)S - n + F$, the engine's minimal "
+        r"one (found by search on every grid point); TensorFlow's SAME for $S > 1$ keeps $\lceil n/S \rceil$ "
+        "outputs, not $n$ (derivation same_padding).",
         sources=("tf-padding", "dumoulin2016"),
     )
 
@@ -223,18 +223,19 @@ def _kernel_padding() -> Erratum:
     wrong = {k: (v, int(correct.subs(F, k))) for k, v in table.items() if v != int(correct.subs(F, k))}
     return refute(
         "kernel_padding",
-        "'kernel 5 -> padding 3': the rule P = ceil(F/2) instead of (F-1)/2",
+        "‘kernel 5 → padding 3’: the rule P = ⌈F/2⌉ instead of (F − 1)/2",
         stated_in="tutorial tables of the SAME padding per kernel size",
         quote="kernel 1 -> padding 0, kernel 3 -> padding 1, kernel 5 -> padding 3",
         claimed=sympy.ceiling(F / 2),
         correct=correct,
         grid=Grid(dict(F=range(1, 16, 2))).described("odd F 1..15, stride 1"),
-        agrees_when="never (for every odd F the rule gives one too many)",
+        agrees_when="never (for every odd $F$ the rule gives one too many)",
         condition=sympy.false,
         examples=({"F": 5},),
-        notes=f"The quoted table {table} follows (F - 1)/2 at kernels 1 and 3 and slips to the rule ceil(F/2) at "
-        f"kernel 5, its only wrong entry: {wrong} (quoted, engine). As a rule, ceil(F/2) is one too many at every "
-        "odd F (so the smallest counterexample of the rule is F = 1), and the output grows by 2.",
+        notes=f"The quoted table {table} follows $(F - 1)/2$ at kernels 1 and 3 and slips to the rule "
+        rf"$\lceil F/2 \rceil$ at kernel 5, its only wrong entry: {wrong} (quoted, engine). As a rule, "
+        r"$\lceil F/2 \rceil$ is one too many at every odd $F$ (so the smallest counterexample of the rule is "
+        "$F = 1$), and the output grows by 2.",
         sources=("dumoulin2016, Relationship 3", "torch-conv2d"),
     )
 
@@ -244,7 +245,7 @@ def _transposed_offset() -> Erratum:
     P = sympy.Symbol("P", integer=True, nonnegative=True)
     return refute(
         "transposed_offset",
-        "Transposed-conv offset (D_out - 2P - K) mod S: the sign of 2P",
+        "Transposed-convolution offset (D_out − 2P − K) mod S: the sign of 2P",
         stated_in="articles on transposed convolution, for the output_padding ('offset') that restores a size",
         quote="offset = (D_out - 2P - K) mod S",
         claimed=sympy.Mod(X - 2 * P - F, S),
@@ -252,11 +253,12 @@ def _transposed_offset() -> Erratum:
         correct=X - _tr.transposed_output_size(_conv.conv_output_size(X, F, S, P), F, S, P),
         grid=Grid(dict(X=_R(1, 40), F=_R(1, 7), S=_R(1, 5), P=_R(0, 4))).such_that(
             lambda g: g["X"] + 2 * g["P"] >= g["F"], "X + 2P >= F"),
-        agrees_when="S divides 4P (always for S in {1, 2, 4} or P = 0; for S = 3 only when 3 divides P)",
+        agrees_when=r"$S$ divides $4P$ (always for $S \in \{1, 2, 4\}$ or $P = 0$; for $S = 3$ only when 3 "
+        "divides $P$)",
         condition=sympy.Eq(sympy.Mod(4 * P, S), 0),
         examples=({"X": 6, "F": 3, "S": 3, "P": 1},),
-        notes="The engine's correct value is X - transposed(conv(X)) = (X + 2P - F) mod S (derivation "
-        "transposed_offset).",
+        notes=r"The engine's correct value is what a convolution followed by its transposed convolution loses: "
+        r"$(X + 2P - F) \bmod S$ (derivation transposed_offset).",
         sources=("torch-convtranspose2d", "dumoulin2016, Relationship 14"),
     )
 
@@ -265,19 +267,24 @@ def _weight_count() -> Erratum:
     Ci, k, Co = _pos("C_in", "k", "C_out")
     return refute(
         "weight_count",
-        "Weight count 3x(3x3+1)x32 = 960: one bias per input channel",
+        "Weight count 3 × (3 × 3 + 1) × 32 = 960: one bias per input channel",
         stated_in="articles on counting CNN parameters",
         quote="3 x (3 x 3 + 1) x 32 = 960",
         claimed=Ci * (k * k + 1) * Co,
         correct=analyze(Conv2d(Ci, Co, k), (Ci, k, k)).params,
         grid=Grid(dict(C_in=_R(1, 8), k=_R(1, 7), C_out=_R(1, 64))),
-        agrees_when="C_in = 1",
+        agrees_when="$C_{in} = 1$",
         condition=sympy.Eq(Ci, 1),
         examples=({"C_in": 3, "k": 3, "C_out": 32},),
-        notes="3 input channels, 32 kernels of 3 x 3: (3 * 3 * 3 + 1) * 32 = 896, not 960; the excess is "
-        "(C_in - 1) C_out.",
+        notes=r"3 input channels, 32 kernels of $3 \times 3$: $(3 \cdot 3 \cdot 3 + 1) \cdot 32 = 896$, not 960; "
+        r"the excess is $(C_{in} - 1) C_{out}$.",
         sources=("cs231n", "torch-conv2d"),
     )
+
+
+def _power(base: int, exp: int):
+    """``base**exp`` kept as written (10^6, 2^20), not multiplied out."""
+    return sympy.Pow(sympy.Integer(base), exp, evaluate=False)
 
 
 def _vgg_bytes() -> Erratum:
@@ -293,14 +300,15 @@ def _vgg_bytes() -> Erratum:
         stated_in="an article on VGG-16's size",
         quote="the gap to the '540M' file is explained by dropout removing parameters",
         # reading the MiB figure as MB leaves 10^6/2^20 of the parameters: the count the explanation needs
-        claimed=p * sympy.Rational(10**6, 2**20),
+        claimed=sympy.Mul(p, _power(10, 6), sympy.Pow(_power(2, 20), -1, evaluate=False), evaluate=False),
         correct=p + dropout,  # the engine: Dropout adds and removes no parameters
         grid=Grid(dict(params=_R(1, 1000))).described("params 1..1000, 4 bytes each"),
-        agrees_when="never for a nonzero size (10^6 bytes differ from 2^20 bytes)",
+        agrees_when=r"never for a nonzero size ($10^6$ bytes are not $2^{20}$ bytes)",
         condition=sympy.false,
         examples=({"params": params},),
         notes=f"Both units are right: VGG-16 (engine) has {params:,} parameters = {size:,} bytes = "
-        f"{size // 10**5 / 10} MB (10^6 bytes) = {round(size / 2**20, 1)} MiB (2^20 bytes). The gap between the two "
+        f"{size // 10**5 / 10} MB ($10^6$ bytes) = {round(size / 2**20, 1)} MiB ($2^{{20}}$ bytes). The gap between "
+        "the two "
         "figures is the unit. Explaining it by parameters removed by dropout is the error: Dropout has "
         f"{dropout} parameters (engine), so the file holds all {params:,}.",
         sources=("simonyan2014", "torchvision-models", "torch-dropout"),
@@ -314,19 +322,19 @@ def _rf_start_floor() -> Erratum:
     actual = (_conv.conv_output_size(n, k, s, p) - 1) * s - n + k
     return refute(
         "rf_start_floor",
-        "Receptive-field start from pL = floor(actualP/2)",
+        "Receptive-field start from pL = ⌊actualP/2⌋",
         stated_in="the receptive-field code (its outFromIn function) of a widely copied 2017 tutorial",
         quote="pL = floor(actualP/2)",
         claimed=(k - 1) / sympy.Integer(2) - sympy.floor(actual / 2),
         correct=apply_axis(INPUT_AXIS, AxisMap("window", k, s, p)).start,  # engine: (k-1)/2 - p
         grid=Grid(dict(n_in=_R(1, 40), k=_R(1, 7), s=_R(1, 5), p=_R(0, 4))).such_that(
             lambda g: g["n_in"] + 2 * g["p"] >= g["k"], "n_in + 2p >= k"),
-        agrees_when="(n_in + 2p - k) mod s = 0 (always for s = 1)",
+        agrees_when=r"$(n_{in} + 2p - k) \bmod s = 0$ (always for $s = 1$)",
         condition=sympy.Eq(sympy.Mod(n + 2 * p - k, s), 0),
         examples=({"n_in": 6, "k": 3, "s": 2, "p": 1}, {"n_in": 8, "k": 3, "s": 2, "p": 0}),
-        notes="The code takes the left padding as floor(actualP/2) with actualP = (n_out - 1)s - n_in + k = "
-        "2p - ((n_in + 2p - k) mod s); the real left padding is p. Offsets are relative to start_in, jump 1 "
-        "(first layer).",
+        notes=r"The code takes the left padding as $\lfloor \mathit{actualP}/2 \rfloor$ with "
+        r"$\mathit{actualP} = (n_{out} - 1)s - n_{in} + k = 2p - ((n_{in} + 2p - k) \bmod s)$; the real left "
+        r"padding is $p$. Offsets are relative to the input's start, jump 1 (first layer).",
         sources=("hien2017", "araujo2019"),
     )
 
@@ -336,7 +344,7 @@ def _ceil_pool() -> Erratum:
     P = sympy.Symbol("P", integer=True, nonnegative=True)
     return refute(
         "ceil_mode_naive",
-        "ceil_mode pooling as a plain ceil",
+        "ceil_mode pooling as a plain ceiling",
         stated_in="articles and code computing ceil_mode pooling sizes",
         quote="O = ceil((W + 2P - F)/S) + 1",
         claimed=sympy.ceiling((W + 2 * P - F) / S) + 1,
@@ -344,12 +352,12 @@ def _ceil_pool() -> Erratum:
         grid=Grid(dict(W=_R(1, 40), F=_R(1, 7), S=_R(1, 5), P=_R(0, 4))).such_that(
             lambda g: (2 * g["P"] <= g["F"]) & (g["W"] + 2 * g["P"] + g["S"] - 1 >= g["F"]),
             "P <= F/2 (PyTorch) and an output"),
-        agrees_when="the last window starts inside the input or the left padding: "
-        "S ceil((W + 2P - F)/S) <= W + P - 1",
+        agrees_when=r"the last window starts inside the input or the left padding: "
+        r"$S \lceil (W + 2P - F)/S \rceil \le W + P - 1$",
         condition=sympy.Le(S * sympy.ceiling((W + 2 * P - F) / S), W + P - 1),
         examples=({"W": 5, "F": 2, "S": 2, "P": 1},),
         notes="The smallest case is a kernel-1 stride-2 pool on 2 inputs (the second window would start past "
-        "the input); the usual illustration is W = 5, F = 2, S = 2, P = 1 (naive 4, PyTorch 3).",
+        "the input); the usual illustration is $W = 5$, $F = 2$, $S = 2$, $P = 1$ (naive 4, PyTorch 3).",
         sources=("torch-maxpool2d", "onnx-maxpool"),
     )
 
@@ -359,17 +367,17 @@ def _ceil_conv() -> Erratum:
     P = sympy.Symbol("P", integer=True, nonnegative=True)
     return refute(
         "ceil_conv_output",
-        "ceil instead of floor for PyTorch convolution outputs",
+        "Ceiling instead of floor for PyTorch convolution outputs",
         stated_in="articles quoting the convolution output size with rounding up",
         quote="O = ceil((W + 2P - F)/S) + 1",
         claimed=sympy.ceiling((W + 2 * P - F) / S) + 1,
         correct=_conv.conv_output_size(W, F, S, P),
         grid=Grid(dict(W=_R(1, 40), F=_R(1, 7), S=_R(1, 5), P=_R(0, 4))).such_that(
             lambda g: g["W"] + 2 * g["P"] >= g["F"], "W + 2P >= F"),
-        agrees_when="S divides W + 2P - F",
+        agrees_when="$S$ divides $W + 2P - F$",
         condition=sympy.Eq(sympy.Mod(W + 2 * P - F, S), 0),
-        notes="TensorFlow's 'round up' rule applies to ceil((W - F + 1)/S) (VALID) and ceil(W/S) (SAME), not "
-        "to (W + 2P - F)/S + 1 (derivation valid_ceil_form).",
+        notes=r"TensorFlow's 'round up' rule applies to $\lceil (W - F + 1)/S \rceil$ (VALID) and "
+        r"$\lceil W/S \rceil$ (SAME), not to $(W + 2P - F)/S + 1$ (derivation valid_ceil_form).",
         sources=("torch-conv2d", "tf-padding"),
     )
 
@@ -420,16 +428,15 @@ def _rf_own_stride() -> Erratum:
         claimed=_own_stride,
         correct=_engine_sizes,
         grid=Grid(dict(layers=nets)).described("networks of 1-3 layers, k 1..3, s 1..3 (every layer compared)"),
-        agrees_when="layer by layer exactly when s_l equals the product of the earlier strides wherever k_l > 1 "
-        "(e.g. all strides 1)",
+        agrees_when=r"layer by layer exactly when $s_l = \prod_{i<l} s_i$ wherever $k_l > 1$ (e.g. all strides 1)",
         condition=agrees,
         shown=(r + (k_l - 1) * s_l, apply_axis(AxisState(r, J, sympy.Integer(0)), AxisMap("window", k_l, s_l, 0)).size,
                condition),
         order=lambda row: (len(row["layers"]), sum(sum(x.values()) for x in row["layers"]),
                            _layers_of(row["layers"])),
-        notes="Correct: r_out = r_in + (k - 1) j_in with j_in the product of the earlier strides (derivation "
-        "receptive_field); the two-layer example 3x3 stride 2 then 3x3 gives 3 then 7. Values are the receptive "
-        "fields after each layer.",
+        notes=r"Correct: $r_{out} = r_{in} + (k - 1) j_{in}$ with $j_{in} = \prod_{i<l} s_i$, the product of the "
+        "earlier strides (derivation receptive_field); the two-layer example, $3 \\times 3$ stride 2 then "
+        r"$3 \times 3$, gives 3 then 7. Values are the receptive fields after each layer.",
         sources=("araujo2019", "hien2017"),
     )
 

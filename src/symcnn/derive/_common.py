@@ -12,18 +12,12 @@ from .._symbols import D, F, S, W  # noqa: F401 - S, W: the doctest below
 from . import _brute
 from ._core import Grid
 
-Pl = sympy.Symbol("P_l", integer=True, nonnegative=True)
-Pr = sympy.Symbol("P_r", integer=True, nonnegative=True)
-OP = sympy.Symbol("OP", integer=True, nonnegative=True)
-X = sympy.Symbol("X", integer=True, positive=True)
-q = sympy.Symbol("q", integer=True)
-qn = sympy.Symbol("q", integer=True, nonnegative=True)
-qp = sympy.Symbol("q", integer=True, positive=True)
-r = sympy.Symbol("r", integer=True, nonnegative=True)
-t = sympy.Symbol("t", integer=True, nonnegative=True)
-m = sympy.Symbol("m", integer=True, nonnegative=True)
+#: paddings, output_padding and the residue-split unknowns r, t, m: nonnegative integers
+Pl, Pr, OP, r, t, m = sympy.symbols("P_l P_r OP r t m", integer=True, nonnegative=True)
+X, n = sympy.symbols("X n", integer=True, positive=True)  # a size to recover; an SPP level
+#: the quotient of a residue split: any integer, nonnegative, positive
+q, qn, qp = (sympy.Symbol("q", integer=True, **a) for a in ({}, {"nonnegative": True}, {"positive": True}))
 k = sympy.Symbol("k", real=True)
-n = sympy.Symbol("n", integer=True, positive=True)
 F_EFF = D * (F - 1) + 1
 MODULI = range(1, 9)  # concrete strides for the residue splits
 

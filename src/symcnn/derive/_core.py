@@ -369,13 +369,14 @@ class Derivation:
         name: str,
         title: str,
         statement: str,
-        assumptions: Sequence,
+        *,
         steps: Sequence,
         result,
         sources: Sequence[str],
         argument: str,
         facts: Sequence[Fact],
         checks: Sequence[Compare],
+        assumptions: Sequence = (),
     ):
         for _, expr in steps:
             _check_step(expr)
@@ -453,7 +454,7 @@ class Derivation:
             )
             out.append("")
         for i, (text, expr) in enumerate(self.steps, 1):
-            out.append(f"{i}. {text}" + ("" if expr is None else f": `{_show(expr)}`"))
+            out.append(f"{i}. {text}" + ("" if expr is None else f" `{_show(expr)}`"))
         out += ["", f"**Result.** `{_show(self.result)}`", ""]
         p, c = self.proof, self.check
         out.append(f"**Proof** ({p.method}; {'passed' if p.passed else 'FAILED'}): {p.detail}")
@@ -480,22 +481,11 @@ class Derivation:
 
 
 
-def claim(
-    name: str,
-    title: str,
-    statement: str,
-    *,
-    steps: Sequence,
-    result,
-    sources: Sequence[str],
-    argument: str,
-    facts: Sequence[Fact],
-    checks: Sequence[Compare],
-    assumptions: Sequence = (),
-) -> Derivation:
-    """Build a :class:`Derivation` from its statement: steps, result, sources, the proof's argument (words)
-    and facts, and the checks against brute force. Nothing runs until the derivation is run."""
-    return Derivation(name, title, statement, assumptions, steps, result, sources, argument, facts, checks)
+def claim(name: str, title: str, statement: str, **parts) -> Derivation:
+    """Build a :class:`Derivation` from its statement and its parts (keywords): ``steps``, ``result``,
+    ``sources``, the proof's ``argument`` (words) and ``facts``, the ``checks`` against brute force, and
+    optional ``assumptions``. Nothing runs until the derivation is run (or its proof or check is read)."""
+    return Derivation(name, title, statement, **parts)
 
 
 def _show(x) -> str:

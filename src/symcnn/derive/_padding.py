@@ -53,7 +53,7 @@ def same_padding() -> Derivation:
     Ss, Ws = rp + 1 + t, (rp + 1 + t) * q + rp
     return claim(
         "same_padding",
-        "SAME padding: output ceil(W/S), minimal total padding and its split",
+        "SAME padding: output ⌈W/S⌉, the minimal total padding and its split",
         r"SAME keeps $\lceil W/S \rceil$ outputs with the minimal total padding "
         r"$T = \max\left((\lceil W/S \rceil - 1)S + F_{\mathrm{eff}} - W,\ 0\right)$, which is "
         r"$\max(F_{\mathrm{eff}} - S, 0)$ when $S$ divides $W$ and $\max(F_{\mathrm{eff}} - (W \bmod S), 0)$ "
@@ -127,7 +127,7 @@ def same_symmetric() -> Derivation:
 
     return claim(
         "same_symmetric",
-        "Stride-1 SAME with symmetric padding: P = D(F-1)/2",
+        "Stride-1 SAME with symmetric padding: P = D(F − 1)/2",
         r"At stride 1 the output size equals the input size exactly when $P = D(F-1)/2$; this is an integer "
         r"exactly when $F$ is odd or $D$ is even (kernel 5 needs padding 2).",
         assumptions=[("stride 1", sympy.Eq(S, 1))],

@@ -123,7 +123,7 @@ def adaptive_pool_windows() -> Derivation:
 
     return claim(
         "adaptive_pool_windows",
-        "Adaptive pooling: window sizes add up to In + Out - gcd(In, Out)",
+        "Adaptive pooling: window sizes add up to I + O − gcd(I, O)",
         r"PyTorch's adaptive windows $\left[\lfloor i I/O \rfloor, \lceil (i + 1) I/O \rceil\right)$ for an input "
         r"of size $I$ and $O$ outputs have total length $I + O - \gcd(I, O)$; when $O$ divides $I$ they are the "
         r"windows of an average pooling with kernel and stride $I/O$.",
@@ -185,7 +185,7 @@ def spp_levels() -> Derivation:
     grid = Grid(dict(W=range(1, 81), n=range(1, 9))).such_that(lambda g: g["W"] >= g["n"], "W >= n")
     return claim(
         "spp_levels",
-        "Spatial pyramid pooling: when a level yields n x n bins",
+        "Spatial pyramid pooling: when a level yields n × n bins",
         r"SPP level $n$ (window $\lceil W/n \rceil$, stride $\lfloor W/n \rfloor$) gives "
         r"$\lfloor (W - \lceil W/n \rceil)/\lfloor W/n \rfloor \rfloor + 1$ bins, which is $n$ exactly when "
         r"$W \bmod n \le \lfloor W/n \rfloor$, in particular for every $W \ge n(n - 1)$.",
