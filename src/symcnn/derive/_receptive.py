@@ -9,7 +9,7 @@ from .. import receptive as _rf
 from .. import reference
 from ..layers._base import AxisMap
 from ..layers.conv import effective_kernel
-from ._core import Compare, Derivation, Grid, claim, eq, fact
+from ._core import SYMBOLIC, Compare, Derivation, Grid, claim, eq, fact
 
 __all__ = ["receptive_field", "receptive_alignment"]
 
@@ -199,7 +199,7 @@ def receptive_alignment() -> Derivation:
         "them with every symbol symbolic.",
         facts=[
             fact(r"the coefficients vanish exactly when $j_1 = j_2$ and $c_1 = c_2$",
-                 lambda: sol == [{j2: j1, c2: c1}], "symbolic, for all values", sol),
+                 lambda: sol == [{j2: j1, c2: c1}], SYMBOLIC, sol),
         ],
         checks=[
             Compare("engine verdict and merged size vs the centres and dependency intervals of all outputs",

@@ -13,7 +13,7 @@ from ..layers import conv as _conv
 from ..layers import transposed as _tr
 from . import _brute
 from ._common import F_EFF, OP, Pl, Pr, X, q, t, windows
-from ._core import Compare, Derivation, Grid, claim, eq, fact, identity, nonneg
+from ._core import SYMBOLIC, Compare, Derivation, Grid, claim, eq, fact, identity, nonneg
 
 __all__ = ["transposed_output_size", "transposed_offset"]
 
@@ -158,7 +158,7 @@ def transposed_offset() -> Derivation:
                      r"$q + 1$", fwd, q + 1),
             identity(r"the engine's transposed size with $O_p = a$ is $X$",
                      _tr.transposed_output_size(fwd, F, Ss, P, P, D, a), Xs),
-            fact(r"$a < S$: $S - 1 - a = t$", lambda: sympy.expand(Ss - 1 - a) == t, "symbolic, for all values",
+            fact(r"$a < S$: $S - 1 - a = t$", lambda: sympy.expand(Ss - 1 - a) == t, SYMBOLIC,
                  sympy.Eq(Ss - 1 - a, t, evaluate=False)),
         ],
         checks=[
