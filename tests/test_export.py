@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import symcnn as sc
 from symcnn._parse import parse_expr_safe
-from symcnn.interop import export
+from symcnn.present import _tables as export
 from symcnn.spec import load_spec
 
 KEYS = [k for k, _ in export.COLUMNS]

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import sympy
 
 from ._analysis import analyze
-from ._intmath import pretty
 from .layers import Conv2d, Dropout
 from .layers import conv as _conv
 from .layers import pool as _pool
 from .layers import transposed as _tr
 from .layers._base import AxisMap
+from .present import show as _show
 from .receptive import INPUT_AXIS, apply_axis
 
 __all__ = ["Erratum", "errata"]
@@ -91,12 +91,6 @@ class Erratum:
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
-
-
-def _show(x) -> str:
-    if isinstance(x, sympy.Rel):
-        return f"{pretty(x.lhs)} {x.rel_op} {pretty(x.rhs)}"
-    return pretty(x) if isinstance(x, sympy.Basic) else str(x)
 
 
 def _close(a, b) -> bool:

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from .._intmath import FloorDiv, decide_nonneg, pretty
+from .._intmath import FloorDiv, decide_nonneg
+from ..present import derivation_html, derivation_latex
+from ..present import show as _show
 
 __all__ = [
     "Derivation",
@@ -195,27 +197,11 @@ class Derivation:
 
     def _repr_html_(self) -> str:
         """Jupyter: the derivation as HTML (runs the proof and the check if not run yet)."""
-        from ..interop.export import derivation_html
-
         return derivation_html(self)
 
     def _repr_latex_(self) -> str:
         """Jupyter: the derived result as display math."""
-        from ..interop.export import derivation_latex
-
         return derivation_latex(self)
-
-
-def _show(x) -> str:
-    if isinstance(x, dict):
-        return ", ".join(f"{k} = {_show(v)}" for k, v in x.items())
-    if isinstance(x, (tuple, list)):
-        return "(" + ", ".join(_show(v) for v in x) + ")"
-    if isinstance(x, sympy.Rel):
-        return f"{pretty(x.lhs)} {x.rel_op} {pretty(x.rhs)}"
-    if isinstance(x, sympy.Basic):
-        return pretty(x)
-    return str(x)
 
 
 # --- numeric checking -------------------------------------------------------------------------------------

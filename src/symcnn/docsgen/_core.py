@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from .._intmath import latex, pretty
-from ..layers._base import fmt
+from ..present import fmt, latex, pretty
 
 __all__ = ["Page", "Formula", "tex", "code", "md_escape", "MATH_RE"]
 

@@ -1,0 +1,213 @@
+"""How an expression reads: one printer class per target (text, LaTeX), ``fmt`` for values and ``number``.
+
+Like :mod:`sympy.printing`, each target is a printer class with one ``_print_<Class>`` method per kind of
+expression. symcnn's own classes (``FloorDiv``, ``ScaledFloor``, ``Gcd``) are recognised by their class name,
+so this module needs nothing from the engine; those methods also take precedence over the classes' own
+``_sympystr``/``_latex`` hooks (which delegate here, so ``str()`` and :func:`pretty` agree).
+
+Display order of a sum: positive terms before negative ones, input sizes first, constants last.
+
+>>> from symcnn import W, P, F, S, floordiv
+>>> pretty(floordiv(W + 2 * P - F, S) + 1)
+'floor((W + 2*P - F)/S) + 1'
+>>> number(1234567), fmt((3,))
+('1,234,567', '(3,)')
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from fractions import Fraction
+
+import sympy
+from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
+from sympy.printing.str import StrPrinter as _SympyStrPrinter
+
+from .._errors import SymcnnError
+
+__all__ = ["TextPrinter", "LatexPrinter", "pretty", "latex", "fmt", "number", "text_floordiv", "latex_floordiv"]
+
+
+# --- display order of a sum ---------------------------------------------------------------------------------
+
+_SIZE_NAME = re.compile(r"^[WHLTN](_?\w*)?$")
+
+
+def _term_key(term: sympy.Expr):
+    coeff, mono = term.as_coeff_Mul()
+    if mono == 1:
+        return (2, 0, "")
+    names = sorted(str(s) for s in mono.free_symbols)
+    is_size = any(_SIZE_NAME.match(n) for n in names)
+    return (1 if coeff < 0 else 0, 0 if is_size else 1, sympy.default_sort_key(mono))
+
+
+def _ordered(expr: sympy.Add) -> list[sympy.Expr]:
+    """Display order: positive terms before negative ones, input sizes first, constants last."""
+    return sorted(sympy.Add.make_args(expr), key=_term_key)
+
+
+# --- floor and ceil division (FloorDiv, by class name) ------------------------------------------------------
+
+def _ceil_numerator(x: sympy.Expr, d: sympy.Expr) -> sympy.Expr | None:
+    """``y`` when ``floor(x/d)`` is ``ceil(y/d)`` written as ``floor((y + d - 1)/d)``, else None."""
+    y = sympy.expand(x - d + 1)
+    if y != 0 and len(sympy.Add.make_args(y)) < len(sympy.Add.make_args(x)):
+        return y
+    return None
+
+
+def _paren(printer, e: sympy.Expr) -> str:
+    s = printer._print(e)
+    return s if (e.is_Atom or isinstance(e, sympy.Function)) else f"({s})"
+
+
+def text_floordiv(printer, expr) -> str:
+    """``floor(x/d)`` or ``ceil(y/d)`` for a ``FloorDiv(x, d)``, sub-expressions printed by ``printer``."""
+    x, d = expr.args
+    y = _ceil_numerator(x, d)
+    name, num = ("ceil", y) if y is not None else ("floor", x)
+    return f"{name}({_paren(printer, num)}/{_paren(printer, d)})"
+
+
+def latex_floordiv(printer, expr) -> str:
+    r"""``\left\lfloor \frac{x}{d} \right\rfloor`` (or the ceiling form) for a ``FloorDiv(x, d)``."""
+    x, d = expr.args
+    y = _ceil_numerator(x, d)
+    left, right, num = (
+        (r"\left\lceil ", r" \right\rceil", y) if y is not None else (r"\left\lfloor ", r" \right\rfloor", x)
+    )
+    return f"{left}\\frac{{{printer._print(num)}}}{{{printer._print(d)}}}{right}"
+
+
+# --- the printers -----------------------------------------------------------------------------------------
+
+class _Symcnn:
+    """Shared by both printers: settings checked against :attr:`_settings_allowed`, dispatch by class name
+    before the objects' own hooks, sums in display order."""
+
+    #: the settings a user may pass: name -> (default, allowed values, description)
+    _settings_allowed: dict = {}
+
+    def __init__(self, settings=None):
+        settings = dict(settings or {})
+        for key, value in settings.items():
+            if key not in self._settings_allowed:
+                allowed = ", ".join(self._settings_allowed) or "none"
+                raise SymcnnError(f"{type(self).__name__}: unknown setting `{key}`={value!r}; allowed settings: "
+                                  f"{allowed}")
+            _default, values, what = self._settings_allowed[key]
+            if not any(value is v or (type(value) is type(v) and value == v) for v in values):
+                raise SymcnnError(f"{type(self).__name__}: setting `{key}`={value!r} must be {what}")
+        super().__init__(settings)
+
+    def _print(self, expr, **kwargs) -> str:
+        method = getattr(self, "_print_" + type(expr).__name__, None)
+        if method is not None and type(expr).__name__ in self._by_name:
+            self._print_level += 1
+            try:
+                return method(expr, **kwargs)
+            finally:
+                self._print_level -= 1
+        return super()._print(expr, **kwargs)
+
+    #: classes printed here even when they carry their own ``_sympystr``/``_latex``
+    _by_name = frozenset({"FloorDiv", "ScaledFloor"})
+
+    def _print_Add(self, expr, order=None):
+        terms = _ordered(expr)
+        out = self._print(terms[0])
+        for t in terms[1:]:
+            s = self._print(t)
+            out += f" - {s[1:].lstrip()}" if s.startswith("-") else f" + {s}"
+        return out
+
+
+class TextPrinter(_Symcnn, _SympyStrPrinter):
+    """Plain-text notation (what :func:`pretty` returns)."""
+
+    _default_settings = {**_SympyStrPrinter._default_settings}
+
+    def _print_FloorDiv(self, expr):
+        return text_floordiv(self, expr)
+
+    def _print_ScaledFloor(self, expr):
+        w, s = expr.args
+        return f"floor({float(s)!r}*{self._print(w)})"
+
+
+class LatexPrinter(_Symcnn, _SympyLatexPrinter):
+    """LaTeX notation (what :func:`latex` returns), same display order as :class:`TextPrinter`."""
+
+    _default_settings = {**_SympyLatexPrinter._default_settings}
+
+    def _print_FloorDiv(self, expr):
+        return latex_floordiv(self, expr)
+
+    def _print_ScaledFloor(self, expr):
+        w, s = expr.args
+        return rf"\left\lfloor {float(s)!r} \cdot {self._print(w)} \right\rfloor"
+
+
+def pretty(expr, **settings) -> str:
+    """The display form of an expression: sizes first, then positive terms, negatives, constants.
+
+    >>> from symcnn import W, P, F, S, floordiv
+    >>> pretty(floordiv(W + 2 * P - F, S) + 1)
+    'floor((W + 2*P - F)/S) + 1'
+    """
+    return TextPrinter(settings).doprint(sympy.sympify(expr))
+
+
+def latex(expr, **settings) -> str:
+    r"""LaTeX in the same display order as :func:`pretty`.
+
+    >>> from symcnn import W, P, F, S, floordiv
+    >>> latex(floordiv(W + 2 * P - F, S) + 1)
+    '\\left\\lfloor \\frac{W + 2 P - F}{S} \\right\\rfloor + 1'
+    """
+    return LatexPrinter(settings).doprint(sympy.sympify(expr))
+
+
+# --- values -----------------------------------------------------------------------------------------------
+
+def fmt(value) -> str:
+    """A value as shown in messages and reprs (display order of :func:`pretty`); a 1-tuple reads ``(3,)``."""
+    if isinstance(value, tuple):
+        inner = ", ".join(fmt(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, sympy.Basic):
+        return pretty(value)
+    return repr(value)
+
+
+def _grouped(n: int) -> str:
+    return f"{n:,}"
+
+
+def number(n) -> str:
+    """An exact number for people: integers with thousands separators, rationals as ``p/q``, never a float.
+
+    >>> number(138357544), number(-1000), number(sympy.Rational(-1, 3)), number(Fraction(12345, 2))
+    ('138,357,544', '-1,000', '-1/3', '12,345/2')
+    """
+    if isinstance(n, bool) or isinstance(n, float):
+        raise SymcnnError(f"number: {n!r} is a {type(n).__name__}; expected an exact integer or rational "
+                          "(int, fractions.Fraction or a SymPy Integer/Rational)")
+    if isinstance(n, sympy.Basic):
+        if not n.is_Rational:
+            raise SymcnnError(f"number: {n} is not an exact integer or rational")
+        n = Fraction(int(n.p), int(n.q))
+    elif isinstance(n, numbers.Integral):
+        n = int(n)
+    elif isinstance(n, numbers.Rational):
+        n = Fraction(int(n.numerator), int(n.denominator))
+    else:
+        raise SymcnnError(f"number: {n!r} is a {type(n).__name__}; expected an exact integer or rational "
+                          "(int, fractions.Fraction or a SymPy Integer/Rational)")
+    if isinstance(n, Fraction):
+        if n.denominator == 1:
+            return _grouped(n.numerator)
+        return f"{_grouped(n.numerator)}/{_grouped(n.denominator)}"
+    return _grouped(n)
