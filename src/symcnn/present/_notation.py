@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import sympy
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter as _SympyStrPrinter
 
 from .._errors import SymcnnError
@@ -64,11 +65,15 @@ def _paren(printer, e: sympy.Expr) -> str:
 
 
 def text_floordiv(printer, expr) -> str:
-    """``floor(x/d)`` or ``ceil(y/d)`` for a ``FloorDiv(x, d)``, sub-expressions printed by ``printer``."""
+    """``floor(x/d)`` or ``ceil(y/d)`` for a ``FloorDiv(x, d)``, sub-expressions printed by ``printer``
+    (``⌊x/d⌋``, ``⌈y/d⌉`` when its ``unicode`` setting is on)."""
     x, d = expr.args
     y = _ceil_numerator(x, d)
-    name, num = ("ceil", y) if y is not None else ("floor", x)
-    return f"{name}({_paren(printer, num)}/{_paren(printer, d)})"
+    num = x if y is None else y
+    if printer._settings.get("unicode"):  # inside the brackets a product needs no parentheses: ⌊H·W/4⌋
+        body = f"{printer.parenthesize(num, PRECEDENCE['Mul'], strict=True)}/{_paren(printer, d)}"
+        return f"⌊{body}⌋" if y is None else f"⌈{body}⌉"
+    return f"{'floor' if y is None else 'ceil'}({_paren(printer, num)}/{_paren(printer, d)})"
 
 
 def latex_floordiv(printer, expr) -> str:
@@ -112,42 +117,131 @@ class _Symcnn:
                 self._print_level -= 1
         return super()._print(expr, **kwargs)
 
-    #: classes printed here even when they carry their own ``_sympystr``/``_latex``
-    _by_name = frozenset({"FloorDiv", "ScaledFloor"})
+    #: symcnn's classes, printed here even when they carry their own ``_sympystr``/``_latex``
+    _by_name = frozenset({"FloorDiv", "ScaledFloor", "Gcd"})
+    _minus = "-"
 
     def _print_Add(self, expr, order=None):
         terms = _ordered(expr)
         out = self._print(terms[0])
         for t in terms[1:]:
             s = self._print(t)
-            out += f" - {s[1:].lstrip()}" if s.startswith("-") else f" + {s}"
+            out += f" {self._minus} {s[1:].lstrip()}" if s[:1] in "-−" else f" + {s}"
         return out
+
+    def _print_Mod(self, expr, exp=None):
+        a, b = expr.args  # the right operand is parenthesised when it is a product: a mod (b*c)
+        return (f"{self.parenthesize(a, PRECEDENCE['Mul'], strict=True)} {self._mod} "
+                f"{self.parenthesize(b, PRECEDENCE['Mul'], strict=False)}")
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_RELATION = {"==": "=", ">=": "≥", "<=": "≤", "!=": "≠", ">": ">", "<": "<"}
 
 
 class TextPrinter(_Symcnn, _SympyStrPrinter):
-    """Plain-text notation (what :func:`pretty` returns)."""
+    """Plain-text notation (what :func:`pretty` returns): ``floor(x/d)``, ``ceil(x/d)``, ``gcd(a, b)``,
+    ``max(a, b)``, ``min(a, b)``, ``a mod b``, in a form the whitelist parser reads back.
 
-    _default_settings = {**_SympyStrPrinter._default_settings}
+    Setting ``unicode=True`` writes it as people do on paper: ``⌊(H + 2P − F)/S⌋ + 1``, ``⌈W/32⌉``, ``C·F²``.
+    """
+
+    _settings_allowed = {"unicode": (False, (False, True), "True or False")}
+    _default_settings = {**_SympyStrPrinter._default_settings, "unicode": False}
+    _mod = "mod"
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        if self._settings["unicode"]:
+            self._minus = "−"
 
     def _print_FloorDiv(self, expr):
         return text_floordiv(self, expr)
 
     def _print_ScaledFloor(self, expr):
         w, s = expr.args
+        if self._settings["unicode"]:
+            return f"⌊{float(s)!r}·{self.parenthesize(w, PRECEDENCE['Mul'])}⌋"
         return f"floor({float(s)!r}*{self._print(w)})"
+
+    def _call(self, name: str, args) -> str:
+        return f"{name}({', '.join(self._print(a) for a in args)})"
+
+    def _print_Gcd(self, expr):
+        return self._call("gcd", expr.args)
+
+    def _print_Max(self, expr):
+        return self._call("max", expr.args)
+
+    def _print_Min(self, expr):
+        return self._call("min", expr.args)
+
+    # --- unicode only: minus sign, middle dot, superscript powers, relation signs -----------------------
+    def _signed(self, text: str) -> str:
+        return "−" + text[1:] if self._settings["unicode"] and text.startswith("-") else text
+
+    def _print_Integer(self, expr):
+        return self._signed(super()._print_Integer(expr))
+
+    def _print_Rational(self, expr):
+        return self._signed(super()._print_Rational(expr))
+
+    def _print_Mul(self, expr):
+        text = super()._print_Mul(expr)
+        if not self._settings["unicode"]:
+            return text
+        text = re.sub(r"(?<!\*)\*(?!\*)", "·", self._signed(text))
+        return re.sub(r"^(−?[0-9]+)·(?=[A-Za-z(⌊⌈])", r"\1", text)  # 2·P -> 2P
+
+    def _print_Pow(self, expr, rational=False):
+        b, e = expr.args
+        if self._settings["unicode"] and e.is_Integer and int(e) >= 2:
+            return self.parenthesize(b, PRECEDENCE["Pow"], strict=False) + str(int(e)).translate(_SUPERSCRIPT)
+        return super()._print_Pow(expr, rational=rational)
+
+    def _print_Relational(self, expr):
+        if not self._settings["unicode"]:
+            return super()._print_Relational(expr)
+        return f"{self._print(expr.lhs)} {_RELATION[expr.rel_op]} {self._print(expr.rhs)}"
 
 
 class LatexPrinter(_Symcnn, _SympyLatexPrinter):
-    """LaTeX notation (what :func:`latex` returns), same display order as :class:`TextPrinter`."""
+    r"""LaTeX notation (what :func:`latex` returns), same display order as :class:`TextPrinter`:
+    ``\left\lfloor \frac{x}{d} \right\rfloor``, ``\gcd``, ``\max``, ``\min``, ``a \bmod b``.
 
+    Setting ``mul_symbol`` (``None``, ``"dot"``, ``"ldot"``, ``"times"``) is SymPy's.
+    """
+
+    _settings_allowed = {"mul_symbol": (None, (None, "dot", "ldot", "times"), 'None, "dot", "ldot" or "times"')}
     _default_settings = {**_SympyLatexPrinter._default_settings}
+    _mod = r"\bmod"
 
-    def _print_FloorDiv(self, expr):
-        return latex_floordiv(self, expr)
+    def _call(self, name: str, args, exp=None) -> str:  # arguments in SymPy's LaTeX order
+        args = sorted(args, key=sympy.default_sort_key)
+        tex = f"{name}\\left({', '.join(self._print(a) for a in args)}\\right)"
+        return tex if exp is None else f"{tex}^{{{exp}}}"
 
-    def _print_ScaledFloor(self, expr):
+    def _print_Gcd(self, expr, exp=None):
+        return self._call(r"\gcd", expr.args, exp)
+
+    def _print_Max(self, expr, exp=None):
+        return self._call(r"\max", expr.args, exp)
+
+    def _print_Min(self, expr, exp=None):
+        return self._call(r"\min", expr.args, exp)
+
+    def _print_Mod(self, expr, exp=None):
+        text = super()._print_Mod(expr)
+        return text if exp is None else f"\\left({text}\\right)^{{{exp}}}"
+
+    def _print_FloorDiv(self, expr, exp=None):
+        tex = latex_floordiv(self, expr)
+        return tex if exp is None else f"{tex}^{{{exp}}}"
+
+    def _print_ScaledFloor(self, expr, exp=None):
         w, s = expr.args
-        return rf"\left\lfloor {float(s)!r} \cdot {self._print(w)} \right\rfloor"
+        tex = rf"\left\lfloor {float(s)!r} \cdot {self._print(w)} \right\rfloor"
+        return tex if exp is None else f"{tex}^{{{exp}}}"
 
 
 def pretty(expr, **settings) -> str:
