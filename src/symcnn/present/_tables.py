@@ -129,11 +129,36 @@ def _latex_cell(cell) -> str:
 
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def _latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    """Text for LaTeX's text mode: specials escaped, line breaks and control characters as spaces (a name
+    cannot end a ``%`` comment or start a new command line)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch if ch.isprintable() else " ") for ch in text)
+
+
+_MD_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;",
+               **{ch: "\\" + ch for ch in "\\`*_[]|~$!"}}
+
+
+def _md_escape(text: str) -> str:
+    """Plain text for Markdown: no emphasis, link, code, table cell break or raw HTML can start inside it."""
+    return "".join(_MD_SPECIAL.get(ch, ch if ch.isprintable() else " ") for ch in text)
+
+
+def _md_code(text: str) -> str:
+    """``text`` as a Markdown code span, fenced with more backticks than it contains in a row."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _plain(text: str) -> str:
+    """Text for a terminal: control characters (escape sequences, line breaks) shown as ``\\x1b``, ``\\n``."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _keys(columns) -> list[str]:
@@ -153,15 +178,18 @@ def to_markdown(analysis, title: str = "model", extra=()) -> str:
     keys = _keys(None)
 
     def cell(c) -> str:
-        s = _text(c).replace("|", r"\|")
-        return s if (_numeric(c) or not isinstance(c, (tuple, sympy.Basic))) else f"`{s}`"
+        if _numeric(c):
+            return _text(c)
+        if not isinstance(c, (tuple, sympy.Basic)):
+            return _md_escape(_text(c))
+        return _md_code(_text(c).replace("|", r"\|"))
 
-    out = [f"**{t.title}**", "", "| " + " | ".join(_headers(keys)) + " |", "|" + "---|" * len(keys)]
+    out = [f"**{_md_escape(t.title)}**", "", "| " + " | ".join(_headers(keys)) + " |", "|" + "---|" * len(keys)]
     for row in (*t.rows, t.total):
         out.append("| " + " | ".join(cell(row[k]) for k in keys) + " |")
     out.append("")
-    out += [f"- {label}: {cell(value)}" for label, value in t.facts]
-    out += [f"- condition: `{c}`" for c in t.conditions]
+    out += [f"- {_md_escape(label)}: {cell(value)}" for label, value in t.facts]
+    out += [f"- condition: {_md_code(c)}" for c in t.conditions]
     return "\n".join(out) + "\n"
 
 
@@ -258,14 +286,14 @@ def to_text(analysis, title: str = "model", width: int | None = None, extra=()) 
     width = max(int(width), 40)
     keys = [k for k, _ in COLUMNS if k in TEXT_COLUMNS]
     head = _headers(keys)
-    cells = [[_text(row[k]) for k in keys] for row in (*t.rows, t.total)]
+    cells = [[_plain(_text(row[k])) for k in keys] for row in (*t.rows, t.total)]
     table = _fit([head, *cells], width, total_row=len(cells))
-    footer = [f"{title}: input {_text(t.facts[0][1])}"]
+    footer = [f"{_plain(title)}: input {_text(t.facts[0][1])}"]
     for k in ("flops", "connections", "activations"):
         footer.append(f"total {dict(COLUMNS)[k]}: {_text(t.total[k])}")
     footer.append(f"receptive field {_text(t.facts[2][1])}, stride {_text(t.facts[3][1])}")
-    footer += [f"{label}: {_text(v)}" for label, v in t.facts[4:]]
-    footer += [f"condition: {c}" for c in t.conditions]
+    footer += [f"{_plain(label)}: {_plain(_text(v))}" for label, v in t.facts[4:]]
+    footer += [f"condition: {_plain(c)}" for c in t.conditions]
     wrapped = [textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False) for line in footer]
     return "\n".join([wrapped[0], table, *wrapped[1:]])
 
