@@ -211,8 +211,8 @@ def ceildiv(x, d) -> sympy.Expr:
     """``ceil(x/d) = floor((x + d - 1)/d)`` (R5).
 
     >>> from symcnn import W, S
-    >>> pretty(ceildiv(W, S))
-    'floor((W - 1)/S) + 1'
+    >>> ceildiv(W, S), pretty(ceildiv(W, S))         # stored as floor((W - 1)/S) + 1, shown as people write it
+    (floor((W - 1)/S) + 1, 'ceil(W/S)')
     >>> ceildiv(224, 32), ceildiv(225, 32)
     (7, 8)
     """

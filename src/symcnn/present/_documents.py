@@ -5,7 +5,7 @@ The renderers take a derivation by duck typing (``title``, ``statement``, ``assu
 
 >>> from symcnn import W, S, ceildiv
 >>> show({"out": ceildiv(W, S), "shape": (3,)})
-'out = floor((W - 1)/S) + 1, shape = (3,)'
+'out = ceil(W/S), shape = (3,)'
 """
 
 from __future__ import annotations

@@ -59,9 +59,45 @@ def _ceil_numerator(x: sympy.Expr, d: sympy.Expr) -> sympy.Expr | None:
     return None
 
 
+def _ceil_sum(expr) -> tuple | None:
+    """``(term, y, d)`` when the sum ``expr`` holds ``term = floor((y - 1)/d)`` and a constant >= 1, with ``y`` a
+    single term: ``floor((y - 1)/d) + 1`` is ``ceil(y/d)`` (SAME: ``floor((W - 1)/S) + 1`` reads ``ceil(W/S)``).
+    With a numeric divisor the engine already keeps the ceiling form inside the FloorDiv."""
+    if not isinstance(expr, sympy.Add):
+        return None
+    const = sum((t for t in expr.args if t.is_Number), sympy.Integer(0))
+    if not (const.is_Integer and const >= 1):
+        return None
+    for t in _ordered(expr):
+        if type(t).__name__ == "FloorDiv":
+            y = sympy.expand(t.args[0] + 1)
+            if len(sympy.Add.make_args(y)) == 1 and y != 0:
+                return t, y, t.args[1]
+    return None
+
+
+def _collapses(expr) -> bool:
+    """True for a sum that prints as one ``ceil(...)`` (it needs no parentheses as a factor)."""
+    found = _ceil_sum(expr)
+    return found is not None and len(expr.args) == 2 and sympy.Add(*expr.args) - found[0] == 1
+
+
 def _paren(printer, e: sympy.Expr) -> str:
     s = printer._print(e)
-    return s if (e.is_Atom or isinstance(e, sympy.Function)) else f"({s})"
+    simple = e.is_Atom or isinstance(e, sympy.Function) or (isinstance(printer, _Symcnn) and _collapses(e))
+    return s if simple else f"({s})"
+
+
+def _text_div(printer, num, d, ceil: bool) -> str:
+    if printer._settings.get("unicode"):  # inside the brackets a product needs no parentheses: ⌊H·W/4⌋
+        body = f"{printer.parenthesize(num, PRECEDENCE['Mul'], strict=True)}/{_paren(printer, d)}"
+        return f"⌈{body}⌉" if ceil else f"⌊{body}⌋"
+    return f"{'ceil' if ceil else 'floor'}({_paren(printer, num)}/{_paren(printer, d)})"
+
+
+def _latex_div(printer, num, d, ceil: bool) -> str:
+    left, right = (r"\left\lceil ", r" \right\rceil") if ceil else (r"\left\lfloor ", r" \right\rfloor")
+    return f"{left}\\frac{{{printer._print(num)}}}{{{printer._print(d)}}}{right}"
 
 
 def text_floordiv(printer, expr) -> str:
@@ -69,21 +105,14 @@ def text_floordiv(printer, expr) -> str:
     (``⌊x/d⌋``, ``⌈y/d⌉`` when its ``unicode`` setting is on)."""
     x, d = expr.args
     y = _ceil_numerator(x, d)
-    num = x if y is None else y
-    if printer._settings.get("unicode"):  # inside the brackets a product needs no parentheses: ⌊H·W/4⌋
-        body = f"{printer.parenthesize(num, PRECEDENCE['Mul'], strict=True)}/{_paren(printer, d)}"
-        return f"⌊{body}⌋" if y is None else f"⌈{body}⌉"
-    return f"{'floor' if y is None else 'ceil'}({_paren(printer, num)}/{_paren(printer, d)})"
+    return _text_div(printer, x if y is None else y, d, y is not None)
 
 
 def latex_floordiv(printer, expr) -> str:
     r"""``\left\lfloor \frac{x}{d} \right\rfloor`` (or the ceiling form) for a ``FloorDiv(x, d)``."""
     x, d = expr.args
     y = _ceil_numerator(x, d)
-    left, right, num = (
-        (r"\left\lceil ", r" \right\rceil", y) if y is not None else (r"\left\lfloor ", r" \right\rfloor", x)
-    )
-    return f"{left}\\frac{{{printer._print(num)}}}{{{printer._print(d)}}}{right}"
+    return _latex_div(printer, x if y is None else y, d, y is not None)
 
 
 # --- the printers -----------------------------------------------------------------------------------------
@@ -122,12 +151,25 @@ class _Symcnn:
     _minus = "-"
 
     def _print_Add(self, expr, order=None):
-        terms = _ordered(expr)
-        out = self._print(terms[0])
-        for t in terms[1:]:
-            s = self._print(t)
+        ceil = _ceil_sum(expr)
+        parts = []
+        for t in _ordered(expr):
+            if ceil is not None and t is ceil[0]:
+                parts.append(self._ceil(ceil[1], ceil[2]))
+            elif ceil is not None and t.is_Number:
+                if t != 1:
+                    parts.append(self._print(t - 1))
+            else:
+                parts.append(self._print(t))
+        out = parts[0]
+        for s in parts[1:]:
             out += f" {self._minus} {s[1:].lstrip()}" if s[:1] in "-−" else f" + {s}"
         return out
+
+    def parenthesize(self, item, level, *args, **kwargs):
+        if _collapses(item):
+            return self._print(item)
+        return super().parenthesize(item, level, *args, **kwargs)
 
     def _print_Mod(self, expr, exp=None):
         a, b = expr.args  # the right operand is parenthesised when it is a product: a mod (b*c)
@@ -157,6 +199,9 @@ class TextPrinter(_Symcnn, _SympyStrPrinter):
 
     def _print_FloorDiv(self, expr):
         return text_floordiv(self, expr)
+
+    def _ceil(self, y, d) -> str:
+        return _text_div(self, y, d, ceil=True)
 
     def _print_ScaledFloor(self, expr):
         w, s = expr.args
@@ -237,6 +282,12 @@ class LatexPrinter(_Symcnn, _SympyLatexPrinter):
     def _print_FloorDiv(self, expr, exp=None):
         tex = latex_floordiv(self, expr)
         return tex if exp is None else f"{tex}^{{{exp}}}"
+
+    def _ceil(self, y, d) -> str:
+        return _latex_div(self, y, d, ceil=True)
+
+    def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
+        return not _collapses(expr) and super()._needs_mul_brackets(expr, first=first, last=last)
 
     def _print_ScaledFloor(self, expr, exp=None):
         w, s = expr.args
