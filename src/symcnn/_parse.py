@@ -12,7 +12,7 @@ The grammar is tiny and produces SymPy objects directly; nothing typed by a user
 
 ``a // b`` and ``floor(a/b)`` are :func:`symcnn.floordiv`, ``ceil(a/b)`` is :func:`symcnn.ceildiv`,
 ``min``/``max`` keep only the arguments that may be extreme; ``a mod b`` is ``a % b`` (the form
-:func:`symcnn.pretty` prints), ``gcd(a, b)`` of positive integers. Names are integer symbols: the standard ones
+:func:`symcnn.pretty` prints), ``gcd(a, b)`` of integers. Names are integer symbols: the standard ones
 (``W, H, L, T, F, P, S, D, C, G, K, N``) are symcnn's own objects, other names become positive integer
 symbols, except names starting with ``P`` followed by digits or ``_`` (paddings), which are non-negative.
 
@@ -231,8 +231,8 @@ class _Parser:
         if name in ("min", "max"):
             return (smin if name == "min" else smax)(*args)
         if name == "gcd":
-            if any(a.is_integer is not True or a.is_positive is not True for a in args):
-                self.fail(f"gcd() at column {col} needs positive integers, got {args[0]}, {args[1]}")
+            if any(a.is_integer is not True for a in args) or all(a == 0 for a in args):
+                self.fail(f"gcd() at column {col} needs integers, not both 0, got {args[0]}, {args[1]}")
             return Gcd(*args)
         if name == "mod":
             if args[1].is_positive is not True:
