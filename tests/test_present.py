@@ -134,7 +134,9 @@ def test_one_tuples():
         result = (ceildiv(W, S),)
 
     assert derivation_latex(Result()) == r"$$\left(\left\lceil \frac{W}{S} \right\rceil,\right)$$"
-    assert repr(sc.analyze(sc.Linear(4, 1000), (4,)).output_shape) == "(1000,)"
+    a = sc.analyze(sc.Linear(4, 1000), (4,))
+    assert repr(a.output_shape) == "(1000,)" and "| (1000,) |" in a.to("markdown")
+    assert "\\text{output shape} & \\left(1000,\\right)" in a._repr_latex_()
 
 
 @pytest.mark.parametrize(("value", "text"), [

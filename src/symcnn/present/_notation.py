@@ -79,7 +79,7 @@ def _ceil_sum(expr) -> tuple | None:
 def _collapses(expr) -> bool:
     """True for a sum that prints as one ``ceil(...)`` (it needs no parentheses as a factor)."""
     found = _ceil_sum(expr)
-    return found is not None and len(expr.args) == 2 and sympy.Add(*expr.args) - found[0] == 1
+    return found is not None and len(expr.args) == 2 and sympy.Integer(1) in expr.args
 
 
 def _paren(printer, e: sympy.Expr) -> str:

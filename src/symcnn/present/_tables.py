@@ -222,7 +222,7 @@ def latex_display(analysis, env: str = "array") -> str:
 
     def math(c) -> str:
         if isinstance(c, tuple):
-            return "\\left(" + ", ".join(latex(x) for x in c) + "\\right)"
+            return "\\left(" + ", ".join(latex(x) for x in c) + ("," if len(c) == 1 else "") + "\\right)"
         return latex(c)
 
     if env == "align*":
