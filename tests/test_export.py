@@ -4,6 +4,7 @@ Jupyter representations render."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -16,15 +17,24 @@ from hypothesis import strategies as st
 
 import symcnn as sc
 from symcnn._parse import parse_expr_safe
-from symcnn.interop import export
+from symcnn.present import _tables as export
 from symcnn.spec import load_spec
 
 KEYS = [k for k, _ in export.COLUMNS]
 
 
+def _md_cell(cell: str) -> str:
+    """What a Markdown reader shows for a table cell: a code span's text, or the text with its backslash
+    escapes and entities decoded."""
+    cell = cell.strip()
+    if cell.startswith("`"):
+        return cell.strip("`").strip().replace("\\|", "|")
+    return html.unescape(re.sub(r"\\(.)", r"\1", cell))
+
+
 def _markdown_rows(md: str) -> list[list[str]]:
     lines = [ln for ln in md.splitlines() if ln.startswith("|") and set(ln) - set("|-")]
-    rows = [[c.strip().strip("`").replace("\\|", "|") for c in re.split(r"(?<!\\)\|", ln[1:-1])] for ln in lines]
+    rows = [[_md_cell(c) for c in re.split(r"(?<!\\)\|", ln[1:-1])] for ln in lines]
     assert all(len(r) == len(KEYS) for r in rows), rows[:2]
     return rows[1:]  # header dropped
 
@@ -211,3 +221,42 @@ def test_jupyter_reprs():
     tex = d._repr_latex_()
     assert tex.startswith("$$\\text{conv} = ") and tex.endswith("$$")
     assert ",\\quad \\text{linear} = O \\left(I + 1\\right)$$" in tex
+
+
+EVIL = "**<script>x</script>** [a](http://e) `b` | c_d & $x$ \\input{f}\n% \x1b[31m"
+
+
+def _evil_analysis():
+    x = sc.Input((3, 8, 8))
+    y = sc.ReLU()(sc.Conv2d(3, 4, 3)(x, name=EVIL), name="relu")
+    return sc.analyze(sc.Graph(x, y), (3, 8, 8))
+
+
+def test_markdown_escapes_names_and_titles():
+    a = _evil_analysis()
+    md = export.to_markdown(a, EVIL, extra=((EVIL, sympy.Integer(1)),))
+    assert "<script>" not in md and "**<" not in md and "[a](" not in md and "\x1b" not in md
+    title = md.splitlines()[0]
+    assert title.startswith("**") and title.endswith("**") and title.count("**") == 2  # one bold span only
+    assert title == "**" + export._md_escape(EVIL) + "**"
+    # a reader decoding the escapes gets the name back, in the name column and in the facts
+    assert _markdown_rows(md)[0][1] == EVIL.replace("\n", " ").replace("\x1b", " ")
+    t = export.summary_table(a, EVIL, extra=((EVIL, sympy.Integer(1)),))
+    # title, blank, header, rule, the rows and the total, blank, facts, conditions: no line break smuggled in
+    assert len(md.splitlines()) == 4 + len(t.rows) + 1 + 1 + len(t.facts) + len(t.conditions)
+
+
+def test_latex_html_text_json_csv_escape_names():
+    a = _evil_analysis()
+    tex = export.to_latex(a, EVIL)
+    first = tex.splitlines()[0]
+    assert first.startswith("% ") and "\\input" not in tex and "$x$" not in tex.split("\\end{tabular}")[0]
+    assert "\\textbackslash{}input\\{f\\}" in first and "\\textless{}script\\textgreater{}" in first
+    assert "\x1b" not in tex
+    page = export.to_html(a)
+    assert "<script>" not in page and html.escape(EVIL) in page
+    text = export.to_text(a, EVIL, width=200)
+    assert "\x1b" not in text and "\\x1b" in text and text.splitlines()[0].startswith("**<script>")
+    doc = json.loads(export.to_json(a, EVIL))
+    assert doc["title"] == EVIL and doc["layers"][0]["name"] == EVIL
+    assert _csv_rows(export.to_csv(a))[0][1] == EVIL

@@ -20,9 +20,7 @@ from ._graph import Sequential as Sequential
 from ._intmath import FloorDiv as FloorDiv
 from ._intmath import ceildiv as ceildiv
 from ._intmath import floordiv as floordiv
-from ._intmath import latex as latex
 from ._intmath import mod as mod
-from ._intmath import pretty as pretty
 from ._symbols import C as C
 from ._symbols import D as D
 from ._symbols import F as F
@@ -38,6 +36,8 @@ from ._symbols import W as W
 from ._symbols import symbols as symbols
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layer_names
+from .present import latex as latex
+from .present import pretty as pretty
 from .receptive import ReceptiveField as ReceptiveField
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and documentation tools

@@ -22,8 +22,9 @@ import sympy
 
 from ._errors import SymcnnError
 from ._graph import Call, trace
-from ._intmath import decide, pretty
-from .layers._base import Condition, Layer, Shape, fmt, prod, to_expr
+from ._intmath import decide
+from .layers._base import Condition, Layer, Shape, prod, to_expr
+from .present import fmt, latex_display, pretty, render, to_html
 from .receptive import INPUT_AXIS, AxisState, ReceptiveField, apply_axis, merge_states
 
 __all__ = ["analyze", "Analysis", "LayerRecord", "QUANTITIES", "DTYPE_BYTES"]
@@ -338,15 +339,11 @@ class Analysis:
         return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
 
     def _repr_html_(self) -> str:
-        """Jupyter: the per-layer table as HTML (see :mod:`symcnn.interop.export`)."""
-        from .interop.export import to_html
-
+        """Jupyter: the per-layer table as HTML (see :mod:`symcnn.present`)."""
         return to_html(self, "analysis")
 
     def _repr_latex_(self) -> str:
         """Jupyter: the totals as display math."""
-        from .interop.export import latex_display
-
         return latex_display(self)
 
     def to(self, format: str = "markdown", title: str = "model") -> str:  # noqa: A002 - the natural name
@@ -356,8 +353,6 @@ class Analysis:
         >>> print(sc.analyze(sc.Conv2d(3, 8, 3), (3, 8, 8)).to("csv").splitlines()[1])
         0,Conv2d,Conv2d,"(8, 6, 6)",224,7776,15552,8064,288,"(3, 3)"
         """
-        from .interop.export import render
-
         return render(self, format, title)
 
     def __repr__(self) -> str:

@@ -29,12 +29,13 @@ ceil(W/2)
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 
 import sympy
-from sympy.printing.latex import LatexPrinter
-from sympy.printing.str import StrPrinter
+
+from .present import latex as latex
+from .present import pretty as pretty
+from .present._notation import latex_floordiv, text_floordiv
 
 __all__ = [
     "FloorDiv",
@@ -155,28 +156,12 @@ class FloorDiv(sympy.Function):
     def _eval_is_positive(self):
         return (self.args[0] - self.args[1]).is_nonnegative
 
-    # --- printers -----------------------------------------------------------------------------
-    def _ceil_numerator(self) -> sympy.Expr | None:
-        """``y`` when this is ``ceil(y/d)`` written as ``floor((y + d - 1)/d)``, else None."""
-        x, d = self.args
-        y = sympy.expand(x - d + 1)
-        if y != 0 and len(sympy.Add.make_args(y)) < len(sympy.Add.make_args(x)):
-            return y
-        return None
-
+    # --- printers (the notation lives in symcnn.present; str() and pretty() agree) --------------------
     def _sympystr(self, printer):
-        x, d = self.args
-        y = self._ceil_numerator()
-        name, num = ("ceil", y) if y is not None else ("floor", x)
-        return f"{name}({_paren(printer, num)}/{_paren(printer, d)})"
+        return text_floordiv(printer, self)
 
     def _latex(self, printer):
-        x, d = self.args
-        y = self._ceil_numerator()
-        left, right, num = (
-            (r"\left\lceil ", r" \right\rceil", y) if y is not None else (r"\left\lfloor ", r" \right\rfloor", x)
-        )
-        return f"{left}\\frac{{{printer._print(num)}}}{{{printer._print(d)}}}{right}"
+        return latex_floordiv(printer, self)
 
     def _pythoncode(self, printer):
         x, d = self.args
@@ -217,11 +202,6 @@ class Gcd(sympy.Function):
         return f"{printer._module_format('math.gcd')}({printer._print(a)}, {printer._print(b)})"
 
 
-def _paren(printer, e: sympy.Expr) -> str:
-    s = printer._print(e)
-    return s if (e.is_Atom or isinstance(e, sympy.Function)) else f"({s})"
-
-
 def floordiv(x, d) -> sympy.Expr:
     """``floor(x/d)`` in canonical form (see :class:`FloorDiv`)."""
     return FloorDiv(x, d)
@@ -231,8 +211,8 @@ def ceildiv(x, d) -> sympy.Expr:
     """``ceil(x/d) = floor((x + d - 1)/d)`` (R5).
 
     >>> from symcnn import W, S
-    >>> pretty(ceildiv(W, S))
-    'floor((W - 1)/S) + 1'
+    >>> ceildiv(W, S), pretty(ceildiv(W, S))         # stored as floor((W - 1)/S) + 1, shown as people write it
+    (floor((W - 1)/S) + 1, 'ceil(W/S)')
     >>> ceildiv(224, 32), ceildiv(225, 32)
     (7, 8)
     """
@@ -415,62 +395,3 @@ def as_int(expr) -> int | None:
     """The Python int value of a numeric SymPy expression, else None."""
     expr = sympy.sympify(expr)
     return int(expr) if expr.is_Integer else None
-
-
-# --- display --------------------------------------------------------------------------------------------
-
-_SIZE_NAME = re.compile(r"^[WHLTN](_?\w*)?$")
-
-
-def _term_key(term: sympy.Expr):
-    coeff, mono = term.as_coeff_Mul()
-    if mono == 1:
-        return (2, 0, "")
-    names = sorted(str(s) for s in mono.free_symbols)
-    is_size = any(_SIZE_NAME.match(n) for n in names)
-    return (1 if coeff < 0 else 0, 0 if is_size else 1, sympy.default_sort_key(mono))
-
-
-def _ordered(expr: sympy.Add) -> list[sympy.Expr]:
-    """Display order: positive terms before negative ones, input sizes first, constants last."""
-    return sorted(sympy.Add.make_args(expr), key=_term_key)
-
-
-class _OrderedAdd:
-    """Printer mixin: sums in the display order of :func:`_ordered`."""
-
-    def _print_Add(self, expr, order=None):
-        terms = _ordered(expr)
-        out = self._print(terms[0])
-        for t in terms[1:]:
-            s = self._print(t)
-            out += f" - {s[1:].lstrip()}" if s.startswith("-") else f" + {s}"
-        return out
-
-
-class _SymcnnStrPrinter(_OrderedAdd, StrPrinter):
-    pass
-
-
-class _SymcnnLatexPrinter(_OrderedAdd, LatexPrinter):
-    pass
-
-
-def pretty(expr) -> str:
-    """The display form of an expression: sizes first, then positive terms, negatives, constants.
-
-    >>> from symcnn import W, P, F, S
-    >>> pretty(floordiv(W + 2 * P - F, S) + 1)
-    'floor((W + 2*P - F)/S) + 1'
-    """
-    return _SymcnnStrPrinter().doprint(sympy.sympify(expr))
-
-
-def latex(expr) -> str:
-    r"""LaTeX in the same display order as :func:`pretty`.
-
-    >>> from symcnn import W, P, F, S
-    >>> latex(floordiv(W + 2 * P - F, S) + 1)
-    '\\left\\lfloor \\frac{W + 2 P - F}{S} \\right\\rfloor + 1'
-    """
-    return _SymcnnLatexPrinter().doprint(sympy.sympify(expr))

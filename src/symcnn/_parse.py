@@ -4,14 +4,15 @@ The grammar is tiny and produces SymPy objects directly; nothing typed by a user
 ``sympify`` or ``parse_expr``::
 
     expr    := term (("+" | "-") term)*
-    term    := unary (("*" | "/" | "//" | "%") unary)*
+    term    := unary (("*" | "/" | "//" | "%" | "mod") unary)*
     unary   := ("-" | "+") unary | power
     power   := atom ("**" unary)?          exponent: an integer 0..8
     atom    := INTEGER | NAME | FUNC "(" expr ("," expr)* ")" | "(" expr ")"
-    FUNC    := floor | ceil | min | max | mod
+    FUNC    := floor | ceil | min | max | mod | gcd
 
 ``a // b`` and ``floor(a/b)`` are :func:`symcnn.floordiv`, ``ceil(a/b)`` is :func:`symcnn.ceildiv`,
-``min``/``max`` keep only the arguments that may be extreme. Names are integer symbols: the standard ones
+``min``/``max`` keep only the arguments that may be extreme; ``a mod b`` is ``a % b`` (the form
+:func:`symcnn.pretty` prints), ``gcd(a, b)`` of integers. Names are integer symbols: the standard ones
 (``W, H, L, T, F, P, S, D, C, G, K, N``) are symcnn's own objects, other names become positive integer
 symbols, except names starting with ``P`` followed by digits or ``_`` (paddings), which are non-negative.
 
@@ -24,7 +25,7 @@ symbols, except names starting with ``P`` followed by digits or ``_`` (paddings)
 Traceback (most recent call last):
     ...
 symcnn.SymcnnError: expression "__import__('os')": unexpected character '_' at column 1; allowed: integers, \
-symbol names, + - * / // % ** ( ) and floor, ceil, min, max, mod
+symbol names, + - * / // % mod ** ( ) and floor, ceil, min, max, mod, gcd
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import sympy
 
 from . import _symbols
 from ._errors import SymcnnError
-from ._intmath import ceildiv, floordiv, mod, smax, smin
+from ._intmath import Gcd, ceildiv, floordiv, mod, smax, smin
 
 __all__ = ["parse_expr_safe", "parse_int_or_symbol", "symbol_for", "MAX_LENGTH"]
 
@@ -44,8 +45,8 @@ MAX_LENGTH = 4000
 _MAX_DEPTH = 60
 _MAX_EXPONENT = 8
 _MAX_DIGITS = 18
-_ALLOWED = "integers, symbol names, + - * / // % ** ( ) and floor, ceil, min, max, mod"
-_FUNCS = {"floor": 1, "ceil": 1, "min": None, "max": None, "mod": 2}
+_ALLOWED = "integers, symbol names, + - * / // % mod ** ( ) and floor, ceil, min, max, mod, gcd"
+_FUNCS = {"floor": 1, "ceil": 1, "min": None, "max": None, "mod": 2, "gcd": 2}
 _TOKEN = re.compile(r"\s*(?:(?P<int>[0-9]+)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|//|[-+*/%(),]))")
 _STANDARD = {s.name: s for s in (_symbols.W, _symbols.H, _symbols.L, _symbols.T, _symbols.F, _symbols.P,
                                  _symbols.S, _symbols.D, _symbols.C, _symbols.G, _symbols.K, _symbols.N)}
@@ -106,6 +107,10 @@ class _Parser:
         tok = self.peek()
         return tok is not None and tok[0] == "op" and tok[1] in values
 
+    def at_word(self, word: str) -> bool:
+        tok = self.peek()
+        return tok is not None and tok[0] == "name" and tok[1] == word
+
     def parse(self) -> sympy.Expr:
         if not self.tokens:
             self.fail("is empty")
@@ -129,7 +134,7 @@ class _Parser:
 
     def term(self) -> sympy.Expr:
         value = self.unary()
-        while self.at("*", "/", "//", "%"):
+        while self.at("*", "/", "//", "%") or self.at_word("mod"):
             op, col = self.take()[1:]
             rhs = self.unary()
             if op == "*":
@@ -225,6 +230,10 @@ class _Parser:
             self.fail(f"{name}() at column {col} takes {want}, got {len(args)}")
         if name in ("min", "max"):
             return (smin if name == "min" else smax)(*args)
+        if name == "gcd":
+            if any(a.is_integer is not True for a in args) or all(a == 0 for a in args):
+                self.fail(f"gcd() at column {col} needs integers, not both 0, got {args[0]}, {args[1]}")
+            return Gcd(*args)
         if name == "mod":
             if args[1].is_positive is not True:
                 self.fail(f"mod() at column {col}: the divisor must be positive, got {args[1]}")

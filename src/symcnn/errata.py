@@ -26,13 +26,13 @@ import sympy
 
 from ._analysis import analyze
 from ._bibliography import cite, key_of
-from ._intmath import pretty
 from .derive._core import Grid, evaluate, same_value
 from .layers import Conv2d, Dropout
 from .layers import conv as _conv
 from .layers import pool as _pool
 from .layers import transposed as _tr
 from .layers._base import AxisMap
+from .present import show as _show
 from .receptive import INPUT_AXIS, AxisState, apply_axis
 
 __all__ = ["Erratum", "errata"]
@@ -101,12 +101,6 @@ class Erratum:
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
-
-
-def _show(x) -> str:
-    if isinstance(x, sympy.Rel):
-        return f"{pretty(x.lhs)} {x.rel_op} {pretty(x.rhs)}"
-    return pretty(x) if isinstance(x, sympy.Basic) else str(x)
 
 
 def _columns(rows: list[dict]) -> dict[str, np.ndarray]:

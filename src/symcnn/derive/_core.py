@@ -36,7 +36,9 @@ import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
 from .._bibliography import cite, key_of
-from .._intmath import FloorDiv, decide_nonneg, pretty
+from .._intmath import FloorDiv, decide_nonneg
+from ..present import derivation_html, derivation_latex
+from ..present import show as _show
 
 __all__ = [
     "Derivation",
@@ -468,14 +470,10 @@ class Derivation:
 
     def _repr_html_(self) -> str:
         """Jupyter: the derivation as HTML (runs the proof and the check if not run yet)."""
-        from ..interop.export import derivation_html
-
         return derivation_html(self)
 
     def _repr_latex_(self) -> str:
         """Jupyter: the derived result as display math."""
-        from ..interop.export import derivation_latex
-
         return derivation_latex(self)
 
 
@@ -485,18 +483,6 @@ def claim(name: str, title: str, statement: str, **parts) -> Derivation:
     ``sources``, the proof's ``argument`` (words) and ``facts``, the ``checks`` against brute force, and
     optional ``assumptions``. Nothing runs until the derivation is run (or its proof or check is read)."""
     return Derivation(name, title, statement, **parts)
-
-
-def _show(x) -> str:
-    if isinstance(x, dict):
-        return ", ".join(f"{k} = {_show(v)}" for k, v in x.items())
-    if isinstance(x, (tuple, list)):
-        return "(" + ", ".join(_show(v) for v in x) + ")"
-    if isinstance(x, sympy.Rel):
-        return f"{pretty(x.lhs)} {x.rel_op} {pretty(x.rhs)}"
-    if isinstance(x, sympy.Basic):
-        return pretty(x)
-    return str(x)
 
 
 # --- numeric helpers ---------------------------------------------------------------------------------------

@@ -118,7 +118,7 @@ def transposed_offset() -> Derivation:
 
     >>> from symcnn import pretty
     >>> pretty(transposed_offset().result)
-    'Mod(2*P + X - D*(F - 1) - 1, S)'
+    '(2*P + X - D*(F - 1) - 1) mod S'
     """
     a = sympy.Symbol("a", integer=True, nonnegative=True)
     w_out = _conv.conv_output_size(X, F, S, P, P, D)

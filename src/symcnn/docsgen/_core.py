@@ -9,7 +9,7 @@ knows a formula.
 >>> p = Page("reference/x.md", "X")
 >>> p.formula("O", ceildiv(W, S))
 >>> print(p.text().splitlines()[-1])
-\[ O = \left\lfloor \frac{W - 1}{S} \right\rfloor + 1 \]
+\[ O = \left\lceil \frac{W}{S} \right\rceil \]
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from .._intmath import latex, pretty
-from ..layers._base import fmt
+from ..present import fmt, latex, pretty
 
 __all__ = ["Page", "Formula", "tex", "code", "md_escape", "MATH_RE"]
 

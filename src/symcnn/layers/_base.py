@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import sympy
 
 from .._errors import SymcnnError
-from .._intmath import decide, normalize, pretty
+from .._intmath import decide, normalize
+from ..present import fmt as fmt
+from ..present import pretty
 
 __all__ = [
     "Layer",
@@ -27,16 +29,6 @@ __all__ = [
     "prod",
     "fmt",
 ]
-
-
-def fmt(value) -> str:
-    """A value as shown in messages and reprs (display order of :func:`symcnn.pretty`)."""
-    if isinstance(value, tuple):
-        inner = ", ".join(fmt(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, sympy.Basic):
-        return pretty(value)
-    return repr(value)
 
 
 class Shape(tuple):
