@@ -1,0 +1,241 @@
+"""`valid_input_sizes`: the input sizes for which a network runs, or loses no pixel to rounding."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+
+from .._analysis import Analysis, analyze
+from .._errors import SymcnnError
+from .._graph import Graph, Sequential
+from .._intmath import FloorDiv
+from .._symbols import size_symbol
+from ..layers._base import Layer
+from ..layers.conv import _ConvNd, effective_kernel
+from ..layers.pool import _PoolNd
+from ..layers.transposed import _ConvTransposeNd
+from ._progressions import _progressions, _relation_diff, _slope_period
+from ._search import _numeric
+from .results import InputSizes
+
+_MAX_SIZES = 1_000_000  # explicit sizes listed by valid_input_sizes
+
+def _layers_in_order(model):
+    if isinstance(model, Layer):
+        yield model
+    elif isinstance(model, Sequential):
+        for m in model:
+            yield from _layers_in_order(m)
+    elif isinstance(model, Graph):
+        for node in model._order:
+            if node.module is not None:
+                yield from _layers_in_order(node.module)
+
+
+def _default_input(model, which: str):
+    """(channels, spatial rank) from the first layers: rank from the first windowed layer, channels from the
+    first layer that declares ``in_channels`` (pooling keeps the channels)."""
+    dims = cin = None
+    for layer in _layers_in_order(model):
+        dims = dims if dims is not None else getattr(layer, "_dims", None)
+        cin = getattr(layer, "in_channels", None)
+        if cin is not None:
+            break
+    if dims is None or cin is None:
+        raise SymcnnError(
+            f"{which}: cannot infer the input shape from the layers of {type(model).__name__}; pass "
+            "`input_shape`, e.g. (3, sc.H, sc.W)"
+        )
+    return cin, dims
+
+
+def valid_input_sizes(model, between=(1, 1024), *, axis=-1, exact=False, input_shape=None) -> InputSizes:
+    """The input sizes of one spatial axis for which ``model`` runs (every condition holds: kernels fit,
+    merges agree), or with ``exact=True`` for which it also loses no pixel to rounding (every floor
+    division of a layer output size is exact).
+
+    Axes are independent; ``axis`` picks one (index into the spatial axes, default the last). The closed form
+    is found on one period of the floor divisions (the lcm of the divisors): on each residue class every
+    condition is linear in the size, so one period decides the whole set.
+
+    Args:
+        model: layer, ``Sequential`` or ``Graph``.
+        between: ``(low, high)`` of the explicit list.
+        axis: the spatial axis (``-1``: last).
+        exact: keep only sizes where every division is exact.
+        input_shape: ``(C, *spatial)``; default: the first layer's channels and rank, all axes symbolic.
+
+    Examples:
+        >>> import symcnn as sc
+        >>> net = sc.Sequential(sc.Conv2d(3, 8, 3, stride=2, padding=1), sc.MaxPool2d(2))
+        >>> r = valid_input_sizes(net, between=(1, 40), exact=True)
+        >>> r.describe()                     # 3x3/2 pad 1 exact iff W odd; then the pool needs ceil(W/2) even
+        'W ≡ 3 (mod 4), W >= 3'
+        >>> list(r)[:4]
+        [3, 7, 11, 15]
+    """
+    which = "valid_input_sizes"
+    if (
+        not isinstance(between, (tuple, list))
+        or len(between) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in between)
+    ):
+        raise SymcnnError(f"{which}: `between`={between!r} must be a pair of ints (low, high)")
+    lo, hi = int(between[0]), int(between[1])
+    if lo > hi or hi < 1:
+        raise SymcnnError(f"{which}: `between`=({lo}, {hi}) must satisfy low <= high and high >= 1")
+    lo = max(lo, 1)
+    if hi - lo + 1 > _MAX_SIZES:  # the closed form covers every size; the explicit list is what is bounded
+        raise SymcnnError(f"{which}: `between`=({lo}, {hi}) spans {hi - lo + 1:,} sizes; at most {_MAX_SIZES:,} "
+                          "are listed (the closed form, .describe(), holds for every size)")
+    if not isinstance(exact, bool):
+        raise SymcnnError(f"{which}: `exact`={exact!r} must be True or False")
+
+    if input_shape is None:
+        cin, dims = _default_input(model, which)
+        names = {1: ("L",), 2: ("H", "W"), 3: ("T", "H", "W")}[dims]
+        if isinstance(axis, bool) or not isinstance(axis, int) or not -dims <= axis < dims:
+            raise SymcnnError(
+                f"{which}: `axis`={axis!r} must be an int in [{-dims}, {dims - 1}] ({dims} spatial axes)"
+            )
+        ax = axis % dims
+        x = size_symbol(names[ax])
+        # isotropic first try: every axis the same symbol (half the work); fall back when the axes differ
+        analysis = _try_analyze(model, (cin, *([x] * dims)))
+        if isinstance(analysis, Analysis) and not _isotropic(analysis):
+            analysis = _try_analyze(
+                model, (cin, *(x if i == ax else size_symbol(f"{names[i]}_") for i in range(dims)))
+            )
+    else:
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 2:
+            raise SymcnnError(f"{which}: `input_shape`={input_shape!r} must be (C, *spatial)")
+        dims = len(input_shape) - 1
+        if isinstance(axis, bool) or not isinstance(axis, int) or not -dims <= axis < dims:
+            raise SymcnnError(
+                f"{which}: `axis`={axis!r} must be an int in [{-dims}, {dims - 1}] ({dims} spatial axes)"
+            )
+        ax = axis % dims
+        x = input_shape[1 + ax]
+        if not isinstance(x, sympy.Symbol):
+            raise SymcnnError(f"{which}: `input_shape` entry for `axis`={axis} is {x!r}; it must be a symbol")
+        analysis = _try_analyze(model, tuple(input_shape))
+    if isinstance(analysis, str):
+        return InputSizes(x, [], (lo, hi), [], True, [sympy.false], exact, 1, reason=analysis)
+
+    others = {s for v in analysis.input_shape[1:] for s in sympy.sympify(v).free_symbols} - {x}
+    rels = []
+    for c in analysis.conditions:
+        fs = c.relation.free_symbols
+        if x not in fs:
+            continue
+        rel = c.relation.xreplace({s: x for s in others & fs})
+        extra = rel.free_symbols - {x}
+        if extra:
+            raise SymcnnError(
+                f"{which}: condition {c!r} ({c.where}) involves {', '.join(map(str, extra))}; give numbers "
+                "for them in `input_shape`"
+            )
+        rels.append(rel)
+    if exact:
+        rels += _exact_relations(analysis, x, others, dims, ax)
+    return _sizes_from_relations(x, rels, (lo, hi), exact)
+
+
+def _exact_relations(analysis: Analysis, x, others, dims: int, ax: int) -> list:
+    """``u mod S = 0`` for every window layer (``u = X + P_l + P_r - F_eff``; SAME: ``u = X``) and
+    ``x mod a = 0`` for every new ``floor(x/a)`` another layer introduces (upsampling by a fraction, ...)."""
+    sub = {s: x for s in others}
+    out, seen = [], set()
+
+    def add(u, a):
+        rel = sympy.Eq(sympy.Mod(sympy.sympify(u).xreplace(sub), a), 0)
+        if rel is sympy.false:  # e.g. (3W - 4) mod 3 = 2: never exact, whatever the size
+            rel = sympy.Lt(x, 0, evaluate=False)
+        if rel.has(x) and rel not in seen:
+            seen.add(rel)
+            out.append(rel)
+
+    for r in analysis.layers:
+        spatial_in = [tuple(s)[1:] for s in r.input_shapes]
+        spatial = tuple(r.output_shape)[1:]
+        if len(spatial) != dims or any(len(s) != dims for s in spatial_in):
+            continue  # the spatial axes are gone (flatten, pyramid pooling)
+        lay = r.layer
+        if isinstance(lay, (_ConvNd, _PoolNd)) and not isinstance(lay, _ConvTransposeNd):
+            w = spatial_in[0][ax]
+            if getattr(lay, "padding", None) == "same":
+                add(w, lay.stride[ax])
+            else:
+                pads = lay.pads(spatial_in[0]) if isinstance(lay, _ConvNd) else lay.padding
+                pl, pr = pads[ax]
+                add(w + pl + pr - effective_kernel(lay.kernel_size[ax], lay.dilation[ax]), lay.stride[ax])
+            continue
+        before = set().union(*(sympy.sympify(s[ax]).atoms(FloorDiv) for s in spatial_in))
+        for f in sympy.sympify(spatial[ax]).atoms(FloorDiv) - before:
+            add(*f.args)
+    return out
+
+
+def _try_analyze(model, shape):
+    try:
+        return analyze(model, shape)
+    except SymcnnError as e:
+        return str(e)
+
+
+def _isotropic(analysis: Analysis) -> bool:
+    for r in analysis.layers:
+        sp = tuple(r.output_shape)[1:]
+        if len(sp) > 1 and len(set(sp)) > 1:
+            return False
+    return True
+
+
+def _sizes_from_relations(x, rels, between, exact) -> InputSizes:
+    lo, hi = between
+    kinds = [_relation_diff(r) for r in rels]
+    sps = [_slope_period(d, x) for _, d in kinds]
+    periodic = all(sp is not None for sp in sps) and all(k != "ne" for k, _ in kinds)
+    period = math.lcm(1, *(sp[1] for sp in sps)) if periodic else 0
+    if periodic and period <= 2_000_000:
+        base = np.arange(1, period + 1, dtype=np.int64)
+        fn = _numeric([d for _, d in kinds], [x]) if kinds else None
+        d0s = fn(base) if fn else []
+        kmin = np.zeros(period, dtype=np.int64)
+        kmax = np.full(period, np.iinfo(np.int64).max, dtype=np.int64)
+        for (kind, _), (slope, _), d0 in zip(kinds, sps, d0s, strict=True):
+            d0 = np.broadcast_to(d0, (period,)).astype(np.int64)
+            step = slope * period  # exact integer shift of diff per period (an integer by construction)
+            assert step.denominator == 1
+            step = int(step)
+            if step == 0:
+                bad = (d0 < 0) if kind == "ge" else (d0 != 0)
+                kmax[bad] = -1
+            elif kind == "ge":  # d0 + step*k >= 0
+                if step > 0:
+                    kmin = np.maximum(kmin, -(d0 // step))  # ceil(-d0/step)
+                else:
+                    kmax = np.minimum(kmax, d0 // (-step))
+            else:  # d0 + step*k == 0
+                ok = (d0 % step) == 0
+                k = -d0 // step
+                kmin = np.where(ok, np.maximum(kmin, k), kmin)
+                kmax = np.where(ok, np.minimum(kmax, k), -1)
+        per_residue = {}
+        big = np.iinfo(np.int64).max
+        for i in np.flatnonzero(kmin <= kmax):
+            first = int(base[i] + period * kmin[i])
+            last = None if kmax[i] == big else int(base[i] + period * kmax[i])
+            per_residue[int(base[i]) % period] = (first, last)
+        progs = _progressions(per_residue, period) if per_residue else []
+        sizes = np.unique(np.concatenate([p.values(lo, hi) for p in progs])) if progs else []
+        return InputSizes(x, sizes, between, progs, True, rels, exact, period)
+    # not periodic (divisors depend on the size): evaluate the conditions on the range
+    xs = np.arange(lo, hi + 1, dtype=np.int64)
+    ok = np.ones(len(xs), dtype=bool)
+    if rels:
+        for v in _numeric(rels, [x])(xs):
+            ok &= np.broadcast_to(v, xs.shape).astype(bool)
+    return InputSizes(x, xs[ok], between, [], False, rels, exact, None)
