@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import reduce
 
 import numpy as np
 import sympy
 
 from .._errors import SymcnnError
-from .._intmath import decide
+from .._intmath import FloorDiv, decide
 
 _MAX_GRID = 20_000_000
+_MAX_GRID_BIG = 200_000  # candidates searched with Python integers (values beyond int64)
+_MAX_SOLUTIONS = 2_000_000  # solutions listed (an int64 row each, dicts made on access)
 _CHUNK = 1_000_000
 _VERIFY_LIMIT = 2_000
 
@@ -21,13 +23,43 @@ _VMIN = sympy.Function("_vmin")
 _NUMPY = {"_vmax": lambda *a: reduce(np.maximum, a), "_vmin": lambda *a: reduce(np.minimum, a)}
 
 
+_INT64_SAFE = 2**62  # below this every int64 operation of the evaluation is exact
+
+
+def _magnitude(expr, bound: int):
+    """An upper bound of ``|value|`` of ``expr`` and of every intermediate result when every symbol is at most
+    ``bound`` in absolute value (``math.inf`` when the expression is of a kind not analysed here)."""
+    if expr is sympy.true or expr is sympy.false or isinstance(expr, bool):
+        return 1
+    if expr.is_Integer:
+        return abs(int(expr))
+    if expr.is_Rational:
+        return max(abs(int(expr.p)), int(expr.q))
+    if expr.is_Symbol:
+        return bound
+    if expr.is_Mul:
+        return math.prod(_magnitude(a, bound) for a in expr.args)
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return _magnitude(expr.base, bound) ** int(expr.exp)
+    if isinstance(expr, (sympy.Add, sympy.Max, sympy.Min, sympy.Mod, FloorDiv, sympy.Rel, sympy.And, sympy.Or)):
+        return sum(_magnitude(a, bound) for a in expr.args) + 1
+    return math.inf
+
+
 def _numeric(exprs, symbols):
-    """A NumPy function of ``symbols`` returning one array per expression (broadcast to the inputs)."""
-    exprs = [sympy.sympify(e).replace(sympy.Max, _VMAX).replace(sympy.Min, _VMIN) for e in exprs]
-    fn = sympy.lambdify(list(symbols), exprs, modules=[_NUMPY, "numpy"])
+    """A NumPy function of ``symbols`` returning one array per expression (broadcast to the inputs).
+
+    Exact at any size: int64 arrays when every intermediate value provably fits (:func:`_magnitude`), Python
+    integers in object arrays otherwise (slower, never wrapped)."""
+    exprs = [sympy.sympify(e) for e in exprs]
+    numpy_exprs = [e.replace(sympy.Max, _VMAX).replace(sympy.Min, _VMIN) for e in exprs]
+    fn = sympy.lambdify(list(symbols), numpy_exprs, modules=[_NUMPY, "numpy"])
 
     def call(*values):
-        values = [np.asarray(v, dtype=np.int64) for v in values]
+        values = [np.asarray(v) for v in values]
+        bound = max((max(abs(int(v.min())), abs(int(v.max()))) for v in values if v.size), default=0)
+        small = max((_magnitude(e, bound) for e in exprs), default=0) < _INT64_SAFE
+        values = [v.astype(np.int64 if small else object) for v in values]
         shape = np.broadcast_shapes(*(v.shape for v in values)) if values else ()
         with np.errstate(divide="ignore", invalid="ignore"):
             out = fn(*values)
@@ -42,19 +74,23 @@ def _check_exact(relations, point: Mapping) -> bool:
     return all(decide(r.xreplace(m)) is True for r in relations)
 
 
-def _grid(rng, unknowns):
+def _grid(rng, unknowns, big: bool):
     sizes = [hi - lo + 1 for lo, hi in (rng[u] for u in unknowns)]
     total = math.prod(sizes)
-    if total > _MAX_GRID:
+    limit = _MAX_GRID_BIG if big else _MAX_GRID
+    if total > limit:
         desc = ", ".join(f"{u}: {rng[u]}" for u in unknowns)
+        why = " (values beyond 2**62 are searched with exact Python integers, slower)" if big else ""
         raise SymcnnError(
-            f"solve: `bounds` span {total:,} candidates ({desc}); narrow them to at most {_MAX_GRID:,}"
+            f"solve: `bounds` span {total:,} candidates ({desc}); narrow them to at most {limit:,}{why}"
         )
     return total, sizes
 
 
-def _points(rng, unknowns, start, stop, sizes):
+def _points(rng, unknowns, start, stop, sizes, big: bool):
     idx = np.arange(start, stop, dtype=np.int64)
+    if big:
+        idx = idx.astype(object)
     cols = []
     for u, n in zip(reversed(unknowns), reversed(sizes), strict=True):
         cols.append(rng[u][0] + idx % n)
@@ -67,18 +103,22 @@ def _enumerate(constraints, unknowns, rng, analysis, target):
     relations = [c.relation for c in constraints]
     if any(hi < lo for lo, hi in rng.values()):
         return [], [], "the closed form is empty"
-    total, sizes = _grid(rng, unknowns)
+    bound = max((abs(v) for r in rng.values() for v in r), default=0)
+    big = max((_magnitude(sympy.sympify(e), bound) for e in [*relations, *analysis.output_shape]), default=0)
+    big = big >= _INT64_SAFE
+    total, sizes = _grid(rng, unknowns, big)
     fn = _numeric(relations, unknowns) if relations else None
     out_exprs = [o for o, t in zip(analysis.output_shape, target, strict=True) if t is not None]
     out_fn = _numeric(out_exprs, unknowns)
     conds_only = [i for i, c in enumerate(constraints) if not c.label.startswith("output ")]
     eqs_only = [i for i in range(len(constraints)) if i not in conds_only]
     blocked: tuple | None = None  # (point, failing labels) where the output matches but a condition fails
-    hits = []
+    hits = []  # one (hits, len(unknowns)) array per chunk, in grid order (lexicographic: sorted)
+    n_hits = 0
     ever = np.zeros(len(relations), dtype=bool)
     feasible_outputs: dict[tuple, dict] = {}
     for start in range(0, total, _CHUNK):
-        cols = _points(rng, unknowns, start, min(total, start + _CHUNK), sizes)
+        cols = _points(rng, unknowns, start, min(total, start + _CHUNK), sizes, big)
         n = len(cols[0]) if cols else 1
         if fn is None:
             ok = np.ones(n, dtype=bool)
@@ -100,18 +140,28 @@ def _enumerate(constraints, unknowns, rng, analysis, target):
                 outs = [np.broadcast_to(v, (n,)) for v in out_fn(*cols)]
                 where = np.flatnonzero(valid)
                 keys = np.stack([o[where] for o in outs], axis=1)
-                _, first = np.unique(keys, axis=0, return_index=True)
+                first = _first_of_each(keys)
                 for j in first[:10_000]:
                     key = tuple(int(x) for x in keys[j])
                     feasible_outputs.setdefault(
                         key, {u: int(c[where[j]]) for u, c in zip(unknowns, cols, strict=True)}
                     )
-        for j in np.flatnonzero(ok):
-            hits.append({u: int(c[j]) for u, c in zip(unknowns, cols, strict=True)})
+        where = np.flatnonzero(ok)
+        n_hits += len(where)
+        if n_hits > _MAX_SOLUTIONS:
+            raise SymcnnError(
+                f"solve: more than {_MAX_SOLUTIONS:,} solutions within the bounds (searched "
+                f"{min(total, start + _CHUNK):,} of {total:,} candidates); at most {_MAX_SOLUTIONS:,} are listed:"
+                " narrow `bounds`, fix more of the target, or read the closed form with a symbolic target"
+            )
+        block = np.empty((len(where), len(unknowns)), dtype=object if big else np.int64)
+        for k, c in enumerate(cols):
+            block[:, k] = np.broadcast_to(c, (n,))[where]
+        hits.append(block)
+    hits = Rows(unknowns, np.concatenate(hits) if hits else np.empty((0, len(unknowns)), np.int64))
     for h in hits[:_VERIFY_LIMIT]:
         if not _check_exact(relations, h):  # pragma: no cover - numeric and exact evaluation disagree
             raise SymcnnError(f"solve: internal error, candidate {h} failed the exact re-check")
-    hits.sort(key=lambda h: tuple(h[u] for u in unknowns))
     reason = None
     nearest = []
     if not hits:
@@ -139,3 +189,39 @@ def _enumerate(constraints, unknowns, rng, analysis, target):
             full.append((tuple(next(it) if t is not None else "*" for t in target), point))
         nearest = full
     return hits, nearest, reason
+
+
+def _first_of_each(keys: np.ndarray) -> list[int]:
+    """Index of the first occurrence of each distinct row of ``keys`` (any dtype), by row value."""
+    if keys.dtype != object:
+        _, first = np.unique(keys, axis=0, return_index=True)
+        return [int(j) for j in first]  # in the order of the rows' values
+    seen: dict[tuple, int] = {}
+    for j, row in enumerate(keys):
+        seen.setdefault(tuple(int(x) for x in row), j)
+    return [seen[k] for k in sorted(seen)]
+
+
+class Rows(Sequence):
+    """The solutions as a read-only sequence of ``{symbol: int}`` dicts, stored as one integer array."""
+
+    def __init__(self, unknowns, array: np.ndarray):
+        self.unknowns = tuple(unknowns)
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._row(j) for j in range(*i.indices(len(self)))]
+        return self._row(range(len(self))[i])
+
+    def _row(self, j: int) -> dict:
+        return {u: int(v) for u, v in zip(self.unknowns, self.array[j], strict=True)}
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other) if isinstance(other, (Sequence, list)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self[:20])[:-1] + (", ...]" if len(self) > 20 else "]")

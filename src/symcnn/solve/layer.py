@@ -170,11 +170,10 @@ def solve(model, input_shape, output_shape, *, bounds=None, unknowns=None) -> So
     free: set[sympy.Symbol] = set()
     for c in constraints:
         free |= c.relation.free_symbols
-    for t in target:
-        if t is not None:
-            free -= t.free_symbols
-    if unknowns is None:
-        unk = free | set(roles) - {s for t in target if t is not None for s in t.free_symbols}
+    target_syms = {s for t in target if t is not None for s in t.free_symbols}
+    free -= target_syms
+    if unknowns is None:  # symbols of the target stay parameters of the closed form
+        unk = free | set(roles) - target_syms
         unk = {s for s in unk if s in free or s in roles}
     else:
         if isinstance(unknowns, sympy.Symbol):
@@ -183,14 +182,14 @@ def solve(model, input_shape, output_shape, *, bounds=None, unknowns=None) -> So
         for u in unknowns:
             if not isinstance(u, sympy.Symbol):
                 raise SymcnnError(f"solve: `unknowns` entry {u!r} must be a symbol")
-            if u not in roles and u not in free:
+            if u not in roles and u not in free and u not in target_syms:
                 raise SymcnnError(
-                    f"solve: `unknowns` entry {u} does not occur in the model or its input shape"
+                    f"solve: `unknowns` entry {u} does not occur in the model, its input shape or the target"
                 )
             unk.add(u)
     order = sorted(unk, key=lambda s: (_ROLE_ORDER.index(roles.get(s, ("other",))[0]), s.name))
     unknowns_t = tuple(order)
-    params = tuple(sorted(free - unk, key=lambda s: s.name))
+    params = tuple(sorted((free | target_syms) - unk, key=lambda s: s.name))
     relations = [c.relation for c in constraints]
 
     closed, interval = _closed_form(relations, unknowns_t)

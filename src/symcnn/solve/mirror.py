@@ -120,7 +120,8 @@ def mirror_output_padding(encoder, decoder, input_shape) -> OutputPaddings:
 def _as_mod(value, stage, a, x):
     """``value`` as ``Mod(X + P_l + P_r - F_eff, S)`` when that is what it is (the mirrored case)."""
     layer = stage.layer
-    pl, pr = layer.padding[a]
+    pads = layer.pads(tuple(stage.input_shape)[1:]) if isinstance(layer, _ConvNd) else layer.padding
+    pl, pr = pads[a]  # string modes ('same', 'valid', 'full') resolved to this stage's (left, right)
     s = layer.stride[a]
     u = sympy.expand(x + pl + pr - effective_kernel(layer.kernel_size[a], layer.dilation[a]))
     if sympy.expand(value - (u - s * floordiv(u, s))) == 0:

@@ -46,7 +46,7 @@ class Solutions:
     ):
         self.unknowns: tuple[sympy.Symbol, ...] = unknowns
         self.closed_form = closed_form
-        self.solutions: list[dict] = solutions
+        self.solutions = solutions  # a sequence of {symbol: int} (solve._search.Rows: dicts made on access)
         self.bounds: dict = bounds
         self.default_bounds: tuple[sympy.Symbol, ...] = default_bounds
         self.exact_set = exact_set  # True: the list is the whole solution set (bounds irrelevant)
@@ -57,7 +57,7 @@ class Solutions:
         self.parameters = params
 
     def __iter__(self):
-        return iter([dict(s) for s in self.solutions])
+        return (dict(s) for s in self.solutions)
 
     def __len__(self) -> int:
         return len(self.solutions)
@@ -68,8 +68,8 @@ class Solutions:
     def __getitem__(self, i):
         return self.solutions[i]
 
-    def _rows(self) -> list[str]:
-        return [", ".join(f"{k}={v}" for k, v in s.items()) for s in self.solutions]
+    def _rows(self, n: int) -> list[str]:
+        return [", ".join(f"{k}={v}" for k, v in s.items()) for s in self.solutions[:n]]
 
     def _bounds_text(self) -> str:
         if self.parameters:
@@ -88,11 +88,10 @@ class Solutions:
             f"Solutions for ({names}) -> output {fmt(self.target)}: {len(self)} found, {self._bounds_text()}",
             f"  closed form: {_show(self.closed_form)}",
         ]
-        rows = self._rows()
-        shown = rows[:20]
+        shown = self._rows(20)
         lines += [f"  {r}" for r in shown]
-        if len(rows) > len(shown):
-            lines.append(f"  ... {len(rows) - len(shown)} more")
+        if len(self) > len(shown):
+            lines.append(f"  ... {len(self) - len(shown)} more")
         if self.reason:
             lines.append(f"  no solution: {self.reason}")
         if self.nearest:
@@ -325,13 +324,21 @@ class OutputPaddings:
         """Numeric output paddings for given input sizes (by symbol or name)."""
         m = self._mapping(mapping, sizes)
         out = []
-        for v in self.output_padding:
+        for layer, v in zip(self.layers, self.output_padding, strict=True):
             vals = tuple(sympy.sympify(e).xreplace(m) for e in v)
-            for e in vals:
+            for a, e in enumerate(vals):
                 if not e.is_Integer:
                     raise SymcnnError(
                         f"mirror_output_padding.at: {pretty(e)} is not a number; give all of "
                         + ", ".join(sorted(s.name for s in self.symbols))
+                    )
+                top = max(int(layer.stride[a]), int(layer.dilation[a])) - 1
+                if not 0 <= e <= top:  # PyTorch: 0 <= output_padding < max(stride, dilation)
+                    at = ", ".join(f"{k}={v}" for k, v in m.items())
+                    raise SymcnnError(
+                        f"mirror_output_padding.at: {layer!r} cannot restore its encoder stage at {at}: it would"
+                        f" need `output_padding`={int(e)} on axis {a}, allowed 0..{top}; change its padding or"
+                        " kernel"
                     )
             out.append(tuple(int(e) for e in vals))
         return out
