@@ -197,7 +197,14 @@ class Progression:
         first = (
             self.start if lo <= self.start else self.start + -(-(lo - self.start) // self.step) * self.step
         )
-        return np.arange(first, top + 1, self.step, dtype=np.int64) if first <= top else np.zeros(0, np.int64)
+        return _int_range(first, top + 1, self.step) if first <= top else np.zeros(0, np.int64)
+
+
+def _int_range(start: int, stop: int, step: int) -> np.ndarray:
+    """``np.arange`` of ints, as Python integers (object array) beyond int64."""
+    if max(abs(start), abs(stop)) < 2**62:
+        return np.arange(start, stop, step, dtype=np.int64)
+    return np.array(range(start, stop, step), dtype=object)
 
 
 def _ranges(values: list[int]) -> str:

@@ -16,9 +16,9 @@ from ..layers._base import Layer
 from ..layers.conv import _ConvNd, effective_kernel
 from ..layers.pool import _PoolNd
 from ..layers.transposed import _ConvTransposeNd
-from ._progressions import _progressions, _relation_diff, _slope_period
+from ._progressions import _MAX_PERIOD, _progressions, _relation_diff, _residue_classes, _slope_period
 from ._search import _numeric
-from .results import InputSizes
+from .results import InputSizes, _int_range
 
 _MAX_SIZES = 1_000_000  # explicit sizes listed by valid_input_sizes
 
@@ -173,9 +173,33 @@ def _exact_relations(analysis: Analysis, x, others, dims: int, ax: int) -> list:
                 add(w + pl + pr - effective_kernel(lay.kernel_size[ax], lay.dilation[ax]), lay.stride[ax])
             continue
         before = set().union(*(sympy.sympify(s[ax]).atoms(FloorDiv) for s in spatial_in))
-        for f in sympy.sympify(spatial[ax]).atoms(FloorDiv) - before:
-            add(*f.args)
+        if not sympy.sympify(spatial[ax]).atoms(FloorDiv) - before:
+            continue
+        # the layer's own divisions, read on a fresh input size Y (so they are not merged with the floors of
+        # earlier layers, whose numerators may carry a ceil offset), then Y := this layer's actual input
+        own = _own_divisions(r, ax)
+        if own is None:  # several inputs or not analysable alone: the new floors of the merged output
+            own = [(f.args[0], f.args[1], None) for f in sympy.sympify(spatial[ax]).atoms(FloorDiv) - before]
+        for num, den, y in own:
+            add(num if y is None else sympy.sympify(num).xreplace({y: spatial_in[0][ax]}), den)
     return out
+
+
+_Y = sympy.Symbol("_Y", integer=True, positive=True)
+
+
+def _own_divisions(record, ax: int):
+    """``[(numerator, divisor, Y)]`` of every floor division the layer of ``record`` applies to its input size
+    ``Y`` along ``ax`` (the layer analysed alone on that axis), or None."""
+    if len(record.input_shapes) != 1:
+        return None
+    shape = list(record.input_shapes[0])
+    shape[1 + ax] = _Y
+    try:
+        alone = analyze(record.layer, tuple(shape))
+    except SymcnnError:
+        return None
+    return [(f.args[0], f.args[1], _Y) for f in sympy.sympify(tuple(alone.output_shape)[1 + ax]).atoms(FloorDiv)]
 
 
 def _try_analyze(model, shape):
@@ -199,41 +223,14 @@ def _sizes_from_relations(x, rels, between, exact) -> InputSizes:
     sps = [_slope_period(d, x) for _, d in kinds]
     periodic = all(sp is not None for sp in sps) and all(k != "ne" for k, _ in kinds)
     period = math.lcm(1, *(sp[1] for sp in sps)) if periodic else 0
-    if periodic and period <= 2_000_000:
-        base = np.arange(1, period + 1, dtype=np.int64)
+    if periodic and period <= _MAX_PERIOD:
         fn = _numeric([d for _, d in kinds], [x]) if kinds else None
-        d0s = fn(base) if fn else []
-        kmin = np.zeros(period, dtype=np.int64)
-        kmax = np.full(period, np.iinfo(np.int64).max, dtype=np.int64)
-        for (kind, _), (slope, _), d0 in zip(kinds, sps, d0s, strict=True):
-            d0 = np.broadcast_to(d0, (period,)).astype(np.int64)
-            step = slope * period  # exact integer shift of diff per period (an integer by construction)
-            assert step.denominator == 1
-            step = int(step)
-            if step == 0:
-                bad = (d0 < 0) if kind == "ge" else (d0 != 0)
-                kmax[bad] = -1
-            elif kind == "ge":  # d0 + step*k >= 0
-                if step > 0:
-                    kmin = np.maximum(kmin, -(d0 // step))  # ceil(-d0/step)
-                else:
-                    kmax = np.minimum(kmax, d0 // (-step))
-            else:  # d0 + step*k == 0
-                ok = (d0 % step) == 0
-                k = -d0 // step
-                kmin = np.where(ok, np.maximum(kmin, k), kmin)
-                kmax = np.where(ok, np.minimum(kmax, k), -1)
-        per_residue = {}
-        big = np.iinfo(np.int64).max
-        for i in np.flatnonzero(kmin <= kmax):
-            first = int(base[i] + period * kmin[i])
-            last = None if kmax[i] == big else int(base[i] + period * kmax[i])
-            per_residue[int(base[i]) % period] = (first, last)
-        progs = _progressions(per_residue, period) if per_residue else []
+        classes = _residue_classes(kinds, sps, period, fn)
+        progs = _progressions(classes, period) if classes[0].any() else []
         sizes = np.unique(np.concatenate([p.values(lo, hi) for p in progs])) if progs else []
         return InputSizes(x, sizes, between, progs, True, rels, exact, period)
     # not periodic (divisors depend on the size): evaluate the conditions on the range
-    xs = np.arange(lo, hi + 1, dtype=np.int64)
+    xs = _int_range(lo, hi + 1, 1)
     ok = np.ones(len(xs), dtype=bool)
     if rels:
         for v in _numeric(rels, [x])(xs):
