@@ -17,6 +17,7 @@ _MAX_GRID_BIG = 200_000  # candidates searched with Python integers (values beyo
 _MAX_SOLUTIONS = 2_000_000  # solutions listed (an int64 row each, dicts made on access)
 _CHUNK = 1_000_000
 _VERIFY_LIMIT = 2_000
+_NEAREST = 5  # nearest feasible outputs reported when there is no solution
 
 _VMAX = sympy.Function("_vmax")
 _VMIN = sympy.Function("_vmin")
@@ -113,6 +114,7 @@ def _enumerate(constraints, unknowns, rng, analysis, target):
     conds_only = [i for i, c in enumerate(constraints) if not c.label.startswith("output ")]
     eqs_only = [i for i in range(len(constraints)) if i not in conds_only]
     blocked: tuple | None = None  # (point, failing labels) where the output matches but a condition fails
+    want = [int(t) if t.is_Integer else 0 for t in target if t is not None]
     hits = []  # one (hits, len(unknowns)) array per chunk, in grid order (lexicographic: sorted)
     n_hits = 0
     ever = np.zeros(len(relations), dtype=bool)
@@ -136,12 +138,13 @@ def _enumerate(constraints, unknowns, rng, analysis, target):
                         {u: int(c[j]) for u, c in zip(unknowns, cols, strict=True)},
                         [constraints[i].label for i in conds_only if not vals[i][j]],
                     )
-            if not ok.any() and valid.any() and out_exprs and len(feasible_outputs) < 10_000:
+            if not ok.any() and valid.any() and out_exprs:  # the outputs reachable here nearest the target
                 outs = [np.broadcast_to(v, (n,)) for v in out_fn(*cols)]
                 where = np.flatnonzero(valid)
                 keys = np.stack([o[where] for o in outs], axis=1)
-                first = _first_of_each(keys)
-                for j in first[:10_000]:
+                dist = np.abs(keys - np.asarray(want, dtype=keys.dtype)).sum(axis=1)
+                cut = np.unique(dist)[:_NEAREST][-1]  # the 5th smallest distance of this chunk
+                for j in np.flatnonzero(dist <= cut)[:10_000]:  # grid order: first point of each output
                     key = tuple(int(x) for x in keys[j])
                     feasible_outputs.setdefault(
                         key, {u: int(c[where[j]]) for u, c in zip(unknowns, cols, strict=True)}
@@ -178,28 +181,16 @@ def _enumerate(constraints, unknowns, rng, analysis, target):
             )
         else:
             reason = f"each constraint holds somewhere in {bounds}, but never all at once"
-        want = [int(t) if t.is_Integer else 0 for t in target if t is not None]
         ranked = sorted(
             feasible_outputs.items(),
             key=lambda kv: (sum(abs(a - b) for a, b in zip(kv[0], want, strict=True)), kv[0]),
         )
         full = []
-        for key, point in ranked[:5]:
+        for key, point in ranked[:_NEAREST]:
             it = iter(key)
             full.append((tuple(next(it) if t is not None else "*" for t in target), point))
         nearest = full
     return hits, nearest, reason
-
-
-def _first_of_each(keys: np.ndarray) -> list[int]:
-    """Index of the first occurrence of each distinct row of ``keys`` (any dtype), by row value."""
-    if keys.dtype != object:
-        _, first = np.unique(keys, axis=0, return_index=True)
-        return [int(j) for j in first]  # in the order of the rows' values
-    seen: dict[tuple, int] = {}
-    for j, row in enumerate(keys):
-        seen.setdefault(tuple(int(x) for x in row), j)
-    return [seen[k] for k in sorted(seen)]
 
 
 class Rows(Sequence):
