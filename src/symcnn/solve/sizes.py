@@ -15,6 +15,7 @@ from .._symbols import size_symbol
 from ..layers._base import Layer
 from ..layers.conv import _ConvNd, effective_kernel
 from ..layers.pool import _PoolNd
+from ..layers.resize import ScaledFloor
 from ..layers.transposed import _ConvTransposeNd
 from ._progressions import _MAX_PERIOD, _progressions, _relation_diff, _residue_classes, _slope_period
 from ._search import _numeric
@@ -172,14 +173,15 @@ def _exact_relations(analysis: Analysis, x, others, dims: int, ax: int) -> list:
                 pl, pr = pads[ax]
                 add(w + pl + pr - effective_kernel(lay.kernel_size[ax], lay.dilation[ax]), lay.stride[ax])
             continue
-        before = set().union(*(sympy.sympify(s[ax]).atoms(FloorDiv) for s in spatial_in))
-        if not sympy.sympify(spatial[ax]).atoms(FloorDiv) - before:
+        before = set().union(*(sympy.sympify(s[ax]).atoms(FloorDiv, ScaledFloor) for s in spatial_in))
+        news = sympy.sympify(spatial[ax]).atoms(FloorDiv, ScaledFloor) - before
+        if not news:
             continue
         # the layer's own divisions, read on a fresh input size Y (so they are not merged with the floors of
         # earlier layers, whose numerators may carry a ceil offset), then Y := this layer's actual input
         own = _own_divisions(r, ax)
         if own is None:  # several inputs or not analysable alone: the new floors of the merged output
-            own = [(f.args[0], f.args[1], None) for f in sympy.sympify(spatial[ax]).atoms(FloorDiv) - before]
+            own = [(f.args[0], f.args[1], None) for f in news if isinstance(f, FloorDiv)]
         for num, den, y in own:
             add(num if y is None else sympy.sympify(num).xreplace({y: spatial_in[0][ax]}), den)
     return out
@@ -199,7 +201,12 @@ def _own_divisions(record, ax: int):
         alone = analyze(record.layer, tuple(shape))
     except SymcnnError:
         return None
-    return [(f.args[0], f.args[1], _Y) for f in sympy.sympify(tuple(alone.output_shape)[1 + ax]).atoms(FloorDiv)]
+    out = sympy.sympify(tuple(alone.output_shape)[1 + ax])
+    divisions = [(f.args[0], f.args[1], _Y) for f in out.atoms(FloorDiv)]
+    for f in out.atoms(ScaledFloor):  # floor(Y*s), s the exact value of a double: exact iff p*Y = 0 mod q
+        w, s = f.args
+        divisions.append((int(s.p) * w, int(s.q), _Y))
+    return divisions
 
 
 def _try_analyze(model, shape):
