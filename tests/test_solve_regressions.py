@@ -162,3 +162,29 @@ def test_exact_sizes_with_a_long_period_merge_into_one_progression():
 
     assert list(r) == [w for w in range(1, 70001) if exact(w)] and len(r) > 0
     assert r.period == 30030 and len(r.progressions) == 1
+
+
+# --- found by a quick fuzz: junk arguments raise SymcnnError -------------------------------------------------
+
+
+@pytest.mark.parametrize("unknowns", [3, 1.5, True])
+def test_solve_refuses_unknowns_that_are_not_symbols(unknowns):
+    with pytest.raises(SymcnnError, match=r"`unknowns`=.* must be a symbol or a list of symbols"):
+        solve(sc.Conv1d(1, 1, sc.F), (1, 30), (1, 28), unknowns=unknowns)
+
+
+@pytest.mark.parametrize("entry", [sympy.Float(30.0), sympy.nan, 30.0, float("nan"), sympy.oo])
+def test_solvers_refuse_non_integer_sizes(entry):
+    match = r"`input_shape` entry .* must be an int or an integer symbol expression"
+    with pytest.raises(SymcnnError, match=match):
+        solve(sc.Conv1d(1, 1, sc.F), (1, entry), (1, 28))
+    with pytest.raises(SymcnnError, match=match):
+        mirror_output_padding(sc.Conv1d(1, 1, 3, 2), sc.ConvTranspose1d(1, 1, 3, 2), (1, entry))
+    with pytest.raises(SymcnnError, match=match):
+        valid_input_sizes(sc.Conv1d(1, 1, 3), input_shape=(entry, sc.L))
+
+
+def test_exact_sizes_refuse_a_symbolic_stride():
+    """Was NameError 'S' (the exactness condition kept the symbol into the numeric evaluation)."""
+    with pytest.raises(SymcnnError, match=r"exactness condition .* involves S: .* substitute numbers"):
+        valid_input_sizes(sc.Conv1d(1, 1, 3, stride=sc.S), exact=True)

@@ -11,6 +11,7 @@ from .._analysis import Analysis, analyze
 from .._errors import SymcnnError
 from .._intmath import decide, pretty
 from ._closed_form import _closed_form, _minimum
+from ._inputs import check_input_shape
 from ._search import _enumerate
 from .results import Solutions, _Constraint
 
@@ -146,6 +147,7 @@ def solve(model, input_shape, output_shape, *, bounds=None, unknowns=None) -> So
     >>> solve(sc.Conv1d(1, 1, 7, stride=2, padding=P), (1, W), (1, O), unknowns=[P]).closed_form
     Eq(P, O + floor((-W)/2) + 3)
     """
+    input_shape = check_input_shape("solve", input_shape)
     try:
         analysis = analyze(model, input_shape)
     except SymcnnError as e:
@@ -178,6 +180,8 @@ def solve(model, input_shape, output_shape, *, bounds=None, unknowns=None) -> So
     else:
         if isinstance(unknowns, sympy.Symbol):
             unknowns = [unknowns]
+        if not isinstance(unknowns, (list, tuple, set, frozenset)):
+            raise SymcnnError(f"solve: `unknowns`={unknowns!r} must be a symbol or a list of symbols")
         unk = set()
         for u in unknowns:
             if not isinstance(u, sympy.Symbol):

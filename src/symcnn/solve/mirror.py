@@ -14,6 +14,7 @@ from ..layers._base import Layer, fmt
 from ..layers.conv import _ConvNd, effective_kernel
 from ..layers.pool import _PoolNd
 from ..layers.transposed import _ConvTransposeNd
+from ._inputs import check_input_shape
 from .results import OutputPaddings, _with_output_padding
 
 
@@ -47,6 +48,7 @@ def mirror_output_padding(encoder, decoder, input_shape) -> OutputPaddings:
     """
     which = "mirror_output_padding"
     dec_layers = _flat_layers(decoder, which, "decoder")
+    input_shape = check_input_shape(which, input_shape)
     try:
         enc = analyze(encoder, input_shape)
     except SymcnnError as e:

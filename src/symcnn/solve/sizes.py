@@ -17,6 +17,7 @@ from ..layers.conv import _ConvNd, effective_kernel
 from ..layers.pool import _PoolNd
 from ..layers.resize import ScaledFloor
 from ..layers.transposed import _ConvTransposeNd
+from ._inputs import check_input_shape
 from ._progressions import _MAX_PERIOD, _progressions, _relation_diff, _residue_classes, _slope_period
 from ._search import _numeric
 from .results import InputSizes, _int_range
@@ -110,8 +111,7 @@ def valid_input_sizes(model, between=(1, 1024), *, axis=-1, exact=False, input_s
                 model, (cin, *(x if i == ax else size_symbol(f"{names[i]}_") for i in range(dims)))
             )
     else:
-        if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 2:
-            raise SymcnnError(f"{which}: `input_shape`={input_shape!r} must be (C, *spatial)")
+        input_shape = check_input_shape(which, input_shape)
         dims = len(input_shape) - 1
         if isinstance(axis, bool) or not isinstance(axis, int) or not -dims <= axis < dims:
             raise SymcnnError(
@@ -132,16 +132,22 @@ def valid_input_sizes(model, between=(1, 1024), *, axis=-1, exact=False, input_s
         if x not in fs:
             continue
         rel = c.relation.xreplace({s: x for s in others & fs})
-        extra = rel.free_symbols - {x}
-        if extra:
-            raise SymcnnError(
-                f"{which}: condition {c!r} ({c.where}) involves {', '.join(map(str, extra))}; give numbers "
-                "for them in `input_shape`"
-            )
+        _only_size(which, rel, x, f"condition {c.relation} ({c.where})")
         rels.append(rel)
     if exact:
-        rels += _exact_relations(analysis, x, others, dims, ax)
+        for rel in _exact_relations(analysis, x, others, dims, ax):
+            _only_size(which, rel, x, f"exactness condition {rel}")
+            rels.append(rel)
     return _sizes_from_relations(x, rels, (lo, hi), exact)
+
+
+def _only_size(which: str, rel, x, what: str) -> None:
+    extra = sorted(map(str, rel.free_symbols - {x}))
+    if extra:
+        raise SymcnnError(
+            f"{which}: {what} involves {', '.join(extra)}: the sizes are found for numeric layer arguments and"
+            " one symbolic axis; substitute numbers for them (in the layers, or in `input_shape` for other axes)"
+        )
 
 
 def _exact_relations(analysis: Analysis, x, others, dims: int, ax: int) -> list:
