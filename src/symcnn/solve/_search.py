@@ -62,8 +62,14 @@ def _numeric(exprs, symbols):
         small = max((_magnitude(e, bound) for e in exprs), default=0) < _INT64_SAFE
         values = [v.astype(np.int64 if small else object) for v in values]
         shape = np.broadcast_shapes(*(v.shape for v in values)) if values else ()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = fn(*values)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = fn(*values)
+        except OverflowError:  # a float-scaled size (floor(W*s) in double, as PyTorch) beyond int64
+            raise SymcnnError(
+                f"sizes up to {bound} overflow a size computed in double precision (an upsampling by a non-dyadic"
+                " scale, evaluated as PyTorch does, in int64): keep the sizes below 2**53"
+            ) from None
         return [np.broadcast_to(np.asarray(o), shape) for o in out]
 
     return call
