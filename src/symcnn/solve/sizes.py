@@ -151,8 +151,13 @@ def _only_size(which: str, rel, x, what: str) -> None:
 
 
 def _exact_relations(analysis: Analysis, x, others, dims: int, ax: int) -> list:
-    """``u mod S = 0`` for every window layer (``u = X + P_l + P_r - F_eff``; SAME: ``u = X``) and
-    ``x mod a = 0`` for every new ``floor(x/a)`` another layer introduces (upsampling by a fraction, ...)."""
+    """``u mod S = 0`` for every window layer (``u = X + P_l + P_r - F_eff`` with ``X`` its input size; SAME:
+    ``u = X``) and ``n(X) mod a = 0`` for every ``floor(n(Y)/a)`` another layer applies to its own input size
+    ``Y`` (upsampling by a fraction, ...; ``floor(Y*s)`` with ``s = p/q``: ``p*Y mod q = 0``).
+
+    Exact by construction: each condition is stated on the layer's own division, then composed with the
+    layer's actual input, never read off the merged floors of the whole stack (whose numerators carry the
+    offsets of earlier ceil divisions, e.g. SAME's ``ceil(X/2) = floor((X + 1)/2)``)."""
     sub = {s: x for s in others}
     out, seen = [], set()
 
