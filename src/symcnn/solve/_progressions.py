@@ -52,9 +52,6 @@ def _slope_period(expr, x):
     return None
 
 
-_MAX_PERIOD = 2_000_000  # residue classes scanned; beyond, sizes are listed within `between` only
-
-
 def _residue_classes(kinds, sps, period: int, fn):
     """Every residue ``r`` of ``X mod period`` (index ``r``): ``(present, first, last, unbounded)`` arrays,
     the valid sizes of the class being ``first, first + period, ..., last`` (no ``last`` when unbounded).

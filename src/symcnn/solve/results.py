@@ -200,6 +200,9 @@ class Progression:
         return _int_range(first, top + 1, self.step) if first <= top else np.zeros(0, np.int64)
 
 
+_MAX_PERIOD = 2_000_000  # residue classes scanned by valid_input_sizes; beyond, sizes are listed in `between`
+
+
 def _int_range(start: int, stop: int, step: int) -> np.ndarray:
     """``np.arange`` of ints, as Python integers (object array) beyond int64."""
     if max(abs(start), abs(stop)) < 2**62:
@@ -275,6 +278,11 @@ class InputSizes:
                 res = sorted(p.start % step for p in progs)
                 return f"{name} mod {step} in {{{_ranges(res)}}}, {name} >= {t}"
             return " or ".join(p.describe(name) for p in self.progressions)
+        if self.period:  # periodic, but the period is longer than the residue classes scanned
+            return _show(self.closed_form) + (
+                f"  (period {self.period:,}, above the {_MAX_PERIOD:,} residue classes scanned: listed within"
+                f" {self.between})"
+            )
         return _show(self.closed_form) + f"  (size-dependent divisors: listed within {self.between})"
 
     def _head(self) -> str:

@@ -18,9 +18,9 @@ from ..layers.pool import _PoolNd
 from ..layers.resize import ScaledFloor
 from ..layers.transposed import _ConvTransposeNd
 from ._inputs import check_input_shape
-from ._progressions import _MAX_PERIOD, _progressions, _relation_diff, _residue_classes, _slope_period
+from ._progressions import _progressions, _relation_diff, _residue_classes, _slope_period
 from ._search import _numeric
-from .results import InputSizes, _int_range
+from .results import _MAX_PERIOD, InputSizes, _int_range
 
 _MAX_SIZES = 1_000_000  # explicit sizes listed by valid_input_sizes
 
@@ -253,4 +253,4 @@ def _sizes_from_relations(x, rels, between, exact) -> InputSizes:
     if rels:
         for v in _numeric(rels, [x])(xs):
             ok &= np.broadcast_to(v, xs.shape).astype(bool)
-    return InputSizes(x, xs[ok], between, [], False, rels, exact, None)
+    return InputSizes(x, xs[ok], between, [], False, rels, exact, period or None)
