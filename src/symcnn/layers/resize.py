@@ -74,7 +74,7 @@ class ScaledFloor(sympy.Function):
 
     def _numpycode(self, printer):
         w, s = self.args
-        return (f"{printer._module_format('numpy.floor')}({printer._print(w)}*{float(s)!r})"
+        return (f"{printer._module_format('numpy.floor')}(({printer._print(w)})*{float(s)!r})"
                 ".astype(numpy.int64)")
 
     def _javascript(self, printer):
