@@ -6,6 +6,7 @@ from __future__ import annotations
 import sympy
 
 from ..._graph import Node
+from ..._intmath import floordiv
 from ...layers import activation as _act
 from ...layers import pool as _pool
 from ...layers._base import fmt
@@ -13,7 +14,7 @@ from ...layers.dense import Flatten
 from ...layers.merge import Add, Concat, Mul, ScalarOp
 from ...layers.resize import Upsample
 from .tables import _ACT_ARGS, _bind, _seq
-from .values import _BATCH, _Dim, _SizeOf, _Unsupported
+from .values import _BATCH, _Dim, _show, _size_of, _Sizes, _Unsupported
 
 
 class _Ops:
@@ -32,6 +33,8 @@ class _Ops:
         return self.apply(layer, (self.tensor(args[0]),), node.name)
 
     def _merge(self, node, args, kwargs, layer_cls, scalar_name):
+        if _is_size_arith(args):
+            return _size_arith(scalar_name, args)
         tensors = [a for a in args[:2] if isinstance(a, Node)]
         if len(tensors) == 2:
             if set(kwargs) - {"alpha"} or kwargs.get("alpha", 1) != 1:
@@ -41,13 +44,20 @@ class _Ops:
                                      for a in args[:2] if a is not tensors[0]):
             value = next(a for a in args[:2] if a is not tensors[0])
             return self.apply(ScalarOp(scalar_name, value), tensors, node.name)
-        raise _Unsupported(f"operands {args!r} are not two tensors or a tensor and a number")
+        raise _Unsupported(f"operands {_show(tuple(args))} are not two tensors or a tensor and a number")
 
     def op_add(self, node, handler, args, kwargs):
         return self._merge(node, args, kwargs, Add, "add")
 
     def op_mul(self, node, handler, args, kwargs):
         return self._merge(node, args, kwargs, Mul, "mul")
+
+    def op_size_arith(self, node, handler, args, kwargs):
+        """``-``, ``//`` on sizes read in forward (``x.size(2) // 2``); on tensors they are not read."""
+        if _is_size_arith(args) and not kwargs:
+            return _size_arith(handler[1], args)
+        raise _Unsupported(f"operands {_show(tuple(args))}; `{handler[1]}` is read on sizes (x.size(i), "
+                           "x.shape[i]) and ints only")
 
     def op_cat(self, node, handler, args, kwargs):
         b = _bind("cat", args, kwargs)
@@ -63,22 +73,22 @@ class _Ops:
         return self.apply(Flatten(b["start_dim"], b["end_dim"]), (self.tensor(args[0]),), node.name)
 
     def op_size(self, node, handler, args, kwargs):
-        x = self.tensor(args[0])
+        sizes = _size_of(self.shape(self.tensor(args[0])))
         dim = args[1] if len(args) > 1 else kwargs.get("dim")
-        if dim is None:
-            return _SizeOf(x)
-        return _BATCH if dim == 0 else _Dim(x, dim)
+        return sizes if dim is None else _index(sizes, dim)
 
     def op_getattr(self, node, handler, args, kwargs):
         if len(args) == 2 and args[1] == "shape":
-            return _SizeOf(self.tensor(args[0]))
-        raise _Unsupported(f"attribute {args[1:]!r} of a tensor")
+            return _size_of(self.shape(self.tensor(args[0])))
+        raise _Unsupported(f"attribute {args[1]!r} of a tensor")
 
     def op_getitem(self, node, handler, args, kwargs):
         obj, index = args
-        if isinstance(obj, _SizeOf) and isinstance(index, int):
-            return _BATCH if index == 0 else _Dim(obj.node, index)
-        raise _Unsupported("indexing or slicing a tensor (only x.shape[i] / x.size()[i] are read)")
+        if isinstance(obj, (list, tuple)) and all(v is _BATCH or isinstance(v, (_Dim, int)) for v in obj):
+            return _index(obj, index)
+        what = "a tensor" if isinstance(obj, Node) else "a value that is not a size"
+        raise _Unsupported(f"indexing or slicing {what} (`[{_show_index(index)}]` on {_show(obj)}); only sizes are "
+                           "indexed (x.shape[i], x.size()[2:])")
 
     def op_view(self, node, handler, args, kwargs):
         x = self.tensor(args[0])
@@ -93,9 +103,13 @@ class _Ops:
             total = _prod(self.shape(x))
             if sympy.simplify(total - k) == 0:
                 return self.apply(flat, (x,), node.name)
-            raise _Unsupported(f"reshape to {sizes!r} keeps a batch of 1 only when {k} = {fmt(total)}, the "
+            raise _Unsupported(f"reshape to {_show(sizes)} keeps a batch of 1 only when {k} = {fmt(total)}, the "
                                "features per sample; write x.view(x.size(0), -1) or x.flatten(1)")
-        raise _Unsupported(f"reshape to {sizes!r}; only (batch, -1) forms (a flatten) are read")
+        if len(sizes) == 2 and sizes[0] is _BATCH and isinstance(sizes[1], _Dim):
+            total = _prod(self.shape(x))
+            if sympy.expand(total - sizes[1].value) == 0:
+                return self.apply(flat, (x,), node.name)
+        raise _Unsupported(f"reshape to {_show(sizes)}; only (batch, -1) forms (a flatten) are read")
 
     def op_mean(self, node, handler, args, kwargs):
         """``x.mean(spatial dims)``: global average pooling (``AdaptiveAvgPoolNd(1)``), flattened unless keepdim."""
@@ -142,9 +156,15 @@ class _Ops:
             raise _Unsupported("`antialias`/`recompute_scale_factor` change the formula; not read")
         for key in ("size", "scale_factor"):
             values = b[key] if isinstance(b[key], (list, tuple)) else (b[key],)
-            if any(not isinstance(v, (int, float, type(None))) for v in values):
-                raise _Unsupported(f"`{key}`={b[key]!r} is computed in forward; only constants are read")
-        layer = Upsample(_seq(b["size"]), _seq(b["scale_factor"]), b["mode"], b["align_corners"])
+            ok = (int, float, type(None), _Dim) if key == "size" else (int, float, type(None))
+            if any(not isinstance(v, ok) or isinstance(v, bool) for v in values):
+                raise _Unsupported(f"`{key}`={_show(b[key])} is computed in forward; only constants and sizes read "
+                                   "from tensors (other.shape[-2:]) are read")
+        size = b["size"]
+        if size is not None:
+            size = tuple(v.value if isinstance(v, _Dim) else v for v in (size if isinstance(size, (list, tuple))
+                                                                         else (size,)))
+        layer = Upsample(size, _seq(b["scale_factor"]), b["mode"], b["align_corners"])
         return self.apply(layer, (self.tensor(args[0]),), node.name)
 
     def op_pad(self, node, handler, args, kwargs):
@@ -171,3 +191,40 @@ def _prod(values):
     for v in values:
         out *= v
     return out
+
+
+def _show_index(index) -> str:
+    """An index as written in Python: ``:, :, None, None``, ``2:``, ``-1``."""
+    if isinstance(index, tuple):
+        return ", ".join(_show_index(i) for i in index)
+    if isinstance(index, slice):
+        text = ":".join("" if v is None else _show(v) for v in (index.start, index.stop))
+        return text if index.step is None else f"{text}:{_show(index.step)}"
+    return "..." if index is Ellipsis else _show(index)
+
+
+def _index(sizes, index):
+    """``sizes[index]`` as PyTorch indexes a ``torch.Size`` (a slice gives sizes again)."""
+    try:
+        out = sizes[index]
+    except (IndexError, TypeError):
+        raise _Unsupported(f"index {_show(index)} of {_show(sizes)}") from None
+    return _Sizes(out) if isinstance(index, slice) else out
+
+
+def _is_size_arith(args) -> bool:
+    return (len(args) == 2 and all(isinstance(a, (_Dim, int)) and not isinstance(a, bool) for a in args)
+            and any(isinstance(a, _Dim) for a in args))
+
+
+def _size_arith(op: str, args) -> _Dim:
+    a, b = (v.value if isinstance(v, _Dim) else sympy.Integer(v) for v in args)
+    if op == "add":
+        return _Dim(a + b)
+    if op == "sub":
+        return _Dim(a - b)
+    if op == "mul":
+        return _Dim(a * b)
+    if op == "floordiv" and b.is_positive:
+        return _Dim(floordiv(a, b))
+    raise _Unsupported(f"`{op}` of the sizes {_show(tuple(args))}")

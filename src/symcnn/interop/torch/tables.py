@@ -106,6 +106,7 @@ def _functional_table():
     F = torch.nn.functional
     table = {operator.add: "add", operator.iadd: "add", torch.add: "add", "add": "add", "add_": "add",
              operator.mul: "mul", operator.imul: "mul", torch.mul: "mul", "mul": "mul", "mul_": "mul",
+             operator.sub: ("size_arith", "sub"), operator.floordiv: ("size_arith", "floordiv"),
              torch.cat: "cat", torch.concat: "cat", torch.concatenate: "cat",
              torch.flatten: "flatten", "flatten": "flatten", "view": "view", "reshape": "view",
              torch.reshape: "view", "size": "size", getattr: "getattr", operator.getitem: "getitem",
