@@ -24,9 +24,10 @@ def _from_conv(layer_cls):
 
 
 def _from_conv_transpose(layer_cls):
-    def convert(m):
+    def convert(m, output_padding=None):  # output_padding: chosen by forward's `output_size`
+        pads = tuple(m.output_padding) if output_padding is None else output_padding
         return layer_cls(m.in_channels, m.out_channels, tuple(m.kernel_size), tuple(m.stride), tuple(m.padding),
-                         tuple(m.output_padding), m.groups, m.bias is not None, tuple(m.dilation), m.padding_mode)
+                         pads, m.groups, m.bias is not None, tuple(m.dilation), m.padding_mode)
     return convert
 
 
