@@ -178,6 +178,17 @@ def _custom():
             w = self.prototypes
             return (x * x).sum(-1, keepdim=True) - 2 * (x @ w.t()) + (w * w).sum(-1)
 
+    class UnusedParameters(nn.Module):
+        """The parameters from_torch found unused (one flat tensor per module path); forward is the identity."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.unused = nn.ParameterList(nn.Parameter(torch.zeros(n)) for _, n in layer.groups)
+
+        def forward(self, x):
+            return x
+
     class GraphModule(nn.Module):
         """A symcnn ``Graph``: ``forward`` runs the recorded calls in order."""
 
@@ -193,4 +204,4 @@ def _custom():
             return values[self.out]
 
     return {c.__name__: c for c in (Add, Mul, ScalarOp, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
-                                    Subsampling2d, ConnectionTableConv2d, RBF, GraphModule)}
+                                    Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters, GraphModule)}

@@ -20,6 +20,7 @@ from ...layers.pool import SpatialPyramidPooling, _AdaptivePoolNd, _AvgPoolNd, _
 from ...layers.resize import Upsample, _PadNd
 from ...layers.transposed import _ConvTransposeNd
 from .custom_modules import _custom, _import_torch
+from .unused import SharedParameters, UnusedParameters
 
 __all__ = ["to_torch"]
 
@@ -215,6 +216,9 @@ class _Builder:
                 self.num(layer, path, name, getattr(layer, name))
         return self.custom[kind](layer)
 
+    def shared(self, layer: SharedParameters, path: str):
+        return self.nn.Identity()  # the shared parameters are those of the modules that share them
+
     def opaque(self, layer: Opaque, path: str):
         self.refuse(layer, path, "an Opaque layer has formulas but no computation; it has no torch module")
 
@@ -248,6 +252,8 @@ _TO_TORCH = {
     ConnectionTableConv2d: _own("ConnectionTableConv2d"),
     RBF: _own("RBF"),
     Opaque: _Builder.opaque,
+    UnusedParameters: _own("UnusedParameters"),
+    SharedParameters: _Builder.shared,
 }
 
 
