@@ -10,11 +10,11 @@ from ..._errors import SymcnnError
 from ..._graph import Graph, Input, Node, Sequential
 from ...layers._base import Layer, fmt
 from .custom_modules import _custom, _import_torch
-from .module_calls import _ModuleCalls
+from .module_calls import _has_unknown, _ModuleCalls
 from .ops import _Ops
 from .tables import _functional_table, _module_table
 from .unused import SharedParameters, UnusedParameters, parameter_report
-from .values import _UNKNOWN, _Skip, _Unsupported
+from .values import _UNKNOWN, _Dim, _show, _Sizes, _Skip, _Unsupported
 
 __all__ = ["from_torch"]
 
@@ -84,7 +84,7 @@ class _Reader(_ModuleCalls, _Ops):
         if v is _UNKNOWN:
             raise _Skip
         if not isinstance(v, Node):
-            raise _Unsupported(f"its {what} is {v!r}, not a tensor")
+            raise _Unsupported(f"its {what} is {_show(v)}, not a tensor")
         return v
 
     def shape(self, node) -> tuple:
@@ -163,14 +163,27 @@ class _Reader(_ModuleCalls, _Ops):
         if spec is None and handler is None:
             raise _Unsupported("no symcnn formulas for this operation")
         args, kwargs = self.value(node.args), self.value(node.kwargs)
-        if any(a is _UNKNOWN for a in args) or any(v is _UNKNOWN for v in kwargs.values()):
-            raise _Skip
-        if any(isinstance(a, (list, tuple)) and any(x is _UNKNOWN for x in a) for a in args):
+        if _has_unknown(args) or _has_unknown(kwargs):
             raise _Skip
         if spec is not None:
             return self.apply(copy.deepcopy(spec), (self.tensor(args[0]),), node.name)
         kind = handler if isinstance(handler, str) else handler[0]
+        if kind not in _SIZE_KINDS:  # a layer's arguments: sizes read in forward are their formulas
+            args, kwargs = _formulas(args), _formulas(kwargs)
         return getattr(self, f"op_{kind}")(node, handler, args, kwargs)
+
+
+#: operation kinds that read sizes as sizes (the others get the formulas of the sizes they are given)
+_SIZE_KINDS = frozenset({"size", "getattr", "getitem", "add", "mul", "size_arith", "view", "interpolate"})
+
+
+def _formulas(value):
+    if isinstance(value, (list, tuple)):
+        return type(value)(_formulas(v) for v in value) if not isinstance(value, _Sizes) else tuple(
+            _formulas(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _formulas(v) for k, v in value.items()}
+    return value.value if isinstance(value, _Dim) else value
 
 
 def _custom_table(custom) -> dict:

@@ -121,9 +121,9 @@ class _Ops:
         rank = len(self.shape(x)) + 1
         dims = dims if isinstance(dims, (list, tuple)) else (dims,)
         if not all(isinstance(d, int) for d in dims) or not 2 <= rank <= 5:
-            raise _Unsupported(f"mean over `dim`={dims!r}; only the mean over all spatial axes is read")
+            raise _Unsupported(f"mean over `dim`={_show(dims)}; only the mean over all spatial axes is read")
         if sorted(d % rank for d in dims) != list(range(2, rank)):
-            raise _Unsupported(f"mean over `dim`={dims!r} of a rank-{rank} tensor; only the mean over all spatial "
+            raise _Unsupported(f"mean over `dim`={_show(dims)} of a rank-{rank} tensor; only the mean over all spatial "
                                f"axes {tuple(range(2, rank))} (global average pooling) is read")
         pooled = self.apply(getattr(_pool, f"AdaptiveAvgPool{rank - 2}d")(1), (x,), node.name)
         return pooled if keepdim else self.apply(Flatten(), (pooled,), f"{node.name}.flatten")
@@ -175,11 +175,11 @@ class _Ops:
         pad = tuple(b["pad"])
         kinds = {"constant": "ConstantPad", "reflect": "ReflectionPad", "replicate": "ReplicationPad"}
         if b["mode"] not in kinds or len(pad) % 2 or not all(isinstance(p, int) for p in pad):
-            raise _Unsupported(f"`pad`={pad!r} with `mode`={b['mode']!r}; constant/reflect/replicate with int "
+            raise _Unsupported(f"`pad`={_show(pad)} with `mode`={b['mode']!r}; constant/reflect/replicate with int "
                                "pads are read")
         n = len(self.shape(x)) - 1
         if not 1 <= len(pad) // 2 <= min(n, 3):
-            raise _Unsupported(f"`pad`={pad!r} does not fit {n} spatial axes")
+            raise _Unsupported(f"`pad`={_show(pad)} does not fit {n} spatial axes")
         pad = pad + (0, 0) * (n - len(pad) // 2)
         cls = getattr(resize, f"{kinds[b['mode']]}{n}d")
         layer = cls(pad, b["value"] or 0) if b["mode"] == "constant" else cls(pad)
