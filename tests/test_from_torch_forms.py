@@ -238,3 +238,24 @@ def test_chunk_is_refused_by_name():
     with pytest.raises(SymcnnError, match=r"node 'chunk' \(call_method Tensor.chunk\): no symcnn formulas for this "
                                           r"operation at test_from_torch_forms.py:\d+ `a, b = x.chunk\(2, dim=1\)`"):
         sc.from_torch(Shuffle(), (4, H, W))
+
+
+def test_tensor_minus_number():
+    class Shift(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, stride=2)
+
+        def forward(self, x):
+            return F.relu(self.conv(x - 0.5) - 1)
+
+    net, a = check(Shift(), SIZES)
+    assert [(r.kind, r.layer.value) for r in a.layers if r.kind == "ScalarOp"] == [("ScalarOp", -0.5), ("ScalarOp", -1)]
+
+    class Between(nn.Module):
+        def forward(self, x):
+            return x - x.sigmoid()
+
+    with pytest.raises(SymcnnError, match=r"operands \(the input tensor, the output of 'sigmoid'\); `sub` is read on "
+                                          r"sizes"):
+        sc.from_torch(Between(), (3, H, W))

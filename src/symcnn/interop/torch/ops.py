@@ -53,11 +53,14 @@ class _Ops:
         return self._merge(node, args, kwargs, Mul, "mul")
 
     def op_size_arith(self, node, handler, args, kwargs):
-        """``-``, ``//`` on sizes read in forward (``x.size(2) // 2``); on tensors they are not read."""
+        """``-``, ``//`` on sizes read in forward (``x.size(2) // 2``), and ``x - c`` (a tensor and a number)."""
         if _is_size_arith(args) and not kwargs:
             return _size_arith(handler[1], args)
+        if (handler[1] == "sub" and len(args) == 2 and isinstance(args[0], Node) and not kwargs
+                and isinstance(args[1], (int, float)) and not isinstance(args[1], bool)):
+            return self.apply(ScalarOp("add", -args[1]), (args[0],), node.name)  # x - c is x + (-c)
         raise _Unsupported(f"operands {_show(tuple(args))}; `{handler[1]}` is read on sizes (x.size(i), "
-                           "x.shape[i]) and ints only")
+                           "x.shape[i]) and ints, and as tensor - number")
 
     def op_cat(self, node, handler, args, kwargs):
         b = _bind("cat", args, kwargs)
