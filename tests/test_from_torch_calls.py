@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symcnn as sc
 from symcnn import H, SymcnnError, W
@@ -241,3 +243,32 @@ def test_messages_show_what_the_user_wrote():
     msg = str(info.value)
     assert "indexing or slicing a tensor (`[:, 1:]` on the input tensor)" in msg
     assert not INTERNAL.search(msg)
+
+
+@st.composite
+def encoder_decoders(draw):
+    k, s, d = draw(st.integers(1, 5)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    p = draw(st.integers(0, (d * (k - 1)) // 2))
+    size = (draw(st.integers(8, 30)), draw(st.integers(8, 30)))
+    return k, s, p, d, size
+
+
+@given(encoder_decoders())
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+def test_output_size_property(case):
+    """A decoder told to give back its encoder's input size has PyTorch's shape, parameters and MACs (symbolic)."""
+    k, s, p, d, (h, w) = case
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = nn.Conv2d(2, 3, k, s, p, d)
+            self.up = nn.ConvTranspose2d(3, 2, k, s, p, dilation=d)
+
+        def forward(self, x):
+            return self.up(self.down(x), output_size=x.size())
+
+    module = Net().eval()
+    want = torch_figures(module, (2, h, w))  # always accepted: W - min size = (W + 2P - D(F-1) - 1) mod S < S
+    a = sc.analyze(sc.from_torch(module, (2, H, W)), (2, H, W)).subs(H=h, W=w)
+    assert (tuple(int(v) for v in a.output_shape), int(a.params), int(a.macs)) == want
