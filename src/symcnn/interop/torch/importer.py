@@ -331,10 +331,10 @@ def _with_parameter_notes(reader, count_unused: bool):
         notes.append(f"{total:,} parameters of modules forward never reaches ({listed}) are "
                      f"{'counted, as sum(p.numel()) counts them' if count_unused else 'not counted'}")
         if count_unused:
-            out = UnusedParameters(unused)(out, name="unused_parameters")
+            out = UnusedParameters(unused)(out, name=reader.name("unused_parameters"))
     if repeated:
         notes.append(f"parameters shared by several modules are counted once: {', '.join(repeated)}")
-        out = SharedParameters(repeated)(out, name="shared_parameters")
+        out = SharedParameters(repeated)(out, name=reader.name("shared_parameters"))
     if out is not reader.output:
         net = Graph(reader.input, out)
     net.unused_parameters = dict(unused)
