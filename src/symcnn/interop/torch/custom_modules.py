@@ -1,0 +1,207 @@
+"""The small ``torch.nn`` modules for the layers PyTorch has no class for, and the lazy ``import torch``."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from ..._errors import SymcnnError
+
+_INSTALL = "pip install symcnn[torch]"
+
+
+def _import_torch():
+    """``torch`` or a :class:`SymcnnError` saying how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise SymcnnError(
+            f"PyTorch is not installed; to_torch/from_torch need it: {_INSTALL} (or pip install torch)"
+        ) from None
+    return torch
+
+
+# --- the small modules for layers PyTorch has no class for ---------------------------------------------------
+
+@functools.cache
+def _custom():
+    """The custom ``nn.Module`` classes (built on first use, so that importing symcnn never imports torch)."""
+    torch = _import_torch()
+    nn, F = torch.nn, torch.nn.functional
+
+    class Add(nn.Module):
+        """Element-wise sum of the inputs (symcnn ``Add``)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+
+        def forward(self, *xs):
+            out = xs[0]
+            for y in xs[1:]:
+                out = out + y
+            return out
+
+    class Mul(Add):
+        """Element-wise product of the inputs (symcnn ``Mul``)."""
+
+        def forward(self, *xs):
+            out = xs[0]
+            for y in xs[1:]:
+                out = out * y
+            return out
+
+    class ScalarOp(nn.Module):
+        """``x + value`` or ``x * value`` (symcnn ``ScalarOp``), written with the operators."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.op, self.value = layer.op, layer.value
+
+        def forward(self, x):
+            return x + self.value if self.op == "add" else x * self.value
+
+    class Concat(nn.Module):
+        """``torch.cat(inputs, dim)`` (symcnn ``Concat``)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.dim = layer.dim
+
+        def forward(self, *xs):
+            return torch.cat(xs, self.dim)
+
+        def extra_repr(self) -> str:
+            return f"dim={self.dim}"
+
+    class CropConcat(Concat):
+        """Centre-crop every input to the last one's spatial size, then ``torch.cat`` (U-Net skips)."""
+
+        def forward(self, *xs):
+            ref = xs[-1]
+            cropped = []
+            for x in xs:
+                for axis in range(2, x.dim()):
+                    size = ref.shape[axis]
+                    x = x.narrow(axis, (x.shape[axis] - size) // 2, size)
+                cropped.append(x)
+            return torch.cat(cropped, self.dim)
+
+    class PaddedConv(nn.Module):
+        """A convolution with explicit padding first: asymmetric pairs, or SAME at stride > 1 (per input)."""
+
+        def __init__(self, layer, conv, pads):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.conv = conv  # built with padding 0
+            self.pads = pads  # per axis (left, right), or None for SAME computed from the input size
+            self.mode = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
+
+        def forward(self, x):
+            pads = self.pads
+            if pads is None:
+                pads = []
+                for w, k, s, d in zip(x.shape[2:], self.conv.kernel_size, self.conv.stride, self.conv.dilation,
+                                      strict=True):
+                    total = max((-(-w // s) - 1) * s + d * (k - 1) + 1 - w, 0)
+                    pads.append((total // 2, total - total // 2))
+            flat = [p for pair in reversed(pads) for p in pair]
+            return self.conv(F.pad(x, flat, mode=self.mode))
+
+    class SpatialPyramidPooling(nn.Module):
+        """Pool each map to ``n x n`` bins per level (window ``ceil(W/n)``, stride ``floor(W/n)``), concat."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.levels = tuple(int(n) for n in layer.levels)
+            self.mode = layer.mode
+
+        def forward(self, x):
+            pool = F.max_pool2d if self.mode == "max" else F.avg_pool2d
+            outs = []
+            for n in self.levels:
+                window = tuple(-(-w // n) for w in x.shape[2:])
+                stride = tuple(w // n for w in x.shape[2:])
+                outs.append(torch.flatten(pool(x, window, stride), 1))
+            return torch.cat(outs, 1)
+
+    class Subsampling2d(nn.Module):
+        """LeNet-5's trainable subsampling: ``(sum of a k x k block) * w_c + b_c``."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            c = int(layer.channels)
+            self.kernel_size = tuple(int(k) for k in layer.kernel_size)
+            self.stride = tuple(int(s) for s in layer.stride)
+            self.weight = nn.Parameter(torch.ones(c))
+            self.bias = nn.Parameter(torch.zeros(c))
+
+        def forward(self, x):
+            block_sum = F.avg_pool2d(x, self.kernel_size, self.stride) * math.prod(self.kernel_size)
+            return block_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    class ConnectionTableConv2d(nn.Module):
+        """LeNet-5's C3: output map ``m`` convolves the input maps ``table[m]`` only (one weight per link)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.table = layer.table
+            kernel = tuple(int(k) for k in layer.kernel_size)
+            self.stride = tuple(int(s) for s in layer.stride)
+            self.padding = tuple(int(p) for p in layer.padding)
+            self.weights = nn.ParameterList(
+                nn.Parameter(torch.empty(1, len(row), *kernel).uniform_(-0.1, 0.1)) for row in self.table
+            )
+            self.bias = nn.Parameter(torch.zeros(len(self.table))) if layer.bias else None
+
+        def forward(self, x):
+            outs = [F.conv2d(x[:, list(row)], w, None, self.stride, self.padding)
+                    for row, w in zip(self.table, self.weights, strict=True)]
+            y = torch.cat(outs, 1)
+            return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+
+    class RBF(nn.Module):
+        """LeNet-5's Euclidean RBF output: ``y_j = |x - w_j|^2`` with fixed prototypes (a buffer)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            shape = (int(layer.out_features), int(layer.in_features))
+            self.register_buffer("prototypes", torch.empty(shape).uniform_(-1, 1).sign())
+
+        def forward(self, x):
+            w = self.prototypes
+            return (x * x).sum(-1, keepdim=True) - 2 * (x @ w.t()) + (w * w).sum(-1)
+
+    class UnusedParameters(nn.Module):
+        """The parameters from_torch found unused (one flat tensor per module path); forward is the identity."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.unused = nn.ParameterList(nn.Parameter(torch.zeros(n)) for _, n in layer.groups)
+
+        def forward(self, x):
+            return x
+
+    class GraphModule(nn.Module):
+        """A symcnn ``Graph``: ``forward`` runs the recorded calls in order."""
+
+        def __init__(self, steps, out):
+            super().__init__()
+            self.steps = steps  # (child name, indices of its inputs; 0 is the graph input)
+            self.out = out
+
+        def forward(self, x):
+            values = [x]
+            for name, refs in self.steps:
+                values.append(self._modules[name](*[values[i] for i in refs]))
+            return values[self.out]
+
+    return {c.__name__: c for c in (Add, Mul, ScalarOp, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
+                                    Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters, GraphModule)}
