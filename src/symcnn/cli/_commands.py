@@ -8,8 +8,8 @@ import re
 
 from .._errors import SymcnnError
 from .._parse import split_top
-from ._parser import QUANTITIES, WIDTH_RANGE
 from ._layer_args import build_layer, layer_args, layer_class, layer_input
+from ._parser import QUANTITIES, WIDTH_RANGE
 from ._resolve import analyze_resolved, is_model_name, resolve_model
 from ._values import parse_bounds, parse_shape, parse_subs, parse_target_shape
 
@@ -23,7 +23,12 @@ def cmd_summary(args) -> tuple[str, int]:
         raise SymcnnError(f"`--width`={args.width} must be between {WIDTH_RANGE[0]} and {WIDTH_RANGE[1]} columns")
     a, title = analyze_resolved(args.model, args.input)
     if args.subs:
-        a = a.subs(parse_subs(args.subs))
+        values = parse_subs(args.subs)
+        try:
+            a = a.subs(values)
+        except (TypeError, ArithmeticError) as e:  # the engine choked on the user's values (e.g. a stride of 0)
+            raise SymcnnError(f"--subs {args.subs!r}: these values cannot be substituted "
+                              f"({type(e).__name__}: {' '.join(str(e).split())})") from None
     extra = ()
     if args.convention:
         try:

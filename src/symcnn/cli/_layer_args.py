@@ -61,6 +61,7 @@ def layer_args(args, cls, symbolic: bool, fill: dict | None = None) -> dict:
 
     params = inspect.signature(cls.__init__).parameters
     names = constructor_arguments(cls)
+    any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())  # e.g. Softmax(dim=1)
     given: dict = {}
     for opt in ARG_OPTIONS:
         text = getattr(args, opt, None)
@@ -73,7 +74,7 @@ def layer_args(args, cls, symbolic: bool, fill: dict | None = None) -> dict:
         given[key.strip()] = value.strip()
     out: dict = {}
     for key, text in given.items():
-        if key not in names:
+        if key not in names and not any_keyword:
             raise _no_such_argument(cls, key, names)
         low = text.strip().lower()
         if low in ("true", "false"):

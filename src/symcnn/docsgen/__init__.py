@@ -210,6 +210,7 @@ def build(site_dir="site", strict=True, *, force=False, cli=None) -> pathlib.Pat
         raise SymcnnError(f"docs: mkdocs build failed: {e.message}") from None
     finally:
         os.chdir(cwd)
+    site.mkdir(parents=True, exist_ok=True)
     (site / SITE_MARKER).write_text("built by symcnn.docsgen; the next build may replace this folder\n",
                                     encoding="utf-8")
     return site
