@@ -205,13 +205,18 @@ def test_the_target_rule_is_in_the_help(capsys):
 
 
 def test_the_current_folder_does_not_shadow_installed_modules(tmp_path, monkeypatch, capsys):
+    """Modules of the current folder are found after the installed ones: a stray yaml.py is not imported."""
     (tmp_path / "yaml.py").write_text("raise SystemExit('shadowed')\n")
+    (tmp_path / "symcnn_test_cwd_net.py").write_text(
+        "import yaml\nimport symcnn as sc\n\n\ndef build():\n    return sc.Sequential(sc.ReLU())\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
-    sys.modules.pop("yaml", None)
-    status, _, err = run(["summary", "small_cnn.yaml"], capsys)  # loads a spec: needs the real yaml
-    assert "shadowed" not in err and status == 2  # (no such file: the real yaml was imported)
-    assert "spec file not found" in err
+    monkeypatch.delitem(sys.modules, "yaml", raising=False)
+    monkeypatch.delitem(sys.modules, "symcnn_test_cwd_net", raising=False)
+    status, _, err = run(["summary", "symcnn_test_cwd_net:build", "--input", "3x4x4"], capsys)
+    assert status == 0 and "shadowed" not in err, err
+    assert sys.path[-1] == str(tmp_path) and sys.modules["yaml"].__file__ != str(tmp_path / "yaml.py")
+    sys.modules.pop("symcnn_test_cwd_net", None)
 
 
 # --- the parser's cost is bounded before it is paid --------------------------------------------------------------
