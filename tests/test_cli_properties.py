@@ -134,7 +134,8 @@ _OPTIONS = {
 _FLAGS = {"summary": [], "formula": ["--latex", "--no-bias"], "solve": ["--valid-sizes", "--exact", "--latex"],
           "derive": ["--list", "--latex"], "errata": [], "models": ["--no-counts"], "docs": ["--force"]}
 _POSITIONALS = {
-    "summary": [["small_cnn"], ["lenet5"], ["small_cnn", "--input", "3x32x32"], ["tiny_unet", "--subs", "H=64,W=64"], ["tiny_resnet"], ["vgg_block"], ["nope"], ["os:getcwd"], ["x.yaml"]],
+    "summary": [["small_cnn"], ["lenet5"], ["small_cnn", "--input", "3x32x32"], ["tiny_unet", "--subs", "H=64,W=64"],
+                ["tiny_resnet"], ["vgg_block"], ["nope"], ["os:getcwd"], ["x.yaml"]],
     "formula": [[layer, q] for layer in ("conv1d", "conv2d", "maxpool2d", "convtranspose1d", "linear", "softmax",
                                          "upsample", "batchnorm2d", "conv9d")
                 for q in ("output_size", "params", "constraints", "receptive_field", "volume")],
