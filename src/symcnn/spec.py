@@ -24,7 +24,9 @@ residual connections and U-Net skips are written.
 
 Each layer entry is a layer type (a string when it takes no arguments) or a mapping with exactly one layer
 type key whose value is the arguments (a list of positional arguments optionally ending with a mapping of
-keywords, a mapping of keywords, or a single value), plus optional ``name`` and ``from``. Top-level keys:
+keywords, a mapping of keywords, or a single value), plus optional ``name`` and ``from``. A string argument is a
+size expression (``padding: p`` is the symbol ``p``), except the values of ``padding_mode``, ``mode``,
+``approximate`` and ``name``, and ``padding: same``/``valid``/``full`` (:func:`is_word_argument`). Top-level keys:
 ``name``, ``description``, ``input``, ``layers`` and ``output`` (the name of the output layer; default the
 last). TOML uses the same structure (``[[layers]]`` tables or an inline array). Errors name the file, the line
 (YAML) and the field path.

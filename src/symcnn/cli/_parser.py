@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._parse import MAX_SYMBOLS, MAX_TERMS
 from ._resolve import TARGET_RULE
 
 __all__ = ["build_parser", "EPILOG", "FORMATS", "QUANTITIES", "WIDTH_RANGE", "COMMANDS"]
@@ -17,7 +18,7 @@ QUANTITIES = ("output_size", "output_shape", "params", "macs", "flops", "connect
 #: the terminal table's width limits (narrower tables cannot hold a formula column)
 WIDTH_RANGE = (40, 10_000)
 
-EPILOG = """    symcnn summary vgg16                                  # per-layer table, symbolic in H and W
+EPILOG = f"""    symcnn summary vgg16                                  # per-layer table, symbolic in H and W
     symcnn summary resnet50 --input 3x224x224             # numbers
     symcnn summary small_cnn --subs H=32,W=32 --format markdown
     symcnn summary my_net.yaml --format json              # a spec file (YAML or TOML)
@@ -31,7 +32,9 @@ EPILOG = """    symcnn summary vgg16                                  # per-laye
     symcnn docs build                                     # the formula site
 
 User-typed values (shapes, substitutions, layer arguments) are parsed by a whitelist grammar (integers,
-symbol names, + - * / // % **, parentheses, floor/ceil/min/max/mod), never by ``eval``/``sympify``.
+symbol names, + - * / // % **, parentheses, floor/ceil/min/max/mod), never by ``eval``/``sympify``;
+one expression may use at most {MAX_SYMBOLS} distinct symbols and expand to at most {MAX_TERMS} terms.
+A word given for --padding is a mode only if it is same, valid or full (--padding p is the symbol p).
 Exit status: 0 on success; 2 on bad input (one line on stderr, no traceback); 1 when a re-run check fails,
 or on an internal error (a bug in symcnn: one line on stderr naming the exception, no traceback unless the
 environment variable SYMCNN_DEBUG=1 is set).
