@@ -88,7 +88,9 @@ def import_target(target: str, shape):
     module_name, attr = target.split(":")
     obj = _import(target, module_name)
     for part in attr.split("."):
-        if part.startswith("__") or not hasattr(obj, part):
+        if part.startswith("__"):
+            raise _refuse(target, f"{part!r} is a special attribute")
+        if not hasattr(obj, part):
             raise SymcnnError(f"model {target!r}: {module_name!r} has no attribute {part!r}")
         obj = inspect.getattr_static(obj, part) if isinstance(obj, type) else getattr(obj, part)
         if isinstance(obj, (staticmethod, classmethod)):
