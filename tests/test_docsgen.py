@@ -24,7 +24,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def rendered():
-    pages, files = docsgen.render_pages()
+    from symcnn.cli import main
+
+    pages, files = docsgen.render_pages(cli=main)
     return {p.path: p for p in pages}, files
 
 
@@ -208,7 +210,7 @@ def test_calculators_are_on_their_pages(rendered):
 # --- writer, root, optional pages -----------------------------------------------------------------------------
 
 def test_write_replaces_the_generated_folder(tmp_path):
-    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")
+    (tmp_path / "mkdocs.yml").write_text(f"{docsgen.ROOT_MARKER}\nsite_name: x\n")
     stale = tmp_path / "docs" / "reference" / "stale.md"
     stale.parent.mkdir(parents=True)
     stale.write_text("old")
@@ -223,7 +225,7 @@ def test_write_replaces_the_generated_folder(tmp_path):
 def test_render_includes_optional_pages_when_their_modules_exist(monkeypatch):
     import importlib.util
 
-    monkeypatch.setattr(docsgen, "render_pages", lambda: ([], {"reference/x.md": "# X\n"}))
+    monkeypatch.setattr(docsgen, "render_pages", lambda **kw: ([], {"reference/x.md": "# X\n"}))
     out = docsgen.render()
     assert out["reference/x.md"] == "# X\n"
     for name in docsgen.OPTIONAL_PAGES:

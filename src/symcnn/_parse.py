@@ -12,7 +12,10 @@ The grammar is tiny and produces SymPy objects directly; nothing typed by a user
 
 ``a // b`` and ``floor(a/b)`` are :func:`symcnn.floordiv`, ``ceil(a/b)`` is :func:`symcnn.ceildiv`,
 ``min``/``max`` keep only the arguments that may be extreme; ``a mod b`` is ``a % b`` (the form
-:func:`symcnn.pretty` prints), ``gcd(a, b)`` of integers. Names are integer symbols: the standard ones
+:func:`symcnn.pretty` prints), ``gcd(a, b)`` of integers. The cost of what follows is bounded before it is
+paid: an expression may use at most ``MAX_SYMBOLS`` distinct symbols and expand to at most ``MAX_TERMS`` terms
+(estimated without expanding: the product of the factors' term counts), so ``(a0+b0)*(a1+b1)*...`` is refused
+with the limit it hit instead of making every later step exponential. Names are integer symbols: the standard ones
 (``W, H, L, T, F, P, S, D, C, G, K, N``) are symcnn's own objects, other names become positive integer
 symbols, except names starting with ``P`` followed by digits or ``_`` (paddings), which are non-negative.
 
@@ -30,6 +33,7 @@ symbol names, + - * / // % mod ** ( ) and floor, ceil, min, max, mod, gcd
 
 from __future__ import annotations
 
+import math
 import re
 
 import sympy
@@ -38,10 +42,15 @@ from . import _symbols
 from ._errors import SymcnnError
 from ._intmath import Gcd, ceildiv, floordiv, mod, smax, smin
 
-__all__ = ["parse_expr_safe", "parse_int_or_symbol", "symbol_for", "MAX_LENGTH"]
+__all__ = ["parse_expr_safe", "parse_int_or_symbol", "parse_shape_text", "split_top", "symbol_for", "MAX_LENGTH",
+           "MAX_SYMBOLS", "MAX_TERMS"]
 
 #: longest expression accepted (characters)
 MAX_LENGTH = 4000
+#: most distinct symbols in one expression
+MAX_SYMBOLS = 16
+#: most terms one expression may expand to (``(a + b)*(c + d)`` expands to 4)
+MAX_TERMS = 64
 _MAX_DEPTH = 60
 _MAX_EXPONENT = 8
 _MAX_DIGITS = 18
@@ -118,6 +127,8 @@ class _Parser:
         tok = self.peek()
         if tok is not None:
             self.fail(f"unexpected {tok[1]!r} at column {tok[2]}")
+        if isinstance(value, sympy.Basic) and not value.is_Number:
+            self.check_size(value, "the expression")
         return value
 
     def expr(self) -> sympy.Expr:
@@ -192,9 +203,19 @@ class _Parser:
             for p in value.atoms(sympy.Pow):
                 if p.exp.is_Integer and abs(int(p.exp)) > _MAX_EXPONENT:
                     self.fail(f"the term at column {col} has degree {int(p.exp)}; at most {_MAX_EXPONENT} is allowed")
+            self.check_size(value, f"the product at column {col}")
         elif value.is_Integer and len(str(abs(int(value)))) > _MAX_DIGITS * 4:
             self.fail(f"the number at column {col} has more than {_MAX_DIGITS * 4} digits")
         return value
+
+    def check_size(self, value: sympy.Expr, what: str) -> None:
+        n = len(value.free_symbols)
+        if n > MAX_SYMBOLS:
+            self.fail(f"{what} uses {n} distinct symbols; at most {MAX_SYMBOLS} are allowed")
+        terms = expanded_terms(value)
+        if terms > MAX_TERMS:
+            shown = f"more than {MAX_TERMS ** 2}" if terms > MAX_TERMS ** 2 else str(terms)
+            self.fail(f"{what} expands to {shown} terms; at most {MAX_TERMS} are allowed")
 
     def atom(self) -> sympy.Expr:
         tok = self.take()
@@ -242,6 +263,69 @@ class _Parser:
         if den.is_positive is not True or num.is_integer is not True or den.is_integer is not True:
             self.fail(f"{name}() at column {col} needs an integer divided by a positive integer")
         return self.integer_op(floordiv if name == "floor" else ceildiv, num, den, col, name)
+
+
+def expanded_terms(e: sympy.Basic, cap: int = MAX_TERMS ** 2) -> int:
+    """How many terms ``e`` has once products of sums are multiplied out, computed without expanding (a sum
+    adds, a product multiplies, ``s**n`` counts the monomials of degree ``n``); the arguments of functions
+    (``floor``, ``Max``, ...) are expanded on their own, so the largest of them counts too. Capped at ``cap``.
+
+    >>> from symcnn import H, W
+    >>> expanded_terms((H + 1)*(W + 1)), expanded_terms((H + W + 1)**2), expanded_terms(H)
+    (4, 6, 1)
+    """
+    if e.is_Atom:
+        return 1
+    if e.is_Add:
+        return min(cap, sum(expanded_terms(a, cap) for a in e.args))
+    if e.is_Mul:
+        n = 1
+        for a in e.args:
+            n = min(cap, n * expanded_terms(a, cap))
+        return n
+    if e.is_Pow:
+        t = expanded_terms(e.base, cap)
+        k = int(e.exp) if e.exp.is_Integer and e.exp > 0 else 1
+        return min(cap, math.comb(t + k - 1, k)) if t < cap else cap
+    inner = max((expanded_terms(a, cap) for a in e.args), default=1)  # floor(...), Max(...): expanded inside
+    return inner if inner > MAX_TERMS else 1
+
+
+def split_top(text: str, seps: str) -> list[str]:
+    """Split ``text`` at separator characters outside parentheses; the ``x`` of a ``max(`` call is not a
+    separator (so ``3xmax(H,8)xW`` has three parts).
+
+    >>> split_top("3xmax(H, 8)xW", "x,"), split_top("H=1, W=max(2, 3)", ",")
+    (['3', 'max(H, 8)', 'W'], ['H=1', ' W=max(2, 3)'])
+    """
+    parts, depth, cur = [], 0, ""
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and ch in seps and not (ch == "x" and text[max(0, i - 2):i].lower() == "ma"
+                                               and text[i + 1:].lstrip().startswith("(")):
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return parts
+
+
+def parse_shape_text(text: str, what: str = "--input") -> tuple:
+    """``3x224x224``, ``3xHxW`` or ``3,H,2*W`` -> a shape tuple (entries: ints or expressions); the one splitter
+    of shape strings (command line and spec files).
+
+    >>> parse_shape_text("3xHxW"), parse_shape_text("1, 2*H, max(W, 8)")
+    ((3, H, W), (1, 2*H, Max(8, W)))
+    """
+    if not isinstance(text, str):
+        raise SymcnnError(f"{what}: {text!r} is a {type(text).__name__}, not a string")
+    if len(text) > MAX_LENGTH:
+        raise SymcnnError(f"{what}: the shape has {len(text)} characters; at most {MAX_LENGTH} are allowed")
+    parts = split_top(text, "x,×")
+    if not text.strip() or any(not p.strip() for p in parts):
+        raise SymcnnError(f"{what}: {text!r} must look like 3x224x224 or 3xHxW (channels first, no batch)")
+    return tuple(parse_int_or_symbol(p.strip(), what) for p in parts)
 
 
 def parse_expr_safe(text: str, what: str = "expression") -> sympy.Expr:

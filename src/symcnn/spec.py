@@ -24,7 +24,9 @@ residual connections and U-Net skips are written.
 
 Each layer entry is a layer type (a string when it takes no arguments) or a mapping with exactly one layer
 type key whose value is the arguments (a list of positional arguments optionally ending with a mapping of
-keywords, a mapping of keywords, or a single value), plus optional ``name`` and ``from``. Top-level keys:
+keywords, a mapping of keywords, or a single value), plus optional ``name`` and ``from``. A string argument is a
+size expression (``padding: p`` is the symbol ``p``), except the values of ``padding_mode``, ``mode``,
+``approximate`` and ``name``, and ``padding: same``/``valid``/``full`` (:func:`is_word_argument`). Top-level keys:
 ``name``, ``description``, ``input``, ``layers`` and ``output`` (the name of the output layer; default the
 last). TOML uses the same structure (``[[layers]]`` tables or an inline array). Errors name the file, the line
 (YAML) and the field path.
@@ -58,18 +60,19 @@ import sympy
 from . import layers as _layers
 from ._errors import SymcnnError
 from ._graph import Graph, Input, Sequential
-from ._parse import parse_expr_safe
+from ._parse import parse_expr_safe, parse_shape_text
 from .layers._base import Layer
 
-__all__ = ["Spec", "load_spec", "examples", "LAYER_TYPES"]
+__all__ = ["Spec", "load_spec", "examples", "LAYER_TYPES", "PADDING_WORDS", "is_word_argument"]
 
 _MAX_BYTES = 1_000_000
 _MAX_DEPTH = 40
 _MAX_LIST = 64
 _TOP_KEYS = ("name", "description", "input", "layers", "output")
 _ENTRY_KEYS = ("name", "from")
-_STRING_PARAMS = {"padding", "padding_mode", "mode", "approximate", "name"}
-_WORD = re.compile(r"^[a-z][a-z_]*$")
+#: arguments whose values are always strings (modes, names), and the words `padding` may be instead of a size
+_STRING_PARAMS = ("padding_mode", "mode", "approximate", "name")
+PADDING_WORDS = ("same", "valid", "full")
 _LAYER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _EXAMPLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
@@ -97,6 +100,17 @@ class Spec:
 
     def __iter__(self):
         return iter((self.model, self.input_shape))
+
+
+def is_word_argument(param: str | None, text: str) -> bool:
+    """Whether the text given for argument ``param`` is a word passed on as a string (a mode, a name,
+    ``padding='same'``) rather than a size expression: ``padding: p`` is the symbol ``p``, ``padding: same`` the
+    mode. Shared by spec files and the command line.
+
+    >>> is_word_argument("padding", "same"), is_word_argument("padding", "p"), is_word_argument("mode", "bilinear")
+    (True, False, True)
+    """
+    return param in _STRING_PARAMS or (param == "padding" and text.strip() in PADDING_WORDS)
 
 
 # --- locating errors -----------------------------------------------------------------------------------------
@@ -290,7 +304,7 @@ class _Builder:
                 self.fail(path, f"{v!r} is not a finite number")
             return v
         if isinstance(v, str):
-            if param in _STRING_PARAMS and (_WORD.match(v) or param == "name"):
+            if is_word_argument(param, v):
                 return v
             try:
                 e = parse_expr_safe(v, what=f"`{param}`" if param else "value")
@@ -306,10 +320,10 @@ class _Builder:
 
     def shape(self, v, path: tuple) -> tuple:
         if isinstance(v, str):
-            parts = [p for p in re.split(r"[x×]", v)]
-            if not parts or any(not p.strip() for p in parts):
-                self.fail(path, f"{v!r} must look like 3xHxW or [3, H, W]")
-            v = parts
+            try:
+                v = parse_shape_text(v, "`input`")  # the command line's splitter: 3xmax(H,8)xW has 3 entries
+            except SymcnnError as err:
+                self.fail(path, str(err))
         if not isinstance(v, (list, tuple)) or not v or len(v) > 5:
             self.fail(path, f"{v!r} must be a shape such as [3, H, W] or \"3xHxW\" (channels first, no batch)")
         out = []

@@ -7,6 +7,17 @@ each time); :func:`build` writes, then runs ``mkdocs build`` (strict); :func:`se
 
     python -m symcnn.docsgen            # build the site into site/
     python -m symcnn.docsgen --serve    # build the pages and serve on http://127.0.0.1:8000
+
+Where it writes: only into symcnn's own docs tree, a folder whose ``mkdocs.yml`` carries the line
+``# symcnn-docs-root`` (:data:`ROOT_MARKER`); the checkout beside this package first, else the first such
+folder from the current one upwards. Another MkDocs project is refused, never written. The site goes into a
+new or empty folder or a site symcnn built before (it holds :data:`SITE_MARKER`); any other non-empty folder is
+refused unless ``force=True``.
+
+The CLI page shows the real ``symcnn`` command run on examples. This package does not import the command line
+(which imports it): the entry points (``symcnn docs``, ``python -m symcnn.docsgen``) pass it in as ``cli``, a
+function ``argv -> exit status`` like :func:`symcnn.cli.main`; without it the examples run as
+``python -m symcnn`` in a subprocess, with the same output.
 """
 
 from __future__ import annotations
@@ -14,9 +25,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pathlib
+import re
 import shutil
 
 from .. import derive
+from .._errors import SymcnnError
 from ..errata import errata
 from ._calculators import calculator_html, render_js
 from ._core import Page
@@ -26,10 +39,16 @@ from ._models import render_models
 from ._plots import render_plots
 from ._proofs import render_derivations, render_errata
 
-__all__ = ["render", "render_pages", "write", "build", "serve", "find_root", "main", "GENERATED"]
+__all__ = ["render", "render_pages", "write", "build", "serve", "find_root", "main", "GENERATED", "ROOT_MARKER",
+           "SITE_MARKER"]
 
 #: the folder (under docs/) the generated pages live in; git-ignored, emptied before every write
 GENERATED = "reference"
+
+#: the line in ``mkdocs.yml`` that marks symcnn's own docs tree (the only one the generator writes into)
+ROOT_MARKER = "# symcnn-docs-root"
+#: the file a build leaves in the site folder, so that the next build may replace it
+SITE_MARKER = ".symcnn-site"
 
 #: modules of other authors contributing pages with the same ``render() -> dict[str, str]`` interface
 OPTIONAL_PAGES = ("symcnn.docsgen._counting_page", "symcnn.docsgen._bench_page")
@@ -53,8 +72,10 @@ def _home_index() -> Page:
     return page
 
 
-def render_pages() -> tuple[list[Page], dict[str, str]]:
-    """The generated :class:`Page` objects (with the formulas they print) and the other generated files."""
+def render_pages(cli=None) -> tuple[list[Page], dict[str, str]]:
+    """The generated :class:`Page` objects (with the formulas they print) and the other generated files.
+
+    ``cli`` runs the command line for the CLI page (module docstring)."""
     derivations = {d.name: d for d in derive.all()}
     calculators = {name: calculator_html(name) for name in ("conv2d", "conv_transpose2d", "max_pool2d")}
     files = {f"{GENERATED}/calculators.js": render_js()}
@@ -64,19 +85,20 @@ def render_pages() -> tuple[list[Page], dict[str, str]]:
     pages += render_errata(errata())
     pages += render_models()
     plot_pages, plot_files = render_plots()
-    guide_pages, guide_files = render_guides()
+    guide_pages, guide_files = render_guides(cli)
     pages += plot_pages + guide_pages
     files.update(plot_files)
     files.update(guide_files)
     return pages, files
 
 
-def render() -> dict[str, str]:
+def render(cli=None) -> dict[str, str]:
     """Every generated page and file: ``{path relative to docs/: text}``. Pure (writes nothing).
 
-    Pages of the optional modules (tool comparison, benchmarks) are included when those modules exist.
+    Pages of the optional modules (tool comparison, benchmarks) are included when those modules exist. ``cli``
+    runs the command line for the CLI page (module docstring).
     """
-    pages, files = render_pages()
+    pages, files = render_pages(cli=cli)
     out = {p.path: p.text() for p in pages}
     out.update(files)
     for name in OPTIONAL_PAGES:
@@ -85,26 +107,52 @@ def render() -> dict[str, str]:
     return out
 
 
+def is_symcnn_root(folder) -> bool:
+    """Whether ``folder`` is symcnn's own docs tree: its ``mkdocs.yml`` carries :data:`ROOT_MARKER`."""
+    cfg = pathlib.Path(folder) / "mkdocs.yml"
+    try:
+        text = cfg.read_text(encoding="utf-8", errors="replace") if cfg.is_file() else ""
+    except OSError:
+        return False
+    return re.search(rf"^{re.escape(ROOT_MARKER)}\s*$", text, re.MULTILINE) is not None
+
+
+def _own_root() -> pathlib.Path | None:
+    """The checkout this package was imported from (``src/symcnn/docsgen`` -> the folder above ``src``), when it
+    is symcnn's docs tree; None for an installed package."""
+    root = pathlib.Path(__file__).resolve().parents[3]
+    return root if is_symcnn_root(root) else None
+
+
 def find_root(start: pathlib.Path | None = None) -> pathlib.Path:
-    """The project root: the first folder holding ``mkdocs.yml``, from ``start`` (the cwd) upwards, else the one
-    above this package's source tree (editable install)."""
+    """symcnn's docs tree (the folder holding its marked ``mkdocs.yml``): without ``start``, the checkout beside this
+    package, else the first marked folder from the cwd upwards; with ``start``, the first from there upwards.
+    A folder with another project's ``mkdocs.yml`` is never the answer."""
+    if start is None and _own_root() is not None:
+        return _own_root()
     here = pathlib.Path.cwd() if start is None else pathlib.Path(start)
+    foreign = None
     for d in (here, *here.resolve().parents):
-        if (d / "mkdocs.yml").is_file():
+        if is_symcnn_root(d):
             return d
-    src = pathlib.Path(__file__).resolve().parents[3]
-    if (src / "mkdocs.yml").is_file():
-        return src
-    from .._errors import SymcnnError
+        if foreign is None and (d / "mkdocs.yml").is_file():
+            foreign = d / "mkdocs.yml"
+    if foreign is not None:
+        raise SymcnnError(f"docs: {foreign} belongs to another MkDocs project (it lacks symcnn's marker line "
+                          f"{ROOT_MARKER!r}); symcnn writes only into its own docs tree: run from a symcnn checkout")
+    raise SymcnnError(f"docs: no symcnn mkdocs.yml (marked {ROOT_MARKER!r}) in {here} or its parents, nor beside "
+                      "this package; run from a symcnn checkout")
 
-    raise SymcnnError(f"docs: no mkdocs.yml in {here} or its parents, nor in {src}; run from the symcnn checkout")
 
-
-def write(root: pathlib.Path | None = None, pages: dict[str, str] | None = None) -> pathlib.Path:
-    """Write the rendered pages under ``root/docs`` (emptying ``docs/reference`` first); returns ``docs/``."""
+def write(root: pathlib.Path | None = None, pages: dict[str, str] | None = None, cli=None) -> pathlib.Path:
+    """Write the rendered pages under ``root/docs`` (emptying ``docs/reference`` first); returns ``docs/``.
+    ``root`` must be symcnn's docs tree (:func:`is_symcnn_root`)."""
     root = find_root() if root is None else pathlib.Path(root)
+    if not is_symcnn_root(root):
+        raise SymcnnError(f"docs: {root} is not symcnn's docs tree (no mkdocs.yml with the line {ROOT_MARKER!r}); "
+                          "refusing to write into it")
     docs = root / "docs"
-    pages = render() if pages is None else pages
+    pages = render(cli=cli) if pages is None else pages
     shutil.rmtree(docs / GENERATED, ignore_errors=True)
     for rel, text in pages.items():
         path = (docs / rel).resolve()
@@ -115,6 +163,23 @@ def write(root: pathlib.Path | None = None, pages: dict[str, str] | None = None)
     return docs
 
 
+def check_site_dir(site: pathlib.Path, root: pathlib.Path, force: bool = False) -> pathlib.Path:
+    """Refuse a site folder the build must not empty: one holding the docs tree or inside it, or a non-empty
+    folder that is no earlier symcnn site (no :data:`SITE_MARKER`) unless ``force``. Returns it resolved."""
+    site = pathlib.Path(site).resolve()
+    docs = (pathlib.Path(root) / "docs").resolve()
+    if site == docs or site in docs.parents or docs in site.parents:
+        raise SymcnnError(f"docs: the site folder {site} holds or lies inside the docs folder {docs}; choose another")
+    if site.exists():
+        if not site.is_dir():
+            raise SymcnnError(f"docs: the site folder {site} is a file, not a folder")
+        if any(site.iterdir()) and not (site / SITE_MARKER).is_file() and not force:
+            raise SymcnnError(f"docs: the site folder {site} is not empty and is not a site symcnn built (no "
+                              f"{SITE_MARKER} file); building would delete its contents. Choose a new or empty "
+                              "folder, or pass force=True (--force) to replace them")
+    return site
+
+
 def _config(root: pathlib.Path, site_dir, strict: bool, **extra):
     from mkdocs.config import load_config
 
@@ -122,21 +187,21 @@ def _config(root: pathlib.Path, site_dir, strict: bool, **extra):
                        **extra)
 
 
-def build(site_dir="site", strict=True) -> pathlib.Path:
+def build(site_dir="site", strict=True, *, force=False, cli=None) -> pathlib.Path:
     """Generate the pages, then build the site with MkDocs into ``site_dir`` (relative to the project root);
-    returns the site folder. Raises when the strict build has warnings."""
+    returns the site folder. Raises when the strict build has warnings, or when ``site_dir`` is not a new, empty
+    or earlier symcnn site folder (:func:`check_site_dir`; ``force=True`` replaces any folder's contents).
+    ``cli`` runs the command line for the CLI page (module docstring)."""
     import os
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.exceptions import Abort
 
-    from .._errors import SymcnnError
-
     root = find_root()
-    write(root)
     site = pathlib.Path(site_dir)
-    site = site if site.is_absolute() else root / site
+    site = check_site_dir(site if site.is_absolute() else root / site, root, force)
+    write(root, cli=cli)
     cwd = pathlib.Path.cwd()
     os.chdir(root)  # mkdocs resolves docs_dir and the snippets base path from the cwd / config file
     try:
@@ -145,35 +210,46 @@ def build(site_dir="site", strict=True) -> pathlib.Path:
         raise SymcnnError(f"docs: mkdocs build failed: {e.message}") from None
     finally:
         os.chdir(cwd)
+    site.mkdir(parents=True, exist_ok=True)
+    (site / SITE_MARKER).write_text("built by symcnn.docsgen; the next build may replace this folder\n",
+                                    encoding="utf-8")
     return site
 
 
-def serve(host="127.0.0.1", port=8000):
-    """Generate the pages, then serve the site with MkDocs' live server on ``host:port``."""
+def serve(host="127.0.0.1", port=8000, *, cli=None):
+    """Generate the pages, then serve the site with MkDocs' live server on ``host:port``. ``cli`` runs the
+    command line for the CLI page (module docstring)."""
     import os
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     from mkdocs.commands.serve import serve as mkdocs_serve
 
     root = find_root()
-    write(root)
+    write(root, cli=cli)
     os.chdir(root)
     mkdocs_serve(config_file=str(root / "mkdocs.yml"), dev_addr=f"{host}:{port}", livereload=False)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, cli=None) -> int:
+    """``python -m symcnn.docsgen`` (:mod:`symcnn.docsgen.__main__` passes the command line as ``cli``)."""
     import argparse
     import logging
+    import sys
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     p = argparse.ArgumentParser(prog="python -m symcnn.docsgen", description="Build the symcnn formula site.")
-    p.add_argument("--site-dir", default="site")
+    p.add_argument("--site-dir", default="site", help="a new or empty folder, or a site symcnn built before")
+    p.add_argument("--force", action="store_true", help="replace the contents of any --site-dir")
     p.add_argument("--serve", action="store_true", help="serve instead of building")
     p.add_argument("--port", type=int, default=8000)
     args = p.parse_args(argv)
-    if args.serve:
-        serve(port=args.port)
-    else:
-        print(build(args.site_dir))
+    try:
+        if args.serve:
+            serve(port=args.port, cli=cli)
+        else:
+            print(build(args.site_dir, force=args.force, cli=cli))
+    except SymcnnError as e:
+        print(f"{p.prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
     return 0

@@ -1,0 +1,332 @@
+"""Issue 13, data loss and trust, hangs and usability of the command line, the spec loader and the parser:
+each test fails on the code before the fix."""
+
+from __future__ import annotations
+
+import itertools
+import pathlib
+import sys
+
+import pytest
+import sympy
+
+import symcnn as sc
+from symcnn import cli, docsgen
+from symcnn._parse import MAX_SYMBOLS, MAX_TERMS, parse_expr_safe
+
+
+def run(argv, capsys) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _one_line_error(status, err, code=2):
+    assert status == code and "Traceback" not in err and len(err.splitlines()) == 1, err
+
+
+# --- docs: only symcnn's own docs tree, never another project's ------------------------------------------------
+
+@pytest.fixture
+def foreign(tmp_path, monkeypatch):
+    """Another MkDocs project, the current folder."""
+    root = tmp_path / "other_project"
+    (root / "docs" / "reference").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text("site_name: other\n")
+    (root / "docs" / "reference" / "keep.md").write_text("their page\n")
+    (root / "site").mkdir()
+    (root / "site" / "index.html").write_text("their site\n")
+    monkeypatch.chdir(root / "docs")
+    return root
+
+
+def _untouched(root):
+    assert (root / "docs" / "reference" / "keep.md").read_text() == "their page\n"
+    assert (root / "site" / "index.html").read_text() == "their site\n"
+    assert sorted(p.name for p in (root / "docs" / "reference").iterdir()) == ["keep.md"]
+
+
+def test_docs_root_is_symcnns_own_tree_not_the_project_around_the_cwd(foreign):
+    root = docsgen.find_root()
+    assert root != foreign and docsgen.is_symcnn_root(root)
+    assert (root / "src" / "symcnn" / "docsgen" / "__init__.py").resolve() == pathlib.Path(docsgen.__file__).resolve()
+
+
+def test_docs_build_refuses_a_foreign_mkdocs_project(foreign, monkeypatch, capsys):
+    monkeypatch.setattr(docsgen, "_own_root", lambda: None)  # an installed symcnn, run inside another project
+    with pytest.raises(sc.SymcnnError, match="belongs to another MkDocs project"):
+        docsgen.find_root()
+    status, out, err = run(["docs", "build"], capsys)
+    _one_line_error(status, err)
+    assert "another MkDocs project" in err
+    with pytest.raises(sc.SymcnnError, match="not symcnn's docs tree"):
+        docsgen.write(foreign, {"reference/x.md": "# X\n"})
+    _untouched(foreign)
+
+
+def test_docs_build_refuses_without_any_symcnn_tree(tmp_path, monkeypatch):
+    monkeypatch.setattr(docsgen, "_own_root", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(sc.SymcnnError, match="no symcnn mkdocs.yml"):
+        docsgen.find_root()
+
+
+# --- docs: the site folder -----------------------------------------------------------------------------------
+
+def test_site_dir_with_someone_elses_files_is_refused_unless_force(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    status, _, err = run(["docs", "build", "--site-dir", str(mine)], capsys)
+    _one_line_error(status, err)
+    assert "--force" in err and (mine / "notes.txt").read_text() == "keep me"
+    root = docsgen.find_root()
+    with pytest.raises(sc.SymcnnError, match="not empty"):
+        docsgen.check_site_dir(mine, root)
+    assert docsgen.check_site_dir(mine, root, force=True) == mine.resolve()
+    assert docsgen.check_site_dir(tmp_path / "new", root) == (tmp_path / "new").resolve()
+    (mine / docsgen.SITE_MARKER).write_text("")
+    assert docsgen.check_site_dir(mine, root) == mine.resolve()  # an earlier symcnn site is replaced
+
+
+def test_site_dir_may_never_hold_the_docs(tmp_path):
+    root = docsgen.find_root()
+    for bad in (root, root / "docs", root / "docs" / "reference", pathlib.Path("/")):
+        with pytest.raises(sc.SymcnnError, match="docs folder"):
+            docsgen.check_site_dir(bad, root, force=True)
+
+
+def test_build_leaves_the_marker_that_lets_it_rebuild(tmp_path, monkeypatch):
+    import mkdocs.commands.build
+
+    built = []
+    monkeypatch.setattr(docsgen, "write", lambda root, pages=None, cli=None: root / "docs")
+    monkeypatch.setattr(mkdocs.commands.build, "build", lambda cfg: built.append(cfg["site_dir"]))
+    site = tmp_path / "site"
+    assert docsgen.build(site_dir=site) == site.resolve()
+    assert (site / docsgen.SITE_MARKER).is_file()
+    (site / "index.html").write_text("old build")
+    assert docsgen.build(site_dir=site) == site.resolve()
+    assert built == [str(site.resolve())] * 2
+
+
+def test_docs_serve_unknown_host_is_bad_input(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(docsgen, "serve", lambda **kw: calls.append(kw))
+    status, _, err = run(["docs", "serve", "--host", "no such host"], capsys)
+    _one_line_error(status, err)
+    assert "--host" in err and calls == []
+
+
+# --- summary module:attribute runs nothing it was not meant to --------------------------------------------------
+
+@pytest.mark.parametrize("target", ["http.server:test", "pdb:set_trace", "code:interact", "os:getcwd"])
+def test_stdlib_targets_are_refused_without_running(target, monkeypatch, capsys):
+    module_name, attr = target.split(":")
+    module = __import__(module_name, fromlist=[attr])
+    called = []
+    monkeypatch.setattr(module, attr, lambda *a, **k: called.append(target))
+    status, out, err = run(["summary", target], capsys)
+    _one_line_error(status, err)
+    assert called == [] and "standard-library module" in err and out == ""
+
+
+_NETS = '''
+import http.server
+from http.server import test
+import symcnn as sc
+
+CALLED = []
+
+
+def build():
+    return sc.Sequential(sc.Conv2d(3, 8, 3), sc.ReLU())
+
+
+class Net(sc.Sequential):
+    def __init__(self):
+        super().__init__(sc.Conv2d(3, 4, 1))
+
+
+class NotANet:
+    def __init__(self):
+        CALLED.append("NotANet")
+
+
+def not_a_net():
+    CALLED.append("not_a_net")
+    return 42
+
+
+instance = sc.Conv2d(3, 2, 1)
+reexported = sc.models.vgg16
+'''
+
+
+@pytest.fixture
+def nets(tmp_path, monkeypatch):
+    name = f"symcnn_test_nets_{abs(hash(str(tmp_path)))}"
+    (tmp_path / f"{name}.py").write_text(_NETS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize(("attr", "title"), [("build", "8"), ("Net", "4"), ("instance", "2")])
+def test_own_factories_classes_and_instances_are_accepted(nets, attr, title, capsys):
+    status, out, err = run(["summary", f"{nets}:{attr}", "--input", "3x8x8", "--format", "csv"], capsys)
+    assert status == 0, err
+    assert f"({title}," in out.replace(" ", "") or f",{title}," in out
+
+
+@pytest.mark.parametrize(("attr", "match"), [
+    ("test", "defined in 'http.server'"),       # a re-export of the standard library: not called
+    ("reexported", "defined in 'symcnn.models"),  # a re-export of another package: not called
+    ("NotANet", "neither a torch.nn.Module nor a symcnn network class"),
+    ("CALLED", "is a list"),
+])
+def test_reexports_and_other_classes_are_refused_without_calling(nets, attr, match, capsys):
+    status, _, err = run(["summary", f"{nets}:{attr}"], capsys)
+    _one_line_error(status, err)
+    assert match in err
+    assert sys.modules[nets].CALLED == []
+
+
+def test_a_factory_returning_something_else_is_refused(nets, capsys):
+    status, _, err = run(["summary", f"{nets}:not_a_net"], capsys)
+    _one_line_error(status, err)
+    assert "returned a int" in err
+
+
+def test_the_target_rule_is_in_the_help(capsys):
+    assert cli.main(["summary", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "standard-library modules are refused" in text and "defined in that module itself" in text
+
+
+def test_the_current_folder_does_not_shadow_installed_modules(tmp_path, monkeypatch, capsys):
+    """Modules of the current folder are found after the installed ones: a stray yaml.py is not imported."""
+    (tmp_path / "yaml.py").write_text("raise SystemExit('shadowed')\n")
+    (tmp_path / "symcnn_test_cwd_net.py").write_text(
+        "import yaml\nimport symcnn as sc\n\n\ndef build():\n    return sc.Sequential(sc.ReLU())\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "yaml", raising=False)
+    monkeypatch.delitem(sys.modules, "symcnn_test_cwd_net", raising=False)
+    status, _, err = run(["summary", "symcnn_test_cwd_net:build", "--input", "3x4x4"], capsys)
+    assert status == 0 and "shadowed" not in err, err
+    assert sys.path[-1] == str(tmp_path) and sys.modules["yaml"].__file__ != str(tmp_path / "yaml.py")
+    sys.modules.pop("symcnn_test_cwd_net", None)
+
+
+# --- the parser's cost is bounded before it is paid --------------------------------------------------------------
+
+def _product(n: int) -> str:
+    return "*".join(f"(a{i}+b{i})" for i in range(n))
+
+
+def test_products_of_distinct_sums_are_refused_with_the_limit():
+    with pytest.raises(sc.SymcnnError, match=f"expands to 128 terms; at most {MAX_TERMS}"):
+        parse_expr_safe(_product(16))
+    with pytest.raises(sc.SymcnnError, match=f"distinct symbols; at most {MAX_SYMBOLS}"):
+        parse_expr_safe("+".join(f"a{i}" for i in range(MAX_SYMBOLS + 1)))
+    assert parse_expr_safe(_product(6)) is not None  # 64 terms: allowed
+    assert parse_expr_safe("(H + W + 1)**8").is_Pow  # 45 terms
+    with pytest.raises(sc.SymcnnError, match="expands to"):
+        parse_expr_safe("floor((H + W + P + F + 1)**8 / 2)")  # inside a function too
+
+
+@pytest.mark.parametrize("argv", [
+    ["formula", "conv1d", "output_shape", "--input", "1x" + _product(16)],
+    ["summary", "small_cnn", "--subs", "H=" + _product(16)],
+    ["solve", "conv1d", "--input", "1x30", "--output", "1x" + _product(16)],
+])
+def test_the_bound_reaches_every_command(argv, capsys):
+    status, _, err = run(argv, capsys)
+    _one_line_error(status, err)
+    assert f"at most {MAX_TERMS} are allowed" in err
+
+
+def test_the_bound_reaches_spec_input():
+    with pytest.raises(sc.SymcnnError, match="field input.*expands to"):
+        sc.load_spec(f'input: "1x{_product(16)}"\nlayers:\n  - ReLU\n')
+
+
+# --- usability ---------------------------------------------------------------------------------------------------
+
+def test_a_lowercase_padding_in_a_spec_is_a_symbol():
+    spec = sc.load_spec("input: [3, H, W]\nlayers:\n  - Conv2d: {in_channels: 3, out_channels: 4, kernel_size: 3, "
+                        "padding: p}\n")
+    shape = sc.analyze(*spec).output_shape
+    assert any(s.name == "p" for s in shape[1].free_symbols), shape
+    same = sc.load_spec("input: [3, H, W]\nlayers:\n  - Conv2d: {in_channels: 3, out_channels: 4, kernel_size: 3, "
+                        "padding: same}\n")
+    assert sc.analyze(*same).output_shape[1:] == (sc.H, sc.W)
+
+
+def test_a_lowercase_padding_on_the_command_line_is_a_symbol(capsys):
+    status, out, err = run(["formula", "conv1d", "output_size", "--padding", "p", "--stride", "1",
+                            "--dilation", "1"], capsys)
+    assert status == 0, err
+    assert "2*p" in out.replace(" ", "")
+
+
+def test_spec_input_is_split_like_the_command_line():
+    spec = sc.load_spec('input: "3xmax(H,8)xW"\nlayers:\n  - ReLU\n')
+    assert spec.input_shape == (3, sympy.Max(sc.H, 8), sc.W)
+    assert sc.cli.parse_shape("3xmax(H,8)xW") == spec.input_shape
+
+
+def test_arguments_of_a_layer_taking_any_keyword_are_passed(capsys):
+    status, out, err = run(["formula", "softmax", "params", "--arg", "dim=1"], capsys)
+    assert status == 0 and out.strip() == "0", err
+    status, _, err = run(["formula", "relu6", "params", "--arg", "inplace=true"], capsys)
+    assert status == 0, err
+    status, _, err = run(["formula", "add", "params", "--arg", "dim=1"], capsys)  # Add takes no arguments at all
+    _one_line_error(status, err)
+    assert err.rstrip().endswith("arguments: none (it takes no constructor arguments)"), err
+
+
+@pytest.mark.parametrize("width", ["-5", "0", "39", "10001"])
+def test_width_out_of_range_is_refused(width, capsys):
+    status, _, err = run(["summary", "small_cnn", "--width", width], capsys)
+    _one_line_error(status, err)
+    assert "`--width`" in err
+
+
+def test_summary_subs_that_the_engine_refuses_is_one_line(tmp_path, capsys):
+    path = tmp_path / "net.yaml"
+    path.write_text("input: 3xHxW\nlayers:\n  - Conv2d: [3, 8, 3, {stride: S, padding: 1}]\n")
+    status, _, err = run(["summary", str(path), "--subs", "S=0"], capsys)
+    _one_line_error(status, err)
+
+
+def test_solve_with_a_symbolic_target_has_no_traceback(capsys):
+    status, _, err = run(["solve", "conv1d", "--input", "1x30", "--output", "1xQ", "--kernel", "F", "--stride", "2"],
+                         capsys)
+    assert status in (0, 1, 2) and "Traceback" not in err and len(err.splitlines()) <= 1, err
+
+
+def test_an_unexpected_exception_is_an_internal_error_not_a_traceback(monkeypatch, capsys):
+    import symcnn.cli._commands_info as info
+
+    def boom(args):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(info, "cmd_models", boom)
+    monkeypatch.setattr(cli, "cmd_models", boom)
+    status, _, err = run(["models"], capsys)
+    _one_line_error(status, err, code=1)
+    assert "internal error: KeyError" in err
+    monkeypatch.setenv("SYMCNN_DEBUG", "1")
+    with pytest.raises(KeyError):
+        cli.main(["models"])
+
+
+def test_the_expansion_estimate_bounds_the_real_expansion():
+    syms = sympy.symbols("x0:4", positive=True, integer=True)
+    from symcnn._parse import expanded_terms
+
+    for a, b, k in itertools.product(range(1, 4), range(1, 4), range(1, 4)):
+        e = (sum(syms[:a]) + 1) * (sum(syms[-b:]) + 2) ** k
+        assert expanded_terms(e) >= len(sympy.Add.make_args(sympy.expand(e)))
