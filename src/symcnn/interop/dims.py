@@ -119,26 +119,32 @@ def _crops(analysis) -> list[str]:
 def _first_reaching_one(analysis, symbol, other_subs, sizes) -> tuple[int | None, str | None]:
     """The smallest size in ``sizes`` at which every output size computed from ``symbol`` is >= 2, and the
     layer that forced it (the last one whose size was 1 just below)."""
-    exprs = []
+    unique: dict[sympy.Expr, str] = {}  # each distinct size formula once, with the last layer that has it
     for r in analysis.layers:
-        for i, e in enumerate(r.output_shape[1:]):
+        for e in r.output_shape[1:]:
             e = sympy.sympify(e)
             if symbol in e.free_symbols:
-                exprs.append((r.name, i, e.subs(other_subs)))
+                unique[e.subs(other_subs)] = r.name
+    exprs = [(name, e, sympy.lambdify(symbol, e, modules="math")) for e, name in unique.items()]
     blocker = None
     for v in sizes:
-        bad = [(name, i) for name, i, e in exprs if int(e.subs(symbol, v)) < 2]
+        bad = [(name, e) for name, e, fn in exprs if _at(fn, e, symbol, v) < 2]
         if not bad:
             return v, blocker
-        blocker = f"layer '{bad[-1][0]}' (output size {_size_at(exprs, bad[-1], symbol, v)} at {v})"
+        blocker = f"layer '{bad[-1][0]}' (output size {_at(None, bad[-1][1], symbol, v)} at {v})"
     return None, blocker
 
 
-def _size_at(exprs, key, symbol, v) -> int:
-    for name, i, e in exprs:
-        if (name, i) == key:
-            return int(e.subs(symbol, v))
-    return 0
+def _at(fn, e, symbol, v) -> int:
+    """An integer size at ``symbol = v`` (exact: the engine's own substitution when no plain function)."""
+    if fn is not None:
+        try:
+            out = fn(v)
+            if isinstance(out, int):
+                return out
+        except Exception:  # noqa: BLE001 - fall back to the exact substitution
+            pass
+    return int(e.subs(symbol, v))
 
 
 def export_dims(model, input_shape=None, *, between=(2, 4096), exact=None,
