@@ -47,6 +47,8 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from .counting import conventions as conventions
     from .counting import count as count
     from .errata import errata as errata
+    from .interop.dims import export_dims as export_dims
+    from .interop.onnx import from_onnx as from_onnx
     from .interop.torch import from_torch as from_torch
     from .interop.torch import to_torch as to_torch
     from .solve import mirror_output_padding as mirror_output_padding
@@ -62,6 +64,7 @@ _LAZY = {
     "valid_input_sizes": (".solve", "valid_input_sizes"), "mirror_output_padding": (".solve", "mirror_output_padding"),
     "count": (".counting", "count"), "conventions": (".counting", "conventions"),
     "from_torch": (".interop.torch", "from_torch"), "to_torch": (".interop.torch", "to_torch"),
+    "from_onnx": (".interop.onnx", "from_onnx"), "export_dims": (".interop.dims", "export_dims"),
     "load_spec": (".spec", "load_spec"),
 }
 
@@ -106,5 +109,5 @@ __all__ = [
     "models", "reference", "derive", "errata", "solve", "valid_input_sizes", "mirror_output_padding",
     "load_spec",
     "count", "conventions",
-    "to_torch", "from_torch",
+    "to_torch", "from_torch", "from_onnx", "export_dims",
 ]

@@ -5,7 +5,8 @@ Per spatial axis, with effective kernel ``F_eff = D*(F - 1) + 1`` and paddings `
     O = floor((W + P_l + P_r - F_eff) / S) + 1            (PyTorch: P_l = P_r = P)
 
 ``padding="same"`` follows TensorFlow / ONNX SAME_UPPER at any stride: ``O = ceil(W/S)`` with total padding
-``max((O - 1)*S + F_eff - W, 0)``, the odd pixel at the end (identical to PyTorch's ``"same"`` at stride 1).
+``max((O - 1)*S + F_eff - W, 0)``, the odd pixel at the end (identical to PyTorch's ``"same"`` at stride 1);
+``"same_lower"`` is ONNX's SAME_LOWER (the same size, the odd pixel at the start).
 ``"full"`` pads ``F_eff - 1`` per side, ``"valid"`` pads nothing.
 
 Costs (batch 1, ``n = (C_in/G) * prod(F)`` weights per output, ``prod(O)`` output positions)::
@@ -61,10 +62,11 @@ def conv_output_size(size, kernel, stride=1, pad_left=0, pad_right=None, dilatio
     return floordiv(sympy.sympify(size) + pad_left + pad_right - effective_kernel(kernel, dilation), stride) + 1
 
 
-def same_padding(size, kernel, stride=1, dilation=1) -> tuple[sympy.Expr, sympy.Expr]:
+def same_padding(size, kernel, stride=1, dilation=1, lower=False) -> tuple[sympy.Expr, sympy.Expr]:
     """(left, right) padding of SAME_UPPER (TensorFlow/ONNX; PyTorch ``"same"`` at stride 1).
 
-    Total ``max((ceil(W/S) - 1)*S + F_eff - W, 0)``, left ``total // 2``, the odd pixel on the right.
+    Total ``max((ceil(W/S) - 1)*S + F_eff - W, 0)``, left ``total // 2``, the odd pixel on the right;
+    ``lower=True`` gives ONNX's SAME_LOWER, the odd pixel on the left.
 
     >>> same_padding(224, 7, 2)   # total max((112 - 1)*2 + 7 - 224, 0) = 5
     (2, 3)
@@ -74,8 +76,8 @@ def same_padding(size, kernel, stride=1, dilation=1) -> tuple[sympy.Expr, sympy.
     size = sympy.sympify(size)
     out = ceildiv(size, stride)
     total = smax((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
-    left = floordiv(total, 2)
-    return left, total - left
+    small = floordiv(total, 2)
+    return (total - small, small) if lower else (small, total - small)
 
 
 def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings: tuple[str, ...]):
@@ -146,7 +148,7 @@ class _ConvNd(Layer):
         self._set(_arg_conditions=tuple(ck.conditions))
         self._freeze()
 
-    _padding_strings = ("valid", "same", "full")
+    _padding_strings = ("valid", "same", "full", "same_lower")
 
     def __repr__(self) -> str:
         parts = [fmt(self.in_channels), fmt(self.out_channels), f"kernel_size={fmt(self.kernel_size)}"]
@@ -174,9 +176,9 @@ class _ConvNd(Layer):
             return tuple(
                 (effective_kernel(k, d) - 1,) * 2 for k, d in zip(self.kernel_size, self.dilation, strict=True)
             )
-        if self.padding == "same":
+        if self.padding in ("same", "same_lower"):
             return tuple(
-                same_padding(w, k, s, d)
+                same_padding(w, k, s, d, lower=self.padding == "same_lower")
                 for w, k, s, d in zip(spatial, self.kernel_size, self.stride, self.dilation, strict=True)
             )
         return self.padding
@@ -194,7 +196,7 @@ class _ConvNd(Layer):
                 f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
                 f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)",
             )
-            if self.padding == "same":
+            if self.padding in ("same", "same_lower"):
                 out.append(ceildiv(w, s))
             else:
                 out.append(conv_output_size(w, k, s, pl, pr, d))

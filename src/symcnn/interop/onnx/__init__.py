@@ -1,0 +1,184 @@
+"""ONNX in: any framework's CNN (PyTorch, Keras/TensorFlow through tf2onnx, PaddlePaddle, JAX) as a symcnn graph.
+
+>>> import symcnn as sc                                        # doctest: +SKIP
+>>> net = sc.from_onnx("resnet50.onnx")                        # dims "height", "width" become symbols
+>>> sc.analyze(net, net.input_shape).output_shape              # (1000,)
+
+The graph's symbolic dims (``dim_param``) become symcnn symbols (``"height"`` -> ``height``) unless
+``input_shape=`` names them. Each ONNX operator a CNN uses maps to the symcnn layer with the same semantics
+(the ONNX operator spec's): Conv (auto_pad NOTSET / SAME_UPPER / SAME_LOWER / VALID, explicit pads),
+ConvTranspose (output_padding, output_shape), MaxPool / AveragePool (ceil_mode, count_include_pad),
+GlobalAveragePool, Gemm / MatMul with constant weights, BatchNormalization, the activations, Add / Sub / Mul /
+Div (with broadcasting), Concat, Flatten, Reshape / Transpose where they only regroup, Resize / Upsample, Pad,
+and the Shape / Gather / Slice / Concat chains that compute sizes (read as formulas, never executed).
+Weights are read only as shapes (initializers give the parameter counts; external data is never loaded).
+An operator symcnn does not know is refused, naming its type and node, never counted as zero.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import sympy
+
+from ..._errors import SymcnnError
+from ..._graph import Graph, Input
+from ._ops import FOLDABLE, HANDLERS, OpError, _fold
+from ._reader import MAX_NODES, UNKNOWN, Const, Tensor, attributes, const_from_tensor, input_value, load
+
+__all__ = ["from_onnx", "OnnxGraph", "SUPPORTED_OPS"]
+
+#: the ONNX operator types symcnn reads
+SUPPORTED_OPS = tuple(sorted(HANDLERS))
+
+
+class OnnxGraph(Graph):
+    """A :class:`symcnn.Graph` read from ONNX, with the input shape the file declares (``input_shape``, dims
+    as symbols) and the batch size it declares (``batch``)."""
+
+    def __init__(self, inputs, outputs, *, name, input_shape, batch, opset):
+        super().__init__(inputs, outputs, name=name)
+        self.input_shape = input_shape
+        self.batch = batch
+        self.opset = opset
+
+
+class _Walk:
+    def __init__(self, graph, batch):
+        self.graph = graph
+        self.batch = batch
+        self.values: dict[str, object] = {}
+        self.refused: list[str] = []
+        self.names: Counter = Counter()
+        self.consumers: dict[str, list] = {}
+        for node in graph.node:
+            for name in node.input:
+                if name:
+                    self.consumers.setdefault(name, []).append(node)
+        self.fused: set[int] = set()  # ids of Add nodes folded into a MatMul as its bias
+        self.node = None
+
+    def is_used(self, value_name: str) -> bool:
+        return bool(self.consumers.get(value_name)) or value_name in {o.name for o in self.graph.output}
+
+    def _name(self, node, suffix: str | None) -> str:
+        base = node.name or f"{node.op_type}_{node.output[0]}"
+        base = base.strip("/").replace("/", ".") or node.op_type
+        if suffix:
+            base = f"{base}.{suffix}"
+        self.names[base] += 1
+        return base if self.names[base] == 1 else f"{base}_{self.names[base] - 1}"
+
+    def emit(self, layer, inputs: list[Tensor], node, *, weights=(), suffix: str | None = None) -> Tensor:
+        """Apply ``layer`` to the activations, check its parameter count against the consumed initializers."""
+        shapes = tuple(t.shape for t in inputs)
+        try:
+            result = layer.infer(*shapes)
+        except SymcnnError as e:
+            raise OpError(str(e)) from None
+        consumed = sum(w.numel for w in weights if isinstance(w, Const) and w.initializer)
+        if any(isinstance(w, Const) and w.initializer for w in weights):
+            if sympy.simplify(result.params - consumed) != 0:
+                raise OpError(f"{layer!r} has {result.params} parameters but the node's initializers hold "
+                              f"{consumed} values")
+        out = layer(*(t.node for t in inputs), name=self._name(node, suffix))
+        return Tensor(out, result.output_shape)
+
+    def fused_bias(self, node, m: int):
+        """The constant bias of ``MatMul -> Add(const)`` (how exporters write a Linear), or None."""
+        users = self.consumers.get(node.output[0], [])
+        if len(users) != 1 or users[0].op_type != "Add" or node.output[0] in {o.name for o in self.graph.output}:
+            return None
+        add = users[0]
+        other = [n for n in add.input if n != node.output[0]]
+        if len(other) != 1:
+            return None
+        c = self.values.get(other[0])
+        if isinstance(c, Const) and c.dims in ((m,), (1, m)):
+            self.fused.add(id(add))
+            return c
+        return None
+
+    def run(self) -> None:
+        for node in self.graph.node:
+            if id(node) in self.fused:  # the Add folded into the Linear before it
+                self.values[node.output[0]] = self.values[self._fused_source(node)]
+                continue
+            ins = [self.values.get(n, UNKNOWN) if n else None for n in node.input]
+            if any(v is UNKNOWN for v in ins):
+                for o in node.output:
+                    self.values[o] = UNKNOWN
+                continue
+            handler = HANDLERS.get(node.op_type)
+            where = f"node {node.name or '(unnamed)'!r} ({node.op_type})"
+            if node.domain not in ("", "ai.onnx"):
+                handler = None
+            try:
+                if handler is None:
+                    raise OpError(
+                        f"the operator {node.domain + '.' if node.domain else ''}{node.op_type} is not supported "
+                        f"(symcnn reads: {', '.join(SUPPORTED_OPS)})")
+                self.node = node
+                attrs = attributes(node)
+                outs = None
+                if node.op_type in FOLDABLE and all(
+                        v is None or (isinstance(v, Const) and v.value is not None) for v in ins):
+                    outs = _fold(node, ins, attrs)
+                if outs is None:
+                    outs = handler(self, node, ins, attrs)
+            except OpError as e:
+                self.refused.append(f"{where}: {e}")
+                outs = [UNKNOWN] * len(node.output)
+            for name, value in zip(node.output, outs, strict=False):
+                if name:
+                    self.values[name] = value
+
+    def _fused_source(self, add_node) -> str:
+        for n in add_node.input:
+            v = self.values.get(n)
+            if isinstance(v, Tensor):
+                return n
+        raise SymcnnError(f"from_onnx: internal: the fused bias {add_node.name!r} has no activation input")
+
+
+def from_onnx(model, input_shape=None) -> OnnxGraph:
+    """Read an ONNX model (a path or an ``onnx.ModelProto``) into a symcnn graph.
+
+    Args:
+        model: the ``.onnx`` file or a loaded ``ModelProto`` (one input, one output).
+        input_shape: ``(C, *spatial)`` without the batch axis, overriding the file's dims (e.g. ``(3, H, W)``);
+            by default the file's: numbers stay numbers, ``dim_param`` names become symbols.
+
+    Returns:
+        An :class:`OnnxGraph` (a :class:`symcnn.Graph`); ``symcnn.analyze(g, g.input_shape)`` gives the figures.
+
+    Raises:
+        SymcnnError: onnx is missing, the file is not a model, or operators are unsupported (one error listing
+            each: node name, operator type and why).
+    """
+    proto = load(model)
+    graph = proto.graph
+    if len(graph.node) > MAX_NODES:
+        raise SymcnnError(f"from_onnx: the graph has {len(graph.node):,} nodes, more than the limit {MAX_NODES:,}")
+    name, shape, batch = input_value(graph, input_shape)
+    walk = _Walk(graph, batch)
+    for init in graph.initializer:
+        walk.values[init.name] = const_from_tensor(init, initializer=True)
+    start = Input(name)
+    walk.values[name] = Tensor(start, shape)
+    walk.run()
+    if walk.refused:
+        shown = walk.refused[:20]
+        more = len(walk.refused) - len(shown)
+        raise SymcnnError("from_onnx: cannot read " + "; ".join(shown) + (f"; and {more} more" if more else ""))
+    if len(graph.output) != 1:
+        names = ", ".join(repr(o.name) for o in graph.output)
+        raise SymcnnError(f"from_onnx: the graph has {len(graph.output)} outputs ({names}); symcnn reads one")
+    out = walk.values.get(graph.output[0].name)
+    if not isinstance(out, Tensor):
+        raise SymcnnError(
+            f"from_onnx: the output {graph.output[0].name!r} is not an activation computed from the input")
+    if out.node is start:
+        raise SymcnnError("from_onnx: the graph computes nothing (its output is its input)")
+    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None)
+    return OnnxGraph(start, out.node, name=graph.name or None, input_shape=shape, batch=batch, opset=opset)

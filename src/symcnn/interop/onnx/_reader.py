@@ -1,0 +1,170 @@
+"""Reading an ONNX file: the model, its input, its constants, and the values a walk of the graph carries.
+
+A value in the walk is one of three things: an activation (:class:`Tensor`: a node of the symcnn graph being
+built and its shape without the batch axis), a constant (:class:`Const`: an initializer or a ``Constant``
+node, as a NumPy array when it is small enough to read), or a list of sizes computed from shapes
+(:class:`Sizes`: what ``Shape -> Gather -> Concat`` chains compute, as SymPy expressions, batch axis
+included). Nothing is executed: sizes are formulas.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import sympy
+
+from ..._errors import SymcnnError
+from ..._symbols import N, size_symbol
+from ...layers._base import Shape
+
+#: a model with more nodes than this is refused (the walk is linear, this bounds its time and memory)
+MAX_NODES = 200_000
+#: constants with more elements than this are not read (only their shape is: weights need no values)
+MAX_CONST_VALUES = 65_536
+#: an .onnx file larger than this is refused (weights in external data files are never read)
+MAX_FILE_BYTES = 4 * 1024**3
+
+
+def import_onnx():
+    try:
+        import onnx
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise SymcnnError("from_onnx: the `onnx` package is not installed (pip install 'symcnn[onnx]')") from None
+    return onnx
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """An activation: a node of the graph under construction and its shape ``(C, *spatial)``."""
+
+    node: object
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class Const:
+    """A constant: its dims, its values when small (else None), and whether it is a stored initializer."""
+
+    dims: tuple[int, ...]
+    value: object  # numpy array or None
+    initializer: bool
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.dims:
+            n *= d
+        return n
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """A 1-D integer tensor computed from shapes (batch axis included), or a scalar (``scalar=True``)."""
+
+    values: tuple[sympy.Expr, ...]
+    scalar: bool = False
+
+
+class Unknown:
+    """The output of a node that could not be read (its error is reported once, at that node)."""
+
+
+UNKNOWN = Unknown()
+
+
+def load(model):
+    """An ``onnx.ModelProto`` from a path or a ModelProto (external weight data is never loaded)."""
+    onnx = import_onnx()
+    if isinstance(model, onnx.ModelProto):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if not os.path.isfile(path):
+            raise SymcnnError(f"from_onnx: {path!r} is not a regular file")
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise SymcnnError(f"from_onnx: {path!r} has {size:,} bytes, more than the limit {MAX_FILE_BYTES:,}")
+        try:
+            return onnx.load(path, load_external_data=False)
+        except Exception as e:  # protobuf's DecodeError and friends: not an ONNX file
+            raise SymcnnError(f"from_onnx: {path!r} is not a readable ONNX model ({type(e).__name__}: {e})") from None
+    raise SymcnnError(f"from_onnx: `model` is a {type(model).__name__}; expected a path or an onnx.ModelProto")
+
+
+def const_from_tensor(tensor, *, initializer: bool) -> Const:
+    """A TensorProto as a :class:`Const` (values read only when small and stored inline)."""
+    onnx = import_onnx()
+    from onnx import numpy_helper
+
+    dims = tuple(int(d) for d in tensor.dims)
+    c = Const(dims, None, initializer)
+    external = tensor.data_location == onnx.TensorProto.EXTERNAL
+    if c.numel <= MAX_CONST_VALUES and not external:
+        try:
+            return Const(dims, numpy_helper.to_array(tensor), initializer)
+        except Exception:  # an exotic element type: only its shape is known
+            return c
+    return c
+
+
+def dim_symbol(name: str) -> sympy.Symbol:
+    """The symcnn symbol for an ONNX ``dim_param`` ("height" stays ``height``; "H" is symcnn's H)."""
+    clean = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "dim"
+    if clean[0].isdigit():
+        clean = "d_" + clean
+    return size_symbol(clean)
+
+
+def input_value(graph, input_shape) -> tuple[str, Shape, sympy.Expr]:
+    """(name, shape without batch, batch expression) of the graph's one real input."""
+    from ..._analysis import _as_shape
+
+    inits = {t.name for t in graph.initializer}
+    real = [i for i in graph.input if i.name not in inits]
+    if len(real) != 1:
+        names = ", ".join(repr(i.name) for i in real) or "none"
+        raise SymcnnError(f"from_onnx: the graph has {len(real)} inputs ({names}); symcnn reads one-input models")
+    inp = real[0]
+    ttype = inp.type.tensor_type
+    dims = []
+    if ttype.HasField("shape"):
+        for i, d in enumerate(ttype.shape.dim):
+            if d.HasField("dim_value"):
+                dims.append(sympy.Integer(d.dim_value))
+            elif d.HasField("dim_param"):
+                dims.append(dim_symbol(d.dim_param))
+            else:
+                dims.append(None if i else N)
+    batch = dims[0] if dims and dims[0] is not None else N
+    if input_shape is not None:
+        shape = _as_shape(input_shape)
+        if dims and len(dims) != len(shape) + 1:
+            raise SymcnnError(
+                f"from_onnx: `input_shape` has {len(shape)} entries but the input {inp.name!r} has rank "
+                f"{len(dims)} (batch first): give (C, *spatial) without the batch axis"
+            )
+        return inp.name, shape, batch
+    if len(dims) < 2:
+        raise SymcnnError(
+            f"from_onnx: the input {inp.name!r} has no usable shape (rank {len(dims)}); give input_shape=(C, H, W)"
+        )
+    if any(d is None for d in dims[1:]):
+        raise SymcnnError(
+            f"from_onnx: the input {inp.name!r} has an unnamed dynamic axis; give input_shape=(C, H, W)"
+        )
+    return inp.name, _as_shape(tuple(dims[1:])), batch
+
+
+def attributes(node) -> dict:
+    """A node's attributes as Python values (ints, floats, strings, lists of them, tensors)."""
+    onnx = import_onnx()
+    out = {}
+    for a in node.attribute:
+        value = onnx.helper.get_attribute_value(a)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        elif isinstance(value, list):
+            value = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value]
+        out[a.name] = value
+    return out
