@@ -256,3 +256,18 @@ def test_unnamed_dynamic_axes_need_an_input_shape():
         from_onnx(model)
     g = from_onnx(model, input_shape=(3, sc.H, sc.W))
     assert sc.analyze(g, g.input_shape).output_shape == (3, sc.H, sc.W)
+
+
+def test_the_cli_summarises_an_onnx_file(tmp_path, capsys):
+    from symcnn.cli import main
+
+    p = tmp_path / "net.onnx"
+    p.write_bytes(_export(sc.to_torch(sc.Sequential(sc.Conv2d(3, 8, 3, stride=2, padding=1), sc.ReLU(),
+                                                     sc.BatchNorm2d(8))), (3, 32, 32)))
+    assert main(["summary", str(p), "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "ceil(height/2)" in out and "Conv2d" in out
+    assert main(["summary", str(p), "--input", "3xHxW", "--subs", "H=33,W=64", "--format", "csv"]) == 0
+    assert '"(8, 17, 32)"' in capsys.readouterr().out
+    assert main(["summary", str(tmp_path / "missing.onnx")]) == 2
+    assert "is not a regular file" in capsys.readouterr().err

@@ -23,6 +23,7 @@ EPILOG = f"""    symcnn summary vgg16                                  # per-lay
     symcnn summary small_cnn --subs H=32,W=32 --format markdown
     symcnn summary my_net.yaml --format json              # a spec file (YAML or TOML)
     symcnn summary mypkg.nets:model --input 3x224x224     # a symcnn network or a torch.nn.Module
+    symcnn summary model.onnx                             # an ONNX file (any framework)
     symcnn formula conv2d output_size --stride 2          # a closed form (--latex for LaTeX)
     symcnn solve conv2d --input 3x224x224 --output 64x112x112 --kernel 7 --stride 2 --padding P
     symcnn solve unet --valid-sizes --between 32,1024 --exact
@@ -79,9 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = _sub(sub, "summary", "per-layer table: closed forms, or numbers when substituted",
              "  symcnn summary vgg16\n  symcnn summary resnet50 --input 3x224x224\n"
              "  symcnn summary small_cnn --subs H=32,W=32 --format markdown\n"
-             "  symcnn summary net.yaml --format json\n  symcnn summary resnet18 --input 3x224x224 --convention fvcore")
-    s.add_argument("model", help="a zoo name (symcnn models), an example spec, a .yaml/.yml/.toml spec, or "
-                                 "module:attribute (a symcnn network or a torch.nn.Module). " + TARGET_RULE)
+             "  symcnn summary net.yaml --format json\n"
+             "  symcnn summary resnet18 --input 3x224x224 --convention fvcore\n"
+             "  symcnn summary model.onnx                     # dims named in the file become symbols")
+    s.add_argument("model", help="a zoo name (symcnn models), an example spec, a .yaml/.yml/.toml spec, an .onnx "
+                                 "file (symcnn.from_onnx), or module:attribute (a symcnn network or a "
+                                 "torch.nn.Module). " + TARGET_RULE)
     s.add_argument("--input", help="input shape, e.g. 3x224x224 or 3xHxW (default: the model's)")
     s.add_argument("--subs", default="", help="substitutions, e.g. H=224,W=224")
     s.add_argument("--format", choices=FORMATS, default="table")

@@ -1,4 +1,4 @@
-"""What a model argument names: a zoo model, a spec (file or example), or ``module:attribute``.
+"""What a model argument names: a zoo model, a spec (file or example), an ONNX file, or ``module:attribute``.
 
 ``module:attribute`` runs code of the named module, so what it accepts is narrow (:data:`TARGET_RULE`): the
 standard library is refused before anything is imported, and nothing is called unless it is a class or a
@@ -129,7 +129,8 @@ def is_model_name(name: str) -> bool:
     from .. import models
     from ..spec import examples
 
-    return name in models.names() or ":" in name or name.lower().endswith(_SPEC_SUFFIXES) or name in examples()
+    return (name in models.names() or ":" in name or name.lower().endswith(_SPEC_SUFFIXES + (".onnx",))
+            or name in examples())
 
 
 def resolve_model(name: str, input_text: str | None):
@@ -144,12 +145,17 @@ def resolve_model(name: str, input_text: str | None):
     if name.lower().endswith(_SPEC_SUFFIXES) or name in examples():
         spec = load_spec(name)
         return spec.model, shape or spec.input_shape, spec.name
+    if name.lower().endswith(".onnx"):
+        from ..interop.onnx import from_onnx
+
+        net = from_onnx(name, input_shape=shape)  # --input renames or fixes the file's dims
+        return net, net.input_shape, os.path.basename(name)
     if ":" in name:
         model, shape = import_target(name, shape or (3, H, W))
         return model, shape, name.split(":")[1]
     raise SymcnnError(
         f"unknown model {name!r}: give a zoo name ({', '.join(models.names())}), an example spec "
-        f"({', '.join(examples())}), a .yaml/.yml/.toml spec file or module:attribute"
+        f"({', '.join(examples())}), a .yaml/.yml/.toml spec file, an .onnx file or module:attribute"
     )
 
 
@@ -162,7 +168,8 @@ def analyze_resolved(model_name: str, input_text: str | None):
     from .._analysis import analyze
 
     model, shape, title = resolve_model(model_name, input_text)
-    if input_text and model_name not in models.names() and ":" not in model_name:
+    if input_text and model_name not in models.names() and ":" not in model_name \
+            and not model_name.lower().endswith(".onnx"):
         from ..spec import load_spec
 
         own = load_spec(model_name).input_shape

@@ -584,7 +584,7 @@ def _fold(node, ins, attrs):
     elif op == "Concat":
         out = np.concatenate(arrs, axis=int(attrs.get("axis", 0)))
     elif op in ("Cast", "Identity"):
-        out = a
+        return [ins[0]]  # the same constant (an initializer stays one: exporters alias weights through Identity)
     elif op == "Gather":
         out = np.take(a, arrs[1], axis=int(attrs.get("axis", 0)))
     elif op in ("Add", "Sub", "Mul"):
