@@ -1,0 +1,204 @@
+"""Training cost against PyTorch: FlopCounterMode on forward + backward, and the bytes autograd saves.
+
+Each case builds the zoo model's torch twin (``sc.to_torch``) in train mode, freezes submodules
+(``requires_grad_(False)``), makes activations in place, wraps submodules in ``torch.utils.checkpoint``
+(``use_reentrant=False``) or runs the forward under CPU autocast, then measures one step on a random input that
+does not require grad:
+
+* FLOPs: ``FlopCounterMode`` around forward and ``backward()`` (the recomputation of checkpointed segments
+  included);
+* saved bytes: a ``saved_tensors_hooks`` pack hook around the forward, summing ``nbytes()`` of the unique
+  untyped storages that are neither parameters nor buffers.
+
+CI runs lenet5, resnet18, mobilenet_v2, squeezenet1_1, the DCGAN pair and a from_torch network at small sizes;
+``SYMCNN_TRAINING_ALL=1`` adds alexnet, googlenet, densenet121, vgg11_bn and unet (minutes of CPU).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import pytest
+
+import symcnn as sc
+from symcnn.training import B
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+from torch.utils.checkpoint import checkpoint as torch_checkpoint  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+ALL = os.environ.get("SYMCNN_TRAINING_ALL") == "1"
+
+
+class Checkpointed(torch.nn.Module):
+    """Runs ``inner`` under ``torch.utils.checkpoint`` (non-reentrant)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, *xs):
+        return torch_checkpoint(self.inner, *xs, use_reentrant=False)
+
+
+def twin(module, *, frozen=(), inplace=False, checkpoint=()):
+    """``module`` (a torch module) in train mode with frozen submodules, in-place activations and segments."""
+    for name in frozen:
+        for p in module.get_submodule(name).parameters():
+            p.requires_grad_(False)
+    if inplace:
+        for mod in module.modules():
+            if hasattr(mod, "inplace") and not isinstance(mod, torch.nn.modules.dropout._DropoutNd):
+                mod.inplace = True
+    for name in checkpoint:
+        parent, _, child = name.rpartition(".")
+        owner = module.get_submodule(parent) if parent else module
+        setattr(owner, child, Checkpointed(owner.get_submodule(child)))
+    return module.train()
+
+
+def measure(module, shape, batch, *, autocast=None):
+    """(FlopCounterMode FLOPs of forward + backward, bytes of the unique saved storages that are not parameters
+    or buffers)."""
+    own = {t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()]}
+    x = torch.randn(batch, *shape)
+    seen: dict[int, int] = {}
+
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in own and st.nbytes():
+            seen[st.data_ptr()] = st.nbytes()
+        return t
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            if autocast:
+                with torch.autocast("cpu", dtype=getattr(torch, autocast)):
+                    y = module(x)
+            else:
+                y = module(x)
+        saved = sum(seen.values())
+        y.float().sum().backward()
+    return counter.get_total_flops(), saved
+
+
+@functools.cache
+def symbolic(name, frozen=(), inplace=False, checkpoint=(), autocast=None):
+    """The closed forms, computed once per model and options (symbolic in B, H, W)."""
+    shape = _SHAPES.get(name, (3, sc.H, sc.W))
+    return sc.training(sc.models.get(name), shape, batch=B, device="cpu", mixed_precision=autocast,
+                       frozen=list(frozen) or None, inplace=inplace, checkpoint=list(checkpoint) or None)
+
+
+_SHAPES = {"lenet5": (1, 32, 32), "dcgan_generator": (100, 1, 1)}
+
+# (model, (H, W) sizes, options); every size at batch 1 and 4
+CASES = [
+    ("lenet5", [(32, 32)], {}),
+    ("lenet5", [(32, 32)], {"frozen": ("C1",)}),
+    ("resnet18", [(33, 47), (40, 40), (64, 40)], {}),
+    ("resnet18", [(33, 47)], {"frozen": ("conv1", "bn1", "layer1")}),
+    ("resnet18", [(40, 56)], {"inplace": True}),
+    ("resnet18", [(40, 56)], {"checkpoint": ("layer1", "layer3.1")}),
+    ("resnet18", [(40, 56)], {"autocast": "bfloat16"}),
+    ("resnet18", [(36, 36)], {"autocast": "bfloat16", "inplace": True, "checkpoint": ("layer2",),
+                              "frozen": ("layer4.1",)}),
+    ("mobilenet_v2", [(32, 48), (48, 40), (40, 56)], {}),
+    ("mobilenet_v2", [(32, 48)], {"inplace": True, "frozen": ("features.0", "features.1")}),
+    ("mobilenet_v2", [(40, 56)], {"autocast": "bfloat16", "checkpoint": ("features.2", "features.14")}),
+    ("squeezenet1_1", [(64, 80)], {}),
+    ("squeezenet1_1", [(64, 64)], {"inplace": True, "checkpoint": ("features.3",)}),
+    ("dcgan_generator", [(1, 1)], {}),
+    ("dcgan_discriminator", [(64, 64)], {"frozen": ("main.0",)}),
+]
+SLOW = [
+    ("alexnet", [(64, 96)], {}),
+    ("googlenet", [(64, 64)], {}),
+    ("densenet121", [(64, 64)], {"checkpoint": ("features.denseblock1",)}),
+    ("vgg11_bn", [(32, 48)], {"inplace": True}),
+    ("unet", [(188, 188)], {}),
+]
+
+
+def _params():
+    for name, sizes, options in CASES + (SLOW if ALL else []):
+        for h, w in sizes:
+            for batch in (1, 4):
+                tag = ",".join(f"{k}={v}" for k, v in options.items())
+                yield pytest.param(name, h, w, batch, options, id=f"{name}-{h}x{w}-b{batch}-{tag}")
+
+
+@pytest.mark.parametrize(("name", "h", "w", "batch", "options"), list(_params()))
+def test_flops_and_saved_bytes_equal_pytorch(name, h, w, batch, options):
+    opts = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in options.items()}
+    cost = symbolic(name, **opts)
+    values = {B: batch, sc.H: h, sc.W: w}
+    torch.manual_seed(0)
+    module = twin(sc.to_torch(sc.models.get(name)), frozen=opts.get("frozen", ()), inplace=opts.get("inplace", False),
+                  checkpoint=opts.get("checkpoint", ()))
+    shape = _SHAPES.get(name, (3, h, w))
+    flops, saved = measure(module, shape, batch, autocast=opts.get("autocast"))
+    assert cost.flops.xreplace(values) == flops
+    assert cost.saved_activation_bytes.xreplace(values) == saved
+
+
+def test_from_torch_network_matches_pytorch():
+    """A network written in PyTorch (functional ReLU, residual add, dropout, frozen stem) through from_torch."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8))
+            self.conv = nn.Conv2d(8, 8, 3, padding=1, groups=2)
+            self.pool = nn.MaxPool2d(2, ceil_mode=True)
+            self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(8, 5))
+
+        def forward(self, x):
+            y = torch.relu(self.stem(x))
+            y = torch.nn.functional.silu(self.conv(y)) + y
+            return self.head(self.pool(y))
+
+    graph = sc.from_torch(Net(), (3, sc.H, sc.W))
+    cost = sc.training(graph, (3, sc.H, sc.W), device="cpu", frozen=lambda r: r.name.startswith("stem"))
+    for h, w, batch in ((9, 9, 1), (12, 17, 4), (16, 10, 1), (16, 10, 4)):
+        torch.manual_seed(0)
+        module = twin(Net(), frozen=("stem",))
+        flops, saved = measure(module, (3, h, w), batch)
+        values = {B: batch, sc.H: h, sc.W: w}
+        assert cost.flops.xreplace(values) == flops
+        assert cost.saved_activation_bytes.xreplace(values) == saved
+
+
+def _measured_total(module, shape, batch, optimizer_name):
+    """Bytes actually held after a step: saved tensors, parameters, gradients, optimizer state, buffers."""
+    optim = {"sgd": lambda p: torch.optim.SGD(p, lr=0.1), "sgd_momentum": lambda p: torch.optim.SGD(p, lr=0.1,
+             momentum=0.9), "adam": lambda p: torch.optim.Adam(p), "adamw": lambda p: torch.optim.AdamW(p)}
+    params = [p for p in module.parameters() if p.requires_grad]
+    opt = optim[optimizer_name](params)
+    _, saved = measure(module, shape, batch)
+    opt.step()
+    state = sum(t.untyped_storage().nbytes() for s in opt.state.values() for t in s.values()
+                if isinstance(t, torch.Tensor))
+    params_b = sum(p.untyped_storage().nbytes() for p in module.parameters())
+    grads = sum(p.grad.untyped_storage().nbytes() for p in params)
+    buffers = sum(b.untyped_storage().nbytes() for b in module.buffers())
+    return saved + params_b + grads + state + buffers
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "sgd_momentum", "adam", "adamw"])
+def test_max_batch_fits_by_measured_bytes(optimizer):
+    net = sc.Sequential(sc.Conv2d(3, 8, 3, padding=1), sc.BatchNorm2d(8), sc.ReLU(), sc.MaxPool2d(2),
+                        sc.Conv2d(8, 4, 3), sc.ReLU(), sc.Flatten(), sc.Linear(4 * 6 * 6, 10))
+    memory = 200_000
+    n = sc.max_batch(net, (3, 16, 16), memory=memory, optimizer=optimizer, device="cpu")
+    cost = sc.training(net, (3, 16, 16), optimizer=optimizer, device="cpu")
+    for batch in (n, n + 1):
+        torch.manual_seed(0)
+        measured = _measured_total(twin(sc.to_torch(net)), (3, 16, 16), batch, optimizer)
+        assert measured == cost.total_bytes.xreplace({B: batch})
+    assert cost.total_bytes.xreplace({B: n}) <= memory < cost.total_bytes.xreplace({B: n + 1})
