@@ -10,8 +10,9 @@ does not require grad:
 * saved bytes: a ``saved_tensors_hooks`` pack hook around the forward, summing ``nbytes()`` of the unique
   untyped storages that are neither parameters nor buffers.
 
-CI runs lenet5, resnet18, mobilenet_v2, squeezenet1_1, the DCGAN pair and a from_torch network at small sizes;
-``SYMCNN_TRAINING_ALL=1`` adds alexnet, googlenet, densenet121, vgg11_bn and unet (minutes of CPU).
+CI runs lenet5, resnet18 (three sizes, H != W, batch 1 and 4), mobilenet_v2, squeezenet1_1, the DCGAN pair and
+a from_torch network at small sizes; ``SYMCNN_TRAINING_ALL=1`` adds more sizes and alexnet, googlenet,
+densenet121, vgg11_bn and unet (minutes of CPU).
 """
 
 from __future__ import annotations
@@ -96,40 +97,42 @@ def symbolic(name, frozen=(), inplace=False, checkpoint=(), autocast=None):
 
 _SHAPES = {"lenet5": (1, 32, 32), "dcgan_generator": (100, 1, 1)}
 
-# (model, (H, W) sizes, options); every size at batch 1 and 4
+# (model, [(H, W, batch), ...], options)
 CASES = [
-    ("lenet5", [(32, 32)], {}),
-    ("lenet5", [(32, 32)], {"frozen": ("C1",)}),
-    ("resnet18", [(33, 47), (40, 40), (64, 40)], {}),
-    ("resnet18", [(33, 47)], {"frozen": ("conv1", "bn1", "layer1")}),
-    ("resnet18", [(40, 56)], {"inplace": True}),
-    ("resnet18", [(40, 56)], {"checkpoint": ("layer1", "layer3.1")}),
-    ("resnet18", [(40, 56)], {"autocast": "bfloat16"}),
-    ("resnet18", [(36, 36)], {"autocast": "bfloat16", "inplace": True, "checkpoint": ("layer2",),
-                              "frozen": ("layer4.1",)}),
-    ("mobilenet_v2", [(32, 48), (48, 40), (40, 56)], {}),
-    ("mobilenet_v2", [(32, 48)], {"inplace": True, "frozen": ("features.0", "features.1")}),
-    ("mobilenet_v2", [(40, 56)], {"autocast": "bfloat16", "checkpoint": ("features.2", "features.14")}),
-    ("squeezenet1_1", [(64, 80)], {}),
-    ("squeezenet1_1", [(64, 64)], {"inplace": True, "checkpoint": ("features.3",)}),
-    ("dcgan_generator", [(1, 1)], {}),
-    ("dcgan_discriminator", [(64, 64)], {"frozen": ("main.0",)}),
+    ("lenet5", [(32, 32, 1), (32, 32, 4)], {}),
+    ("lenet5", [(32, 32, 4)], {"frozen": ("C1",)}),
+    ("resnet18", [(33, 47, 1), (33, 47, 4), (40, 40, 1), (40, 40, 4), (64, 40, 1), (64, 40, 4)], {}),
+    ("resnet18", [(33, 47, 4)], {"frozen": ("conv1", "bn1", "layer1")}),
+    ("resnet18", [(40, 56, 1)], {"inplace": True}),
+    ("resnet18", [(40, 56, 4)], {"checkpoint": ("layer1", "layer3.1")}),
+    ("resnet18", [(40, 56, 1)], {"autocast": "bfloat16"}),
+    ("resnet18", [(36, 36, 4)], {"autocast": "bfloat16", "inplace": True, "checkpoint": ("layer2",),
+                                 "frozen": ("layer4.1",)}),
+    ("mobilenet_v2", [(32, 48, 1), (48, 40, 4)], {}),
+    ("mobilenet_v2", [(32, 48, 1)], {"inplace": True, "frozen": ("features.0", "features.1")}),
+    ("mobilenet_v2", [(40, 56, 1)], {"autocast": "bfloat16", "checkpoint": ("features.2", "features.14")}),
+    ("squeezenet1_1", [(64, 80, 4)], {}),
+    ("squeezenet1_1", [(64, 64, 1)], {"inplace": True, "checkpoint": ("features.3",)}),
+    ("dcgan_generator", [(1, 1, 4)], {}),
+    ("dcgan_discriminator", [(64, 64, 1)], {"frozen": ("main.0",)}),
 ]
 SLOW = [
-    ("alexnet", [(64, 96)], {}),
-    ("googlenet", [(64, 64)], {}),
-    ("densenet121", [(64, 64)], {"checkpoint": ("features.denseblock1",)}),
-    ("vgg11_bn", [(32, 48)], {"inplace": True}),
-    ("unet", [(188, 188)], {}),
+    ("mobilenet_v2", [(32, 48, 4), (40, 56, 1), (40, 56, 4)], {}),
+    ("mobilenet_v2", [(32, 48, 4)], {"inplace": True, "frozen": ("features.0", "features.1")}),
+    ("resnet18", [(64, 96, 1), (64, 96, 4)], {"autocast": "bfloat16"}),
+    ("alexnet", [(64, 96, 1), (64, 96, 4)], {}),
+    ("googlenet", [(64, 64, 1), (64, 64, 4)], {}),
+    ("densenet121", [(64, 64, 1), (64, 64, 4)], {"checkpoint": ("features.denseblock1",)}),
+    ("vgg11_bn", [(32, 48, 1), (32, 48, 4)], {"inplace": True}),
+    ("unet", [(188, 188, 1), (188, 188, 4)], {}),
 ]
 
 
 def _params():
-    for name, sizes, options in CASES + (SLOW if ALL else []):
-        for h, w in sizes:
-            for batch in (1, 4):
-                tag = ",".join(f"{k}={v}" for k, v in options.items())
-                yield pytest.param(name, h, w, batch, options, id=f"{name}-{h}x{w}-b{batch}-{tag}")
+    for name, runs, options in CASES + (SLOW if ALL else []):
+        for h, w, batch in runs:
+            tag = ",".join(f"{k}={v}" for k, v in options.items())
+            yield pytest.param(name, h, w, batch, options, id=f"{name}-{h}x{w}-b{batch}-{tag}")
 
 
 @pytest.mark.parametrize(("name", "h", "w", "batch", "options"), list(_params()))

@@ -6,7 +6,7 @@
 >>> t.subs(B=1, H=224, W=224).backward_macs == 2 * t.subs(B=1, H=224, W=224).forward_macs - 118013952
 True
 >>> sc.max_batch(sc.models.resnet18(), (3, 224, 224), memory="24 GiB", optimizer="adam")
-289
+1153
 
 Semantics (one training step, PyTorch 2.x, model in train mode, the input not requiring grad):
 

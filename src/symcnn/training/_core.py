@@ -12,7 +12,7 @@ from .._analysis import Analysis, LayerRecord, analyze
 from .._errors import SymcnnError
 from .._intmath import pretty
 from .._symbols import size_symbol
-from ..layers._base import prod, to_expr
+from ..layers._base import to_expr
 from ._backward import backward_costs, has_matmul
 from ._memory import (
     DTYPES,
@@ -124,7 +124,8 @@ def _mixed(where: str, mixed_precision, dtype: str) -> str | None:
 
 
 def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", frozen=None, inplace=False,
-             checkpoint=None, mixed_precision=None, master_weights=False, device="cuda") -> TrainingCost:
+             checkpoint=None, mixed_precision=None, master_weights=False, device="cuda",
+             input_requires_grad=False) -> TrainingCost:
     """The cost of one training step (forward, backward, optimizer state) of ``model`` as closed forms.
 
     Args:
@@ -143,6 +144,8 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
             (and the optimizer state in float32).
         device: ``"cuda"`` (default) or ``"cpu"``: dropout masks and autocast's float32 ops differ; Adam's
             ``step`` scalars live in CPU memory.
+        input_requires_grad: the network input requires grad (the model is part of a larger network): the
+            first layers then compute their input gradient too.
 
     >>> import symcnn as sc
     >>> t = training(sc.Sequential(sc.Conv2d(3, 8, 3), sc.ReLU()), (3, sc.H, sc.W), optimizer="sgd")
@@ -157,7 +160,8 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
     slots, has_step = optimizer_state_factor(where, optimizer)
     if device not in ("cuda", "cpu"):
         raise SymcnnError(f"{where}: `device`={device!r} must be 'cuda' or 'cpu'")
-    for name, flag in (("inplace", inplace), ("master_weights", master_weights)):
+    for name, flag in (("inplace", inplace), ("master_weights", master_weights),
+                       ("input_requires_grad", input_requires_grad)):
         if not isinstance(flag, bool):
             raise SymcnnError(f"{where}: `{name}`={flag!r} must be True or False")
     if master_weights and dtype not in ("float16", "bfloat16"):
@@ -177,7 +181,7 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
     # master copy and optimizer state in float32 with master weights, else in the parameter dtype
     state_bytes = 4 if master_weights else pbytes
 
-    x = Tensor(("input",), dtype, batch * prod(analysis.input_shape))
+    x = Tensor(("input",), dtype, sympy.Mul(batch, *analysis.input_shape))
     tensors: list[Tensor] = []
     req: list[bool] = []
     first_saver: dict[tuple, tuple[int, sympy.Expr]] = {}
@@ -187,7 +191,7 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
     trainable_by_layer: dict[int, bool] = {}
     for rec in records:
         ins = [x if r < 0 else tensors[r] for r in rec.inputs]
-        in_req = [False if r < 0 else req[r] for r in rec.inputs]
+        in_req = [input_requires_grad if r < 0 else req[r] for r in rec.inputs]
         has_params = rec.layer is not None and (rec.params != 0 or rec.shared)
         trainable = trainable_by_layer.setdefault(id(rec.layer), has_params and rec.index not in frozen_idx)
         saved, out, inplace_of = layer_ops(rec, ins, in_req, trainable, ctx, {})
@@ -241,10 +245,14 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
         seg = row["checkpointed"]
         if seg is not None and row["index"] <= seg_last_saver.get(seg, -1):
             row["recompute_flops"] = row["forward_flops"]
-    peak = max((sympy.Add(*d.values()) for d in seg_saved.values()), default=ZERO, key=_size_key)
+    # while a segment's backward runs, its recomputed saved tensors exist beside everything kept (its inputs,
+    # which the recomputation reuses, are already counted)
+    peak = max((sympy.Add(*(v for k, v in d.items() if k not in first_saver)) for d in seg_saved.values()),
+               default=ZERO, key=_size_key)
     layers = tuple(TrainingLayer(**r) for r in rows)
     options = dict(batch=batch, dtype=dtype, optimizer=optimizer, frozen=frozen, inplace=inplace,
-                   checkpoint=checkpoint, mixed_precision=low, master_weights=master_weights, device=device)
+                   checkpoint=checkpoint, mixed_precision=low, master_weights=master_weights, device=device,
+                   input_requires_grad=input_requires_grad)
     return TrainingCost(analysis, layers, peak, options, tuple(seg_saved))
 
 

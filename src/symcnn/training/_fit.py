@@ -20,6 +20,7 @@ __all__ = ["max_batch", "max_input_size", "MAX_BATCH", "MAX_SIZE"]
 
 MAX_BATCH = 2**40  #: the largest batch searched
 MAX_SIZE = 2**20   #: the largest input side searched
+_SCAN = 2**16      #: sizes scanned down from the memory bound for one the model accepts
 
 
 def _largest(where: str, fits, limit: int, what: str) -> int:
@@ -87,7 +88,7 @@ def max_input_size(model, *, batch, memory, channels=3, **options) -> int:
 
     Sizes the model refuses (a condition of the analysis is false) do not count as fitting; for models that
     accept only some sizes (U-Net) the answer is the largest accepted size that fits, found by stepping down
-    from the memory bound (at most 4096 steps).
+    from the memory bound (at most 65536 sizes).
     """
     where = "max_input_size"
     limit = parse_memory(where, memory)
@@ -109,7 +110,7 @@ def max_input_size(model, *, batch, memory, channels=3, **options) -> int:
         raise SymcnnError(f"{where}: even the smallest accepted input ({smallest}x{smallest}) does not fit")
     # memory is non-decreasing in S for every size: search the memory bound, then step down to a valid size
     best = _largest(where, lambda n: fits_bytes(max(n, smallest)), MAX_SIZE, "size")
-    for n in range(best, max(best - 4096, smallest - 1), -1):
+    for n in range(best, max(best - _SCAN, smallest - 1), -1):
         if valid(n):
             return n
-    raise SymcnnError(f"{where}: no accepted size in the 4096 sizes below {best}")
+    raise SymcnnError(f"{where}: no accepted size among the {_SCAN} sizes below {best} (the scan's limit)")

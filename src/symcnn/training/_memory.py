@@ -107,7 +107,7 @@ def parse_memory(where: str, value) -> int:
 
 def param_tensor_count(layer) -> int:
     """How many parameter tensors the PyTorch module of ``layer`` has (weight, bias, ...): Adam's ``step``."""
-    from ..layers import PReLU, ConnectionTableConv2d, Linear, Subsampling2d
+    from ..layers import ConnectionTableConv2d, Linear, PReLU, Subsampling2d
     from ..layers.conv import _ConvNd
     from ..layers.norm import _BatchNorm
 

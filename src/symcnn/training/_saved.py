@@ -132,7 +132,7 @@ def _padded_numel(layer, rec, batch) -> sympy.Expr | None:
     strided_same = layer.padding == "same" and any(s != 1 for s in layer.stride)
     if not strided_same and all(sympy.expand(a - b) == 0 for a, b in pads):
         return None
-    return batch * x[0] * prod(w + a + b for w, (a, b) in zip(x[1:], pads, strict=True))
+    return sympy.Mul(batch, x[0], *(w + a + b for w, (a, b) in zip(x[1:], pads, strict=True)))
 
 
 class _Call:
@@ -144,7 +144,7 @@ class _Call:
         self.saved: list[Tensor] = []
         self.inplace_of: Tensor | None = None
         self.grad_fn = any(in_req) or trainable
-        self.out_numel = ctx.batch * prod(rec.output_shape)
+        self.out_numel = sympy.Mul(ctx.batch, *rec.output_shape)
 
     def new(self, tag: str, dtype: str, numel=None) -> Tensor:
         return Tensor((tag, self.rec.index), dtype, self.out_numel if numel is None else numel)
@@ -196,7 +196,7 @@ def _dispatch(c: _Call, layer) -> Tensor:
             c.saved.append(c.weight_copy(layer.in_features * layer.out_features))
         return c.new("out", xc.dtype)
     if isinstance(layer, _BatchNorm):
-        per_channel = ctx.batch * prod(c.rec.input_shapes[0][1:])
+        per_channel = sympy.Mul(ctx.batch, *c.rec.input_shapes[0][1:])
         if per_channel.is_Integer and per_channel == 1:
             raise SymcnnError(
                 f"training: layer {c.rec.index} '{c.rec.name}' ({c.rec.kind}) gets 1 value per channel (batch 1, "
@@ -324,10 +324,10 @@ def _dropout(c: _Call, layer, x: Tensor) -> Tensor:
 def _connection_table(c: _Call, layer, x: Tensor) -> Tensor:
     """The torch twin: per output map, ``x[:, row]`` (a gathered copy; the int64 index tensor is saved when the
     input requires grad) convolved with that map's weights; ``torch.cat``; plus the bias."""
-    spatial = prod(c.rec.input_shapes[0][1:])
+    spatial = c.rec.input_shapes[0][1:]
     dtype = x.dtype
     for m, row in enumerate(layer.table):
-        gathered = Tensor(("gather", c.rec.index, m), dtype, c.ctx.batch * len(row) * spatial)
+        gathered = Tensor(("gather", c.rec.index, m), dtype, sympy.Mul(c.ctx.batch, len(row), *spatial))
         if c.in_req[0]:
             c.saved.append(Tensor(("gidx", c.rec.index, m), "int64", sympy.Integer(len(row))))
         g = c.low(gathered)

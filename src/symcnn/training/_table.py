@@ -37,8 +37,20 @@ def train_cost_table(model, input_shape=None, *, batch=B, memory=None, fmt: str 
         options: those of :func:`symcnn.training`.
 
     >>> print(train_cost_table("lenet5", (1, 32, 32), batch=1, optimizer="sgd", per_layer=False))
-    forward_macs            416520
-    ...
+    forward_macs            326520
+    backward_macs           534600
+    forward_flops           653040
+    backward_flops          1069200
+    recompute_flops         0
+    saved_activation_bytes  90256  (88.14 KiB)
+    parameter_bytes         240000  (234.38 KiB)
+    gradient_bytes          240000  (234.38 KiB)
+    optimizer_bytes         0  (0 B)
+    master_bytes            0  (0 B)
+    buffer_bytes            3360  (3.28 KiB)
+    flops                   1722240
+    recompute_peak_bytes    0  (0 B)
+    total_bytes             573616  (560.17 KiB)
     """
     if isinstance(model, str):
         from .. import models
