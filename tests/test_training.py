@@ -108,7 +108,7 @@ def test_checkpoint_keeps_segment_inputs_and_recomputes():
     # inside the segment: conv input (the first ReLU's output: kept as the segment input), ReLU output (dropped,
     # recomputed: the peak while the segment's backward runs), conv input (that same ReLU output)
     assert sympy.expand(plain.saved_activation_bytes - ck.saved_activation_bytes - act) == 0
-    assert ck.recompute_flops == 2 * 2 * B * 8 * 8 * 9 * H * W
+    assert ck.recompute_flops == 2 * B * 8 * 8 * 9 * H * W  # the first conv only: recomputation stops early
     assert sympy.expand(ck.recompute_peak_bytes - act) == 0
     assert ck.flops == plain.flops + ck.recompute_flops
 
@@ -231,3 +231,17 @@ def test_inplace_relu_shares_storage():
 
 def test_lazy_names():
     assert sc.training is training and sc.max_batch is max_batch and sc.max_input_size is max_input_size
+
+
+def test_training_page_is_generated_from_the_engine():
+    from symcnn.docsgen._core import tex
+    from symcnn.docsgen._training_page import PATH, page
+
+    p = page(models=("resnet18",), plot_models=("resnet18",))
+    text = p.text()
+    assert p.path == PATH and text.count("<svg") == 2
+    for f in p.formulas:  # every formula re-prints from its expression
+        body = tex(f.expr) if not f.lhs else f"{f.lhs} = {tex(f.expr)}"
+        assert f.tex == body and f.tex in text
+    n = max_batch(sc.models.resnet18(), (3, 224, 224), memory="24 GiB", optimizer="adam")
+    assert f"| {n} |" in text

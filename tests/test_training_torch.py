@@ -95,7 +95,7 @@ def symbolic(name, frozen=(), inplace=False, checkpoint=(), autocast=None):
                        frozen=list(frozen) or None, inplace=inplace, checkpoint=list(checkpoint) or None)
 
 
-_SHAPES = {"lenet5": (1, 32, 32), "dcgan_generator": (100, 1, 1)}
+_SHAPES = {"lenet5": (1, 32, 32), "dcgan_generator": (100, 1, 1), "unet": (1, sc.H, sc.W)}
 
 # (model, [(H, W, batch), ...], options)
 CASES = [
@@ -143,7 +143,7 @@ def test_flops_and_saved_bytes_equal_pytorch(name, h, w, batch, options):
     torch.manual_seed(0)
     module = twin(sc.to_torch(sc.models.get(name)), frozen=opts.get("frozen", ()), inplace=opts.get("inplace", False),
                   checkpoint=opts.get("checkpoint", ()))
-    shape = _SHAPES.get(name, (3, h, w))
+    shape = tuple(v.xreplace(values) if hasattr(v, "xreplace") else v for v in _SHAPES.get(name, (3, h, w)))
     flops, saved = measure(module, shape, batch, autocast=opts.get("autocast"))
     assert cost.flops.xreplace(values) == flops
     assert cost.saved_activation_bytes.xreplace(values) == saved

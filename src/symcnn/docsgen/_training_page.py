@@ -86,8 +86,10 @@ def _options(p: Page) -> None:
         "An in-place layer on a tensor another layer saved is refused, as PyTorch's backward would fail.",
         "- `checkpoint=[\"layer1\", \"layer3.1\"]`: each submodule runs under `torch.utils.checkpoint(..., "
         "use_reentrant=False)`. It keeps only its input tensors; its layers' saved tensors are recomputed in the "
-        "backward pass, which repeats the segment's forward FLOPs (`recompute_flops`) and holds the segment's "
-        "saved tensors while it runs (`recompute_peak_bytes`).",
+        "backward pass, which repeats the segment's forward FLOPs (`recompute_flops`) up to its last layer that "
+        "saves something (PyTorch stops the recomputation early, once that layer has saved its tensors, which "
+        "autograd does before the layer computes) and holds the segment's saved tensors while it runs "
+        "(`recompute_peak_bytes`).",
         "- `mixed_precision=\"bfloat16\"` / `\"float16\"` (autocast, float32 weights): convolutions and linear "
         "layers cast their input and weight to the low precision and save those copies (the weight copy is "
         "cached per trainable weight), so their outputs and everything downstream are low precision; batch norm "

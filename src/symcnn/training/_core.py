@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -171,7 +172,7 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
             raise SymcnnError(f"{where}: give an Analysis of batch 1 (this one has batch={model.batch})")
         analysis = model
     else:
-        analysis = analyze(model, input_shape)
+        analysis = _analysis(model, input_shape)
     batch = to_expr(where, "batch", batch, minimum=1)
     records = analysis.layers
     frozen_idx = _frozen_set(frozen, records)
@@ -241,9 +242,11 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
             master_bytes=n_train * 4 if master_weights else ZERO,
             buffer_bytes=buffer_bytes(rec.layer, rec.buffers, dtype) if first_use else ZERO,
         ))
+    # the recomputation stops early (PyTorch's default): as soon as the segment's last saving layer has saved its
+    # tensors, which autograd does before that layer computes, so its own forward is not repeated
     for row in rows:
         seg = row["checkpointed"]
-        if seg is not None and row["index"] <= seg_last_saver.get(seg, -1):
+        if seg is not None and row["index"] < seg_last_saver.get(seg, -1):
             row["recompute_flops"] = row["forward_flops"]
     # while a segment's backward runs, its recomputed saved tensors exist beside everything kept (its inputs,
     # which the recomputation reuses, are already counted)
@@ -254,6 +257,30 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
                    checkpoint=checkpoint, mixed_precision=low, master_weights=master_weights, device=device,
                    input_requires_grad=input_requires_grad)
     return TrainingCost(analysis, layers, peak, options, tuple(seg_saved))
+
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def _analysis(model, input_shape) -> Analysis:
+    """``analyze(model, input_shape)``, remembered for the last few (model, shape) pairs: max_batch, the docs and
+    a user trying several memories or options analyse the same model again. The entry holds the model, so its
+    ``id`` cannot be reused while cached; layers and networks are immutable once built."""
+    try:
+        key = (id(model), tuple(input_shape))
+        hash(key)
+    except TypeError:
+        return analyze(model, input_shape)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is model:
+        _CACHE.move_to_end(key)
+        return hit[1]
+    result = analyze(model, input_shape)
+    _CACHE[key] = (model, result)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return result
 
 
 def _size_key(expr: sympy.Expr):
