@@ -166,8 +166,11 @@ def test_from_torch_network_matches_pytorch():
             y = torch.nn.functional.silu(self.conv(y)) + y
             return self.head(self.pool(y))
 
-    graph = sc.from_torch(Net(), (3, sc.H, sc.W))
-    cost = sc.training(graph, (3, sc.H, sc.W), device="cpu", frozen=lambda r: r.name.startswith("stem"))
+    source = twin(Net(), frozen=("stem",))
+    graph = sc.from_torch(source, (3, sc.H, sc.W))
+    cost = sc.training(graph, (3, sc.H, sc.W), device="cpu", frozen=source)  # requires_grad read from the module
+    by_name = sc.training(graph, (3, sc.H, sc.W), device="cpu", frozen=lambda r: r.name.startswith("stem"))
+    assert cost.totals() == by_name.totals()
     for h, w, batch in ((9, 9, 1), (12, 17, 4), (16, 10, 1), (16, 10, 4)):
         torch.manual_seed(0)
         module = twin(Net(), frozen=("stem",))
@@ -205,3 +208,11 @@ def test_max_batch_fits_by_measured_bytes(optimizer):
         measured = _measured_total(twin(sc.to_torch(net)), (3, 16, 16), batch, optimizer)
         assert measured == cost.total_bytes.xreplace({B: batch})
     assert cost.total_bytes.xreplace({B: n}) <= memory < cost.total_bytes.xreplace({B: n + 1})
+
+
+def test_frozen_from_a_torch_module_refuses_partly_frozen_layers():
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    net[0].bias.requires_grad_(False)
+    graph = sc.from_torch(net, (3, 8, 8))
+    with pytest.raises(sc.SymcnnError, match="whole layers"):
+        sc.training(graph, (3, 8, 8), frozen=net)

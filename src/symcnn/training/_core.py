@@ -65,9 +65,26 @@ class TrainingLayer:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
+def _torch_frozen(module) -> list[str]:
+    """Names of the submodules of a ``torch.nn.Module`` whose own parameters all have ``requires_grad=False``
+    (what :func:`symcnn.from_torch` names its layers by); a layer frozen only in part is refused."""
+    names = []
+    for name, mod in module.named_modules():
+        flags = [p.requires_grad for p in mod.parameters(recurse=False)]
+        if not flags or all(flags):
+            continue
+        if any(flags):
+            raise SymcnnError(f"training: module '{name}' has some parameters with requires_grad=False and some "
+                              "with True; symcnn freezes whole layers")
+        names.append(name)
+    return names
+
+
 def _frozen_set(frozen, records: tuple[LayerRecord, ...]) -> set[int]:
     if frozen is None:
         return set()
+    if hasattr(frozen, "named_modules") and hasattr(frozen, "parameters"):  # a torch module: read requires_grad
+        frozen = _torch_frozen(frozen)
     if callable(frozen):
         out = set()
         for r in records:
@@ -135,8 +152,10 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
         batch: the batch size (default the symbol ``B``).
         dtype: parameter and activation dtype: ``"float32"``, ``"float16"``, ``"bfloat16"``, ``"float64"``.
         optimizer: ``"sgd"``, ``"sgd_momentum"``, ``"adam"`` or ``"adamw"``.
-        frozen: layer names (a name freezes every layer under it) or a predicate on a
-            :class:`~symcnn.LayerRecord`: those layers' parameters do not require grad.
+        frozen: layer names (a name freezes every layer under it), a predicate on a
+            :class:`~symcnn.LayerRecord`, or the ``torch.nn.Module`` a network was imported from with
+            :func:`symcnn.from_torch` (its parameters' ``requires_grad`` are read): those layers' parameters do
+            not require grad.
         inplace: run every activation that has an in-place form in place (layers built with ``inplace=True``
             are in place anyway).
         checkpoint: submodule names, each one segment run under ``torch.utils.checkpoint`` (non-reentrant).
