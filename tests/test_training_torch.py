@@ -216,3 +216,55 @@ def test_frozen_from_a_torch_module_refuses_partly_frozen_layers():
     graph = sc.from_torch(net, (3, 8, 8))
     with pytest.raises(sc.SymcnnError, match="whole layers"):
         sc.training(graph, (3, 8, 8), frozen=net)
+
+
+def _kinds_net():
+    """One network with the layer kinds the zoo does not use (built with symcnn, run through its torch twin)."""
+    x = sc.Input()
+    y = sc.Conv2d(3, 8, 4, padding="same")(x)                   # even kernel: PyTorch pads asymmetrically
+    y = sc.ReflectionPad2d(1)(sc.GELU()(y))
+    y = sc.Conv2d(8, 8, 3, stride=2, padding="same", groups=2)(y)  # strided SAME: an explicit zero pad
+    a = sc.Sigmoid()(sc.PReLU(8)(y))
+    b = sc.LeakyReLU(0.1, inplace=True)(sc.SiLU(inplace=True)(sc.ScalarOp("mul", 0.5)(y)))
+    y = sc.Mul()(a, b)
+    y = sc.Upsample(scale_factor=2, mode="bilinear")(sc.ELU(inplace=True)(y))
+    y = sc.AvgPool2d(2)(sc.Hardswish()(sc.ZeroPad2d((0, 1, 1, 0))(y)))
+    y = sc.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1, groups=2)(sc.Dropout2d(0.3)(y))
+    y = sc.AdaptiveMaxPool2d((3, 2))(sc.AlphaDropout(0.2)(sc.Softplus()(y)))
+    y = sc.Linear(6, 5)(sc.Flatten(2)(y))
+    y = sc.Softmax(dim=-1)(sc.BatchNorm1d(4)(y))
+    return sc.Graph(x, y)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # PyTorch's note on the padded copy
+@pytest.mark.parametrize(("h", "w", "batch", "autocast"), [(8, 8, 1, None), (9, 13, 4, None), (16, 11, 2, None),
+                                                         (9, 13, 4, "bfloat16")])
+def test_other_layer_kinds_match_pytorch(h, w, batch, autocast):
+    net = _kinds_net()
+    cost = sc.training(net, (3, sc.H, sc.W), device="cpu", mixed_precision=autocast)
+    torch.manual_seed(0)
+    flops, saved = measure(twin(sc.to_torch(net)), (3, h, w), batch, autocast=autocast)
+    values = {B: batch, sc.H: h, sc.W: w}
+    assert cost.flops.xreplace(values) == flops
+    assert cost.saved_activation_bytes.xreplace(values) == saved
+
+
+def _kinds_net_3d():
+    """3-d and 1-d layers, several on CPU autocast's float32 list."""
+    return sc.Sequential(sc.Conv3d(2, 4, 3, padding=1), sc.ReplicationPad3d(1), sc.MaxPool3d(2), sc.Tanh(),
+                         sc.Conv3d(4, 4, 1), sc.AvgPool3d(2, ceil_mode=True), sc.BatchNorm3d(4), sc.ReLU6(inplace=True),
+                         sc.AdaptiveMaxPool3d(2), sc.Conv3d(4, 4, 1), sc.AdaptiveAvgPool3d(1), sc.Flatten(),
+                         sc.Linear(4, 6), sc.LogSoftmax(dim=1))
+
+
+@pytest.mark.parametrize(("size", "batch", "autocast"), [((5, 6, 7), 2, None), ((6, 6, 9), 1, "bfloat16"),
+                                                         ((5, 6, 7), 4, "bfloat16")])
+def test_3d_layers_match_pytorch(size, batch, autocast):
+    d, h, w = sc.symbols("D3 H3 W3")
+    net = _kinds_net_3d()
+    cost = sc.training(net, (2, d, h, w), device="cpu", mixed_precision=autocast)
+    torch.manual_seed(0)
+    flops, saved = measure(twin(sc.to_torch(net)), (2, *size), batch, autocast=autocast)
+    values = {B: batch, d: size[0], h: size[1], w: size[2]}
+    assert cost.flops.xreplace(values) == flops
+    assert cost.saved_activation_bytes.xreplace(values) == saved

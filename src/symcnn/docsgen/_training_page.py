@@ -93,8 +93,9 @@ def _options(p: Page) -> None:
         "- `mixed_precision=\"bfloat16\"` / `\"float16\"` (autocast, float32 weights): convolutions and linear "
         "layers cast their input and weight to the low precision and save those copies (the weight copy is "
         "cached per trainable weight), so their outputs and everything downstream are low precision; batch norm "
-        "saves its per-channel statistics in float32. This is PyTorch's CPU autocast, measured; on CUDA (read "
-        "from `autocast_mode.cpp`, not measured here) softmax, log-softmax and softplus also run in float32.",
+        "saves its per-channel statistics in float32. Layers on autocast's float32 list cast a low-precision input "
+        "to a float32 copy and save it: on CPU (measured) reflection and replication padding and 3-d pooling; "
+        "on CUDA (read from `autocast_mode.cpp`, not measured here) softmax, log-softmax and softplus.",
         "- `device=\"cuda\"` (default) vs `\"cpu\"`: on CPU dropout saves its scaled noise tensor in the "
         "activation dtype; on CUDA `native_dropout` saves a bool mask (1 byte per element).",
         "",

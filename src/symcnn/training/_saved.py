@@ -5,7 +5,8 @@ formulas of PyTorch 2.x's ``derivatives.yaml`` ask (measured with ``torch.autogr
 on CPU; ``tests/test_training_torch.py``):
 
 =============================  =================================================================================
-convolution (and transposed)   its input (a zero-padded copy when the padding is asymmetric or SAME at a stride)
+convolution (and transposed)   its input (a zero-padded copy when the padding is asymmetric or SAME at a stride;
+                               PyTorch's ``padding="same"`` with an even kernel pads only the extra pixel)
 linear                         its input, only if its weight is trainable (``addmm`` saves ``mat1`` for the
                                weight gradient only)
 batch norm (training)          its input and the per-channel ``save_mean``/``save_invstd`` (``2*C`` in the
@@ -26,9 +27,11 @@ upsampling, constant padding
 Parameters and buffers (BatchNorm's running statistics are saved too) are the model's own storage and are not
 counted here. A tensor saved by several ops (a ReLU output saved by the ReLU and the next convolution and the
 max pooling) is one storage and counts once, at the first layer that saves it. Under autocast, convolutions and
-linear layers save low-precision *copies* of their input and weight (new storages, counted); other layers run in
-the dtype they receive. Checkpointed segments (``torch.utils.checkpoint``, ``use_reentrant=False``) keep only
-their input tensors; their layers' saved tensors are recomputed during the backward pass.
+linear layers save low-precision *copies* of their input and weight (new storages, counted); the layers of
+autocast's float32 list (CPU: reflection/replication padding, 3-d pooling; CUDA: softmax, log-softmax, softplus)
+save a float32 copy of a low-precision input; PReLU saves a low-precision copy of its weight; other layers run
+in the dtype they receive. Checkpointed segments (``torch.utils.checkpoint``, ``use_reentrant=False``) keep
+only their input tensors; their layers' saved tensors are recomputed during the backward pass.
 """
 
 from __future__ import annotations
@@ -75,8 +78,13 @@ INPUT_SAVERS = ("ReLU6", "Hardtanh", "LeakyReLU", "ELU", "SELU", "CELU", "GELU",
 #: activations with an in-place form: saving the (shared) output, or a copy of the input
 _INPLACE_RESULT = ("ReLU", "LeakyReLU", "ELU", "SELU", "CELU")
 _INPLACE_COPY = ("ReLU6", "Hardtanh", "SiLU", "Mish", "Hardswish", "Hardsigmoid")
-#: CUDA autocast runs these in float32 (``autocast_mode.cpp``, fp32 list)
-_CUDA_FP32 = ("Softmax", "LogSoftmax", "Softplus")
+#: autocast runs these in float32 (``autocast_mode.cpp``'s fp32 lists): casts a low-precision input to a float32
+#: copy, which the layer then saves. CPU: probed on torch 2.13; CUDA: read from the source, not measured.
+_AUTOCAST_FP32 = {
+    "cpu": ("ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
+            "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"),
+    "cuda": ("Softmax", "LogSoftmax", "Softplus"),
+}
 _FEATURE_DROPOUT = (Dropout1d, Dropout2d, Dropout3d)
 
 
@@ -132,6 +140,9 @@ def _padded_numel(layer, rec, batch) -> sympy.Expr | None:
     strided_same = layer.padding == "same" and any(s != 1 for s in layer.stride)
     if not strided_same and all(sympy.expand(a - b) == 0 for a, b in pads):
         return None
+    if layer.padding == "same" and not strided_same:
+        # PyTorch's own "same": the convolution pads min(left, right) itself; only the extra pixel is a copy
+        return sympy.Mul(batch, x[0], *(w + sympy.Abs(b - a) for w, (a, b) in zip(x[1:], pads, strict=True)))
     return sympy.Mul(batch, x[0], *(w + a + b for w, (a, b) in zip(x[1:], pads, strict=True)))
 
 
@@ -172,8 +183,11 @@ def layer_ops(rec, ins: list[Tensor], in_req: list[bool], trainable: bool, ctx: 
 
 
 def _dispatch(c: _Call, layer) -> Tensor:
-    x = c.ins[0]
     ctx = c.ctx
+    if ctx.autocast and layer.kind in _AUTOCAST_FP32[ctx.device] and c.ins[0].dtype != "float32":
+        t = c.ins[0]
+        c.ins = [Tensor(("cast", t.key, "float32"), "float32", t.numel), *c.ins[1:]]
+    x = c.ins[0]
     if isinstance(layer, _ConvNd):
         if layer.padding_mode != "zeros":
             raise SymcnnError(
@@ -204,9 +218,12 @@ def _dispatch(c: _Call, layer) -> Tensor:
             )
         c.saved += [x, c.new("bnstats", c.ctx.param_dtype, 2 * layer.num_features)]
         return c.new("out", x.dtype)
-    if isinstance(layer, PReLU):
-        c.saved.append(x)
-        return c.new("out", x.dtype)
+    if isinstance(layer, PReLU):  # on autocast's low-precision list, like a convolution: input and weight cast
+        xc = c.low(x)
+        c.saved.append(xc)
+        if ctx.autocast:
+            c.saved.append(c.weight_copy(layer.num_parameters))
+        return c.new("out", xc.dtype)
     if isinstance(layer, (Dropout, AlphaDropout, *_FEATURE_DROPOUT)):
         return _dropout(c, layer, x)
     if isinstance(layer, Identity):
@@ -286,8 +303,6 @@ def _is_inplace(c: _Call, layer) -> bool:
 
 def _activation(c: _Call, layer, x: Tensor) -> Tensor:
     name = layer.kind
-    if c.ctx.autocast and c.ctx.device == "cuda" and name in _CUDA_FP32 and x.dtype != "float32":
-        x = Tensor(("cast", x.key, "float32"), "float32", x.numel)
     if _is_inplace(c, layer):
         c.inplace_of = x
         out = Tensor(x.key, x.dtype, x.numel)
