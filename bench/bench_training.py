@@ -5,6 +5,8 @@ Measures, each in a fresh process (``--worker``):
 * ``training(resnet50, (3, H, W), batch=B)`` symbolic, after ``import symcnn`` (target: under 0.5 s);
 * ``max_batch(resnet50, (3, 224, 224), memory="24 GiB", optimizer="adam")`` (target: under 50 ms);
 * ``max_input_size(resnet50, batch=32, memory="16 GiB")``;
+* the gap the closed form does not promise: peak RSS growth of a real resnet18 step (forward, backward, Adam)
+  at batch 8 and 16 on the CPU against saved activations + gradients + Adam state;
 * what users do today: one forward + backward of the torch twin on the CPU per batch size tried (batch 1, 2, 4
   at 224), which is what probing for the largest batch costs per trial (and a GPU trial that runs out of
   memory costs a crash on top).
@@ -44,6 +46,25 @@ def _worker(what: str) -> dict:
         value = sc.max_batch(model, (3, 224, 224), memory="24 GiB", optimizer="adam")
     elif what == "max_input_size":
         value = sc.max_input_size(model, batch=32, memory="16 GiB", optimizer="adam")
+    elif what.startswith("rss"):  # the gap the closed form does not promise: peak RSS growth of a real step
+        import resource
+
+        import torch
+
+        batch = int(what.removeprefix("rss"))
+        net = sc.models.resnet18()
+        m = sc.to_torch(net).train()
+        opt = torch.optim.Adam(m.parameters())
+        x = torch.randn(batch, 3, 224, 224)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        m(x).sum().backward()
+        opt.step()
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        cost = sc.training(net, (3, 224, 224), batch=batch, optimizer="adam", device="cpu")
+        predicted = int(cost.saved_activation_bytes + cost.gradient_bytes + cost.optimizer_bytes)
+        return {"what": what, "seconds": time.perf_counter() - t0, "import_s": imported,
+                "peak_rss_growth": after - before, "predicted_growth": predicted,
+                "ratio": (after - before) / predicted}
     elif what.startswith("torch"):
         import torch
 
@@ -81,9 +102,10 @@ def main() -> None:
         print(json.dumps(_worker(args.worker)))
         return
     results = {"load": os.getloadavg(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    names = ["training", "max_batch", "max_input_size"] + ([] if args.no_torch else ["torch1", "torch2", "torch4"])
+    names = ["training", "max_batch", "max_input_size"] + ([] if args.no_torch else ["torch1", "torch2", "torch4",
+                                                                                       "rss8", "rss16"])
     for what in names:
-        results[what] = _run(what, args.repeat if not what.startswith("torch") else 1)
+        results[what] = _run(what, args.repeat if what in ("training", "max_batch", "max_input_size") else 1)
         print(f"{what}: {results[what]}", file=sys.stderr, flush=True)
     measured = {"training_resnet50_symbolic_s": results["training"]["seconds"],
                 "max_batch_resnet50_s": results["max_batch"]["seconds"]}
@@ -94,6 +116,9 @@ def main() -> None:
     for what in names:
         r = results[what]
         note = f"answer {r['value']}" if "value" in r else ("" if what == "training" else "one trial")
+        if "ratio" in r:
+            note = (f"peak RSS growth {r['peak_rss_growth'] / 2**20:.0f} MiB vs saved + grads + Adam "
+                    f"{r['predicted_growth'] / 2**20:.0f} MiB (x{r['ratio']:.2f})")
         print(f"| {what} | {r['seconds']:.3f} | {note} |")
     print(f"\nload average {results['load']}, {results['cpus']} CPUs")
 

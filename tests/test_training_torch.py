@@ -21,6 +21,8 @@ import functools
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symcnn as sc
 from symcnn.training import B
@@ -268,3 +270,50 @@ def test_3d_layers_match_pytorch(size, batch, autocast):
     values = {B: batch, d: size[0], h: size[1], w: size[2]}
     assert cost.flops.xreplace(values) == flops
     assert cost.saved_activation_bytes.xreplace(values) == saved
+
+
+@st.composite
+def _random_net(draw):
+    """A small random CNN: conv / BN / activation (in place or not) / pooling / dropout blocks and a linear head."""
+    layers, c = [], 3
+    for _ in range(draw(st.integers(1, 3))):
+        cout = draw(st.sampled_from([4, 6, 8]))
+        groups = draw(st.sampled_from([1, 2])) if c % 2 == 0 and cout % 2 == 0 else 1
+        k = draw(st.integers(1, 3))
+        layers.append(sc.Conv2d(c, cout, k, stride=draw(st.integers(1, 2)), padding=draw(st.integers(0, k // 2 + 1)),
+                                groups=groups, bias=draw(st.booleans())))
+        c = cout
+        if draw(st.booleans()):
+            layers.append(sc.BatchNorm2d(c))
+        act = draw(st.sampled_from(["ReLU", "ReLU6", "SiLU", "Tanh", "LeakyReLU", "none"]))
+        if act != "none":
+            layers.append(getattr(sc, act)(inplace=draw(st.booleans())) if act != "Tanh" else sc.Tanh())
+        pool = draw(st.sampled_from(["max", "avg", "none"]))
+        if pool == "max":
+            layers.append(sc.MaxPool2d(2, ceil_mode=True))
+        elif pool == "avg":
+            layers.append(sc.AvgPool2d(2, ceil_mode=True))
+    p = draw(st.sampled_from([1, 2]))
+    layers += [sc.AdaptiveAvgPool2d(p), sc.Flatten()]
+    if draw(st.booleans()):
+        layers.append(sc.Dropout(0.25))
+    layers.append(sc.Linear(c * p * p, 3))  # trainable: some gradient always flows
+    return sc.Sequential(*layers)
+
+
+@given(net=_random_net(), h=st.integers(9, 20), w=st.integers(9, 20), batch=st.integers(2, 3),
+       frozen=st.sets(st.integers(0, 12), max_size=3), autocast=st.sampled_from([None, "bfloat16"]))
+@settings(max_examples=25, deadline=None, derandomize=True)
+def test_random_networks_match_pytorch(net, h, w, batch, frozen, autocast):
+    with_params = [r.index for r in sc.analyze(net, (3, 20, 20)).layers[:-1] if r.params != 0]
+    names = [str(i) for i in sorted(frozen) if i in with_params]
+    try:
+        cost = sc.training(net, (3, h, w), batch=batch, device="cpu", mixed_precision=autocast,
+                           frozen=names or None)
+    except sc.SymcnnError as e:  # sizes the network refuses, or in place on a saved tensor: PyTorch fails too
+        assert "in place" in str(e) or "larger than" in str(e) or "exceeds" in str(e) or "below 1" in str(e)
+        return
+    torch.manual_seed(0)
+    flops, saved = measure(twin(sc.to_torch(net), frozen=names), (3, h, w), batch, autocast=autocast)
+    assert cost.flops == flops
+    assert cost.saved_activation_bytes == saved
