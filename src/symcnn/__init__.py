@@ -55,6 +55,9 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from .solve import solve as solve
     from .solve import valid_input_sizes as valid_input_sizes
     from .spec import load_spec as load_spec
+    from .training import max_batch as max_batch
+    from .training import max_input_size as max_input_size
+    from .training import training as training
 
 # Heavier parts load on first use (PEP 562), so `import symcnn` costs little more than SymPy: the derivations,
 # solvers, zoo, counting conventions, PyTorch interop and spec files each import when first touched.
@@ -66,6 +69,8 @@ _LAZY = {
     "from_torch": (".interop.torch", "from_torch"), "to_torch": (".interop.torch", "to_torch"),
     "from_onnx": (".interop.onnx", "from_onnx"), "export_dims": (".interop.dims", "export_dims"),
     "load_spec": (".spec", "load_spec"),
+    "training": (".training", "training"), "max_batch": (".training", "max_batch"),
+    "max_input_size": (".training", "max_input_size"),
 }
 
 
