@@ -245,3 +245,22 @@ def test_training_page_is_generated_from_the_engine():
         assert f.tex == body and f.tex in text
     n = max_batch(sc.models.resnet18(), (3, 224, 224), memory="24 GiB", optimizer="adam")
     assert f"| {n} |" in text
+
+
+def test_the_cli_prints_training_cost_and_the_largest_batch(capsys):
+    from symcnn.cli import main
+
+    assert main(["train-cost", "lenet5", "--batch", "1", "--optimizer", "sgd", "--totals"]) == 0
+    out = capsys.readouterr().out
+    assert "backward_macs           534600" in out and "total_bytes             573616" in out
+    assert main(["train-cost", "resnet18", "--input", "3x64x64", "--memory", "1GiB", "--totals",
+                 "--format", "json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    from symcnn.training import max_batch
+
+    assert data["max_batch"] == max_batch(sc.models.resnet18(), (3, 64, 64), memory="1GiB")
+    assert main(["train-cost", "resnet18", "--memory", "1GiB"]) == 2
+    assert "--memory needs a numeric input shape" in capsys.readouterr().err
+    assert main(["train-cost", "resnet18", "--optimizer", "lion"]) == 2

@@ -7,7 +7,8 @@
     symcnn docs build                                     # the formula site
 
 Layout: :mod:`._parser` builds the argparse parser (commands, options, help); :mod:`._commands` runs
-``summary``, ``formula`` and ``solve``; :mod:`._commands_info` runs ``derive``, ``errata``, ``models`` and
+``summary``, ``formula`` and ``solve``; :mod:`._commands_train` runs ``train-cost``;
+:mod:`._commands_info` runs ``derive``, ``errata``, ``models`` and
 ``docs``; :mod:`._resolve` finds the model a name stands for (zoo, spec, ``module:attribute`` under a narrow
 rule); :mod:`._layer_args` builds one layer from the options; :mod:`._values` parses typed values with the
 whitelist grammar of :mod:`symcnn._parse` (never ``eval``). :func:`main` wires them and owns the exit status:
@@ -23,6 +24,7 @@ import sys
 
 from ._commands import cmd_formula, cmd_solve, cmd_summary
 from ._commands_info import cmd_derive, cmd_docs, cmd_errata, cmd_models
+from ._commands_train import cmd_train_cost
 from ._parser import build_parser
 from ._values import one_line, parse_shape, parse_subs, parse_value
 
@@ -31,7 +33,8 @@ __all__ = ["main", "parse_value", "parse_shape", "parse_subs", "build_parser"]
 
 def _commands() -> dict:
     return {
-        "summary": cmd_summary, "formula": cmd_formula, "solve": cmd_solve, "derive": cmd_derive,
+        "summary": cmd_summary, "formula": cmd_formula, "solve": cmd_solve, "train-cost": cmd_train_cost,
+        "derive": cmd_derive,
         "errata": cmd_errata, "models": cmd_models,
         "docs": lambda args: cmd_docs(args, cli=main),  # the site's CLI page runs this very command line
     }

@@ -11,7 +11,7 @@ from ._resolve import TARGET_RULE
 
 __all__ = ["build_parser", "EPILOG", "FORMATS", "QUANTITIES", "WIDTH_RANGE", "COMMANDS"]
 
-COMMANDS = ("summary", "formula", "solve", "derive", "errata", "models", "docs")
+COMMANDS = ("summary", "formula", "solve", "train-cost", "derive", "errata", "models", "docs")
 FORMATS = ("table", "markdown", "latex", "csv", "json", "html")
 QUANTITIES = ("output_size", "output_shape", "params", "macs", "flops", "connections", "receptive_field",
               "constraints")
@@ -92,6 +92,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--convention", help="also print the count of a tool's convention (symcnn.count), e.g. fvcore")
     s.add_argument("--width", type=int, default=None, metavar="COLUMNS",
                    help=f"terminal table width, {WIDTH_RANGE[0]}..{WIDTH_RANGE[1]} (default: the terminal's)")
+
+    t = _sub(sub, "train-cost", "one training step as closed forms: forward and backward MACs/FLOPs, saved "
+             "activations, parameters, gradients, optimizer state; the largest batch that fits",
+             "  symcnn train-cost resnet50 --batch B --optimizer adam\n"
+             "  symcnn train-cost resnet50 --input 3x224x224 --memory 24GiB --dtype bfloat16 --totals\n"
+             "  symcnn train-cost resnet18 --checkpoint layer1,layer2 --inplace --mixed-precision bfloat16")
+    t.add_argument("model", help="a model, as for summary (zoo name, spec, .onnx file, module:attribute)")
+    t.add_argument("--input", help="input shape, e.g. 3x224x224 (default: the model's, symbolic in H and W)")
+    t.add_argument("--batch", help="batch size: an int, or a symbol (default B)")
+    t.add_argument("--dtype", default="float32", help="float32 (default), float16, bfloat16 or float64")
+    t.add_argument("--optimizer", default="adam", help="sgd, sgd_momentum, adam (default) or adamw")
+    t.add_argument("--memory", help="device memory, e.g. 24GiB or 16GB: also print the largest batch that fits")
+    t.add_argument("--frozen", help="comma-separated layer names whose parameters do not require grad")
+    t.add_argument("--checkpoint", help="comma-separated submodule names, each a checkpointed segment")
+    t.add_argument("--inplace", action="store_true", help="activations in place where PyTorch allows it")
+    t.add_argument("--mixed-precision", dest="mixed_precision", help="autocast dtype: bfloat16 or float16")
+    t.add_argument("--master-weights", dest="master_weights", action="store_true",
+                   help="a float32 master copy of low-precision parameters")
+    t.add_argument("--device", default="cuda", choices=("cuda", "cpu"), help="what dropout and autocast save")
+    t.add_argument("--format", default="text", choices=("text", "markdown", "csv", "json"))
+    t.add_argument("--totals", action="store_true", help="totals only, no per-layer rows")
 
     f = _sub(sub, "formula", "the closed form of one quantity of one layer (arguments default to symbols)",
              "  symcnn formula conv2d output_size\n  symcnn formula conv2d output_size --stride 2 --padding same\n"
