@@ -219,10 +219,12 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, *inputs, name: str | None = None):
-        """Functional API: apply the layer to graph nodes (see :class:`symcnn.Input`)."""
-        from .._graph import apply_layer
+        """Functional API: apply the layer to graph nodes (see :class:`symcnn.Input`).
 
-        return apply_layer(self, inputs, name)
+        The graph builds the node: a node's class carries the graph's ``_symcnn_apply`` (layers never
+        import the graph).
+        """
+        return apply_to_nodes(self, inputs, name)
 
     # --- helpers for subclasses ------------------------------------------------------------------
     def _expect_rank(self, shape: Sequence, rank: int, what: str) -> None:
@@ -237,6 +239,23 @@ class Layer:
             sympy.Eq(shape[0], expected),
             f"input has {fmt(shape[0])} channels but `{arg}`={fmt(expected)}",
         )
+
+
+def not_nodes_error(module, inputs) -> SymcnnError:
+    """The error for calling a layer or network on something other than graph nodes."""
+    got = ", ".join(type(i).__name__ for i in inputs) or "nothing"
+    return SymcnnError(
+        f"{type(module).__name__}: call it on graph nodes (symcnn.Input() and the nodes layers return), "
+        f"got {got}; to analyse a layer use symcnn.analyze(layer, input_shape)"
+    )
+
+
+def apply_to_nodes(module, inputs: tuple, name: str | None):
+    """``module(*inputs)`` on graph nodes: the first input's type (the graph's ``Node``) builds the call."""
+    apply = getattr(type(inputs[0]), "_symcnn_apply", None) if inputs else None
+    if apply is None:
+        raise not_nodes_error(module, inputs)
+    return apply(module, inputs, name)
 
 
 class _Show:
