@@ -124,29 +124,43 @@ class LayerResult:
 
 # --- argument coercion -------------------------------------------------------------------------------------
 
+#: PyTorch stores sizes and layer arguments as int64: a larger number is refused
+INT64_MAX = 2**63 - 1
+
+
 def _is_int_expr(value: sympy.Expr) -> bool:
-    return all(s.is_integer for s in value.free_symbols) and value.is_integer is not False
+    return value.is_integer is True and all(s.is_integer for s in value.free_symbols)
 
 
 def to_expr(label: str, name: str, value, *, minimum: int | None = None, checker: Checker | None = None):
     """One integer argument as a SymPy expression, refusing wrong types and out-of-range numbers.
 
     Symbols must carry ``integer=True`` (use :func:`symcnn.symbols`); a symbolic value whose range is not
-    known adds a condition to ``checker``.
+    known adds a condition to ``checker``. Floats are refused, even integral ones (``3.0``, ``sympy.Float(3)``):
+    PyTorch refuses them too. Numbers beyond int64 are refused (PyTorch cannot hold them).
+
     """
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, sympy.Basic)):
         kind = type(value).__name__
         raise SymcnnError(
             f"{label}: `{name}`={value!r} is a {kind}; expected an int or an integer SymPy expression"
         )
-    expr = sympy.sympify(value) if not isinstance(value, sympy.Basic) else value
+    expr = sympy.Integer(int(value)) if not isinstance(value, sympy.Basic) else value
+    if isinstance(expr, sympy.Basic) and (expr.has(sympy.nan) or expr.atoms(sympy.Float)):
+        what = "NaN" if expr.has(sympy.nan) else "a SymPy Float"
+        raise SymcnnError(
+            f"{label}: `{name}`={expr} is {what}; expected an int or an integer SymPy expression (PyTorch "
+            "refuses floats here)"
+        )
     if not isinstance(expr, sympy.Expr) or not _is_int_expr(expr):
         bad = sorted(str(s) for s in getattr(expr, "free_symbols", ()) if not s.is_integer)
         hint = (
             f" (symbol(s) {', '.join(bad)} lack integer=True; create them with symcnn.symbols)"
-            if bad else ""
+            if bad else (" (use // for an integer division)" if getattr(expr, "free_symbols", None) else "")
         )
         raise SymcnnError(f"{label}: `{name}`={fmt(expr)} is not an integer{hint}")
+    if expr.is_Integer and abs(int(expr)) > INT64_MAX:
+        raise SymcnnError(f"{label}: `{name}`={int(expr)} is beyond PyTorch's int64 range (|value| <= 2**63 - 1)")
     if minimum is not None:
         if expr.is_Integer:
             if int(expr) < minimum:
@@ -155,6 +169,15 @@ def to_expr(label: str, name: str, value, *, minimum: int | None = None, checker
         elif checker is not None:
             checker.require(sympy.Ge(expr, minimum), f"`{name}`={fmt(expr)} must be >= {minimum}")
     return expr
+
+
+def check_device_dtype(label: str, device, dtype) -> None:
+    """PyTorch's ``device``/``dtype`` constructor arguments: accepted (they change no count) when None or a
+    name such as ``"cpu"``/``"float16"``; a torch device or dtype object is accepted too."""
+    for name, v in (("device", device), ("dtype", dtype)):
+        if v is None or isinstance(v, str) or type(v).__module__.startswith("torch"):
+            continue
+        raise SymcnnError(f"{label}: `{name}`={v!r} must be None, a name or a torch {name} (it changes no count)")
 
 
 def to_tuple(label: str, name: str, value, n: int, *, minimum: int | None = None,

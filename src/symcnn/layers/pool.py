@@ -7,7 +7,8 @@ window when the input is not covered, unless that window would start in the righ
     O = min(ceil((W + P_l + P_r - F_eff)/S), floor((W + P_l - 1)/S)) + 1      (ceil_mode=True)
 
 (the ``min`` is PyTorch's "``O -= 1`` if ``(O - 1)*S >= W + P_l``"; ``symcnn.derive`` proves the two
-agree). PyTorch refuses a padding above half the *nominal* kernel size, and so does symcnn.
+agree). PyTorch refuses a padding above half the *nominal* kernel size, and so does symcnn; ``AvgPool3d``
+also refuses an unpadded input smaller than the kernel (aten ``pool3d_shape_check``).
 
 Adaptive pooling (AdaptivePooling.h): output window ``i`` of an axis is
 ``[floor(i*In/Out), ceil((i+1)*In/Out))``; the window sizes of one axis add up to
@@ -83,6 +84,8 @@ def adaptive_window_total(size, out) -> sympy.Expr:
 class _PoolNd(Layer):
     _dims = 0
     _op = ""
+    #: PyTorch's avg_pool3d also demands the unpadded input be at least the kernel along every axis
+    _check_input_size = False
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         n, label = self._dims, self.kind
@@ -128,6 +131,12 @@ class _PoolNd(Layer):
             zip(x[1:], self.kernel_size, self.stride, self.dilation, self.padding, strict=True)
         ):
             f_eff = effective_kernel(k, d)
+            if self._check_input_size:
+                ck.require(
+                    sympy.Ge(w, k),
+                    lambda w=w, k=k, i=i: f"input size {fmt(w)} along axis {names[i]} is smaller than the kernel "
+                    f"{fmt(k)} (PyTorch's {self.kind} checks the unpadded input)",
+                )
             if self.ceil_mode:  # a partial last window counts: W + P_l + P_r > F_eff - S suffices
                 ck.require(
                     sympy.Ge(w + pl + pr + s - 1, f_eff),
@@ -159,7 +168,9 @@ class _MaxPoolNd(_PoolNd):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        self._set(return_indices=bool(return_indices))
+        if not isinstance(return_indices, bool):
+            raise SymcnnError(f"{self.kind}: `return_indices`={return_indices!r} must be True or False")
+        self._set(return_indices=return_indices)
         self._freeze()
 
 
@@ -213,9 +224,11 @@ class AvgPool2d(_AvgPoolNd):
 
 
 class AvgPool3d(_AvgPoolNd):
-    """``torch.nn.AvgPool3d``."""
+    """``torch.nn.AvgPool3d``. Unlike the 1-D and 2-D versions, PyTorch refuses an unpadded input smaller
+    than the kernel along any axis ("input image smaller than kernel size"), whatever the padding."""
 
     _dims = 3
+    _check_input_size = True
 
 
 class _AdaptivePoolNd(Layer):
