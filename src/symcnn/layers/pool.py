@@ -250,7 +250,8 @@ class _AdaptivePoolNd(Layer):
         self._freeze()
 
     def __repr__(self) -> str:
-        return f"{self.kind}(output_size={fmt(tuple('None' if o is None else o for o in self.output_size))})"
+        shown = ", ".join("None" if o is None else fmt(o) for o in self.output_size)
+        return f"{self.kind}(output_size=({shown}{',' if len(self.output_size) == 1 else ''}))"
 
     def infer(self, x: Shape) -> LayerResult:
         self._expect_rank(x, self._dims + 1, "channels + spatial")
