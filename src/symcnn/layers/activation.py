@@ -7,8 +7,6 @@ divide); ``Dropout`` and ``Identity`` none (inference). ``PReLU`` has ``num_para
 
 from __future__ import annotations
 
-import numbers
-
 import sympy
 
 from .._errors import SymcnnError
@@ -30,8 +28,10 @@ def _check_bool(label, name, v):
 
 
 def _check_real(label, name, v):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):  # PyTorch's "Number": not a SymPy value
         raise SymcnnError(f"{label}: `{name}`={v!r} must be a number (int or float)")
+    if isinstance(v, int) and not -(2**63) <= v < 2**64:  # what PyTorch converts to a Scalar
+        raise SymcnnError(f"{label}: `{name}`={v} is too big for PyTorch (allowed -2**63 .. 2**64 - 1)")
 
 
 def _check_nonzero(label, name, v):
@@ -142,7 +142,7 @@ class _Hardtanh(_Elementwise):
             lo = values["min_value"]
         if values["max_value"] is not None:
             hi = values["max_value"]
-        if not hi > lo:
+        if hi <= lo:  # PyTorch's test (NaN passes it)
             raise SymcnnError(f"{self.kind}: `max_val`={hi!r} must be greater than `min_val`={lo!r} (PyTorch's rule)")
 
 

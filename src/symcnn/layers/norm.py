@@ -8,8 +8,6 @@ Connections: 2 per element when affine (one weight and one bias used per output)
 
 from __future__ import annotations
 
-import numbers
-
 import sympy
 
 from .._errors import SymcnnError
@@ -28,7 +26,7 @@ class _BatchNorm(Layer):
             if not isinstance(v, bool):
                 raise SymcnnError(f"{self.kind}: `{name}`={v!r} must be True or False")
         for name, v in (("eps", eps), ("momentum", momentum)):
-            if not (v is None and name == "momentum") and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            if not (v is None and name == "momentum") and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 raise SymcnnError(f"{self.kind}: `{name}`={v!r} must be a number")
         self._set(
             num_features=to_expr(self.kind, "num_features", num_features, minimum=1),

@@ -212,9 +212,15 @@ class MaxPool3d(_MaxPoolNd):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """``torch.nn.AvgPool1d``."""
+    """``torch.nn.AvgPool1d`` (no ``divisor_override``, as in PyTorch)."""
 
     _dims = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        if divisor_override is not None:  # accepted as None only (symcnn's importers pass it for every rank)
+            raise SymcnnError(f"{self.kind}: `divisor_override`={divisor_override!r}: PyTorch's AvgPool1d has none")
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
 class AvgPool2d(_AvgPoolNd):
@@ -236,8 +242,12 @@ class _AdaptivePoolNd(Layer):
     _op = ""
     _repr_args = (("output_size", _SHOW),)
 
-    def __init__(self, output_size):
+    def __init__(self, output_size, return_indices=False):
         label = self.kind
+        if self._op != "max" and return_indices is not False:
+            raise SymcnnError(f"{label}: takes only `output_size` (PyTorch's {label} has no `return_indices`)")
+        if not isinstance(return_indices, bool):
+            raise SymcnnError(f"{label}: `return_indices`={return_indices!r} must be True or False")
         if isinstance(output_size, (list, tuple)):
             if len(output_size) != self._dims:
                 raise SymcnnError(
@@ -246,7 +256,7 @@ class _AdaptivePoolNd(Layer):
             sizes = tuple(None if o is None else to_expr(label, "output_size", o, minimum=1) for o in output_size)
         else:
             sizes = (to_expr(label, "output_size", output_size, minimum=1),) * self._dims
-        self._set(output_size=sizes)
+        self._set(output_size=sizes, return_indices=return_indices)
         self._freeze()
 
     def __repr__(self) -> str:

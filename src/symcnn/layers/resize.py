@@ -215,21 +215,11 @@ class _PadNd(Layer):
     _reflect = False
     _constant = False
 
-    def __init__(self, padding, *args, **kwargs):
+    def __init__(self, padding):
+        self._init(padding, 0)
+
+    def _init(self, padding, value):
         label, n = self.kind, self._dims
-        # ConstantPad takes (padding, value) with `value` required; the others take only `padding`, as in PyTorch
-        names = ("value",) if self._constant else ()
-        if len(args) > len(names):
-            raise SymcnnError(f"{label}: takes {1 + len(names)} argument(s), got {1 + len(args)}")
-        given = dict(zip(names, args, strict=False))
-        for k, v in kwargs.items():
-            if k not in names or k in given:
-                raise SymcnnError(f"{label}: unknown or repeated argument `{k}`={v!r}; PyTorch's {label} takes "
-                                  + ", ".join(f"`{a}`" for a in ("padding", *names)))
-            given[k] = v
-        if self._constant and "value" not in given:
-            raise SymcnnError(f"{label}: missing argument `value` (the fill value; PyTorch requires it)")
-        value = given.get("value", 0)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SymcnnError(f"{label}: `value`={value!r} must be a number (int or float)")
         if isinstance(padding, (list, tuple)):
@@ -248,14 +238,19 @@ class _PadNd(Layer):
 
     def __repr__(self) -> str:
         flat = tuple(p for pair in self.padding[::-1] for p in pair)
-        return f"{self.kind}({fmt(flat)}{f', {self.value!r}' if self._constant else ''})"
+        shown = f", {self.value!r}" if isinstance(self, _ConstantPadNd) else ""
+        return f"{self.kind}({fmt(flat)}{shown})"
 
     def infer(self, x: Shape) -> LayerResult:
-        self._expect_rank(x, self._dims + 1, "channels + spatial")
+        if not self._constant or len(x) < self._dims + 1:
+            self._expect_rank(x, self._dims + 1, "channels + spatial")
+        # constant padding (ZeroPad*, ConstantPad*) pads the last axes of an input of any larger rank, as
+        # PyTorch's F.pad does; the axes before them are unchanged
+        lead = len(x) - 1 - self._dims
         ck = Checker(self.label)
-        out = []
+        out = list(x[1:1 + lead])
         names = ("L",) if self._dims == 1 else ("D", "H", "W")[-self._dims:]
-        for i, (w, (pl, pr)) in enumerate(zip(x[1:], self.padding, strict=True)):
+        for i, (w, (pl, pr)) in enumerate(zip(x[1 + lead:], self.padding, strict=True)):
             if self._reflect:  # aten ReflectionPad: "Padding size should be less than the input dimension"
                 for p in ((pl, pr) if pl != pr else (pl,)):
                     ck.require(
@@ -266,13 +261,20 @@ class _PadNd(Layer):
             o = w + pl + pr
             ck.require(sympy.Ge(o, 1), f"padding {fmt((pl, pr))} leaves {fmt(o)} elements of {fmt(w)}")
             out.append(o)
-        axes = tuple(AxisMap("window", sympy.Integer(1), sympy.Integer(1), pl) for pl, _ in self.padding)
+        one = sympy.Integer(1)
+        axes = (AxisMap("window", one, one),) * lead + tuple(AxisMap("window", one, one, pl) for pl, _ in self.padding)
         return LayerResult(output_shape=Shape((x[0], *out)), axes=axes, conditions=tuple(ck.conditions))
 
 
+class _ConstantPadNd(_PadNd):
+    def __init__(self, padding, value):
+        self._init(padding, value)
+
+
 def _pad(name: str, dims: int, doc: str):
-    return type(name, (_PadNd,), {"_dims": dims, "_reflect": name.startswith("Reflection"),
-                                  "_constant": name.startswith("Constant"), "__doc__": doc, "__module__": __name__})
+    base = _ConstantPadNd if name.startswith("Constant") else _PadNd
+    return type(name, (base,), {"_dims": dims, "_reflect": name.startswith("Reflection"), "__doc__": doc,
+                                "_constant": name.startswith(("Constant", "Zero")), "__module__": __name__})
 
 
 ZeroPad1d = _pad("ZeroPad1d", 1, "``torch.nn.ZeroPad1d``: padding (left, right).")
