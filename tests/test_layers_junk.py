@@ -200,6 +200,16 @@ def test_layers_agree_with_their_torch_twins_on_junk(data):
         assert s == t, f"{cls.__name__}(**{kwargs}) on {shape}: torch {t}, symcnn {s}"
 
 
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_unknown_keywords_and_extra_arguments_raise_symcnn_error(cls):
+    if cls is sc.Identity:  # nn.Identity takes and ignores anything
+        return
+    with pytest.raises(SymcnnError, match=rf"^{cls.__name__}: .*(bogus_keyword|missing)"):
+        cls(bogus_keyword=1)
+    with pytest.raises(SymcnnError, match=rf"^{cls.__name__}: "):
+        cls(*range(1, 13))
+
+
 def test_every_layer_class_is_covered():
     assert len(CLASSES) > 60 and len(TWINS) > 50
     assert not {c.__name__ for c in CLASSES} - {c.__name__ for c in TWINS} - {

@@ -8,6 +8,8 @@ module holds its formulas; nothing here knows a formula.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -205,6 +207,29 @@ class Layer:
     #: number of inputs the layer takes (merge layers: None = any number >= 2)
     n_inputs: int | None = 1
     _frozen = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrong arguments (unknown keyword, too many or missing) raise SymcnnError naming the layer and the
+        arguments it takes, not Python's TypeError."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or getattr(init, "_checks_arguments", False):
+            return
+        sig = inspect.signature(init)
+        names = [n for n, p in list(sig.parameters.items())[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+        @functools.wraps(init)
+        def checked(self, *args, **kw):
+            try:
+                sig.bind(self, *args, **kw)
+            except TypeError as e:
+                raise SymcnnError(
+                    f"{type(self).__name__}: {e}; it takes {', '.join(f'`{n}`' for n in names) or 'no arguments'}"
+                ) from None
+            init(self, *args, **kw)
+
+        checked._checks_arguments = True
+        cls.__init__ = checked
 
     def _set(self, **kwargs) -> None:
         for k, v in kwargs.items():
