@@ -182,8 +182,6 @@ def test_same_padding_module_pads_like_the_engine():
         (sc.MaxPool2d(3, padding=((1, 0), (1, 1))), r"asymmetric `padding`=\(\(1, 0\), \(1, 1\)\) has no PyTorch"),
         (sc.MaxPool2d(2, return_indices=True), r"`return_indices`=True returns a tuple"),
         (sc.Opaque(output_shape=lambda s: s, params=0, macs=0, name="se"), r"Opaque layer has formulas but no"),
-        (sc.AvgPool1d(2, divisor_override=3), r"nn.AvgPool1d has no `divisor_override`"),
-        (sc.Softmax(bogus=1), r"layer 'Softmax' \(Softmax\(bogus=1\)\): torch refused it"),
     ],
 )
 def test_refusals(layer, pattern):

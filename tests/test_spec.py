@@ -356,7 +356,7 @@ layers:
         ("layers:\n  - Conv2d: [3, 8, 3]\n    ReLU: []\n", r"line 2, field layers\[0\]: a layer entry has exactly one"),
         ("input: [0, H, W]\nlayers:\n  - ReLU\n", r"line 1, field input\[0\]: 0 must be a positive integer"),
         ("layers:\n  - Linear: [.nan, 3]\n", r"not a finite number"),
-        ("layers:\n  - Conv2d: [3, 8, 3]\n  - Linear: [10, 2, 3, 4]\n", r"Linear takes at most 3 positional"),
+        ("layers:\n  - Conv2d: [3, 8, 3]\n  - Linear: [10, 2, 3, 4, 5, 6]\n", r"Linear takes at most 5 positional"),
         ("output: nope\nlayers:\n  - Conv2d: [3, 8, 3]\n", r"line 1, field output: 'nope' must be the name"),
         ("layers:\n  - Conv2d: [3, 8, 3]\n  - Linear: {in_features: 5}\n", r"missing a required argument"),
     ],

@@ -16,17 +16,38 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ._errors import SymcnnError
-from .layers._base import Layer, LayerResult, Shape, fmt
+from .layers._base import Layer, LayerResult, Shape, fmt, not_nodes_error
 
 __all__ = ["Sequential", "Input", "Node", "Graph", "Call", "trace", "apply_layer"]
 
 _node_ids = itertools.count()
 
 
+def apply_layer(module, inputs, name: str | None) -> Node:
+    """``module(*inputs)`` on graph nodes: records the call, computes nothing yet."""
+    if not inputs or not all(isinstance(i, Node) for i in inputs):
+        raise not_nodes_error(module, inputs)
+    n_inputs = getattr(module, "n_inputs", 1)
+    if n_inputs is None and len(inputs) < 2:
+        raise SymcnnError(f"{type(module).__name__}: merges at least 2 nodes, got {len(inputs)}")
+    if n_inputs is not None and len(inputs) != n_inputs:
+        raise SymcnnError(f"{type(module).__name__}: takes {n_inputs} input node(s), got {len(inputs)}")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise SymcnnError(f"{type(module).__name__}: `name`={name!r} must be a non-empty string")
+    return Node(module, tuple(inputs), name)
+
+
 class Node:
-    """A tensor in a functional network: the output of ``module`` applied to ``inputs``."""
+    """A tensor in a functional network: the output of ``module`` applied to ``inputs``.
+
+    ``name`` is the name given at the call (None: the :class:`Graph` that uses the node names it).
+    """
 
     __slots__ = ("module", "inputs", "name", "_id")
+
+    #: how a layer call on nodes is built (``Layer.__call__`` finds it on the node's class; the layers
+    #: never import this module)
+    _symcnn_apply = staticmethod(apply_layer)
 
     def __init__(self, module, inputs: tuple[Node, ...], name: str | None):
         self.module = module
@@ -39,25 +60,19 @@ class Node:
         return f"<Node {self.name or what}>"
 
 
+@dataclass(frozen=True)
+class _Step:
+    """A node as one graph sees it: the node's module and inputs with the name this graph gives it."""
+
+    module: object
+    inputs: tuple[Node, ...]
+    name: str | None
+    _id: int
+
+
 def Input(name: str | None = "input") -> Node:  # noqa: N802 - reads like a class, as in Keras
     """The input tensor of a functional network."""
     return Node(None, (), name)
-
-
-def apply_layer(module, inputs, name: str | None) -> Node:
-    """``module(*inputs)`` on graph nodes: records the call, computes nothing yet."""
-    if not inputs or not all(isinstance(i, Node) for i in inputs):
-        got = ", ".join(type(i).__name__ for i in inputs) or "nothing"
-        raise SymcnnError(
-            f"{type(module).__name__}: call it on graph nodes (symcnn.Input() and the nodes layers return), "
-            f"got {got}; to analyse a layer use symcnn.analyze(layer, input_shape)"
-        )
-    n_inputs = getattr(module, "n_inputs", 1)
-    if n_inputs is None and len(inputs) < 2:
-        raise SymcnnError(f"{type(module).__name__}: merges at least 2 nodes, got {len(inputs)}")
-    if n_inputs is not None and len(inputs) != n_inputs:
-        raise SymcnnError(f"{type(module).__name__}: takes {n_inputs} input node(s), got {len(inputs)}")
-    return Node(module, tuple(inputs), name)
 
 
 class Sequential:
@@ -131,7 +146,13 @@ class Graph:
         self.name = name
         self._order = self._toposort()
 
-    def _toposort(self) -> list[Node]:
+    def _toposort(self) -> list[_Step]:
+        """The nodes in a topological order, each with its name in this graph.
+
+        Nodes named at the call keep their names (two alike are refused); the others are named after their
+        layer kind (``conv2d``, ``conv2d_1``, ...), skipping every name already taken. Nodes are not modified,
+        so the same nodes can be built into several graphs.
+        """
         seen: dict[int, Node] = {}
         stack = [self.outputs]
         while stack:
@@ -145,24 +166,34 @@ class Graph:
         if self.inputs._id not in seen:
             raise SymcnnError("Graph: the output does not depend on `inputs`")
         order = sorted(seen.values(), key=lambda n: n._id)  # creation order is a topological order
-        names: dict[str, int] = {}
+        taken: set[str] = set()
         for n in order:
-            if n.module is None:
-                continue
-            base = n.name or _snake(type(n.module).__name__)
-            count = names.get(base, 0)
-            names[base] = count + 1
-            if n.name is None:
-                n.name = base if count == 0 else f"{base}_{count}"
-            elif count:
-                raise SymcnnError(f"Graph: two nodes are named {base!r}")
-        return order
+            if n.module is not None and n.name is not None:
+                if n.name in taken:
+                    raise SymcnnError(f"Graph: two nodes are named {n.name!r}")
+                taken.add(n.name)
+        counts: dict[str, int] = {}
+        steps = []
+        for n in order:
+            name = n.name
+            if n.module is not None and name is None:
+                base = _snake(type(n.module).__name__)
+                count = counts.get(base, 0)
+                name = base if count == 0 else f"{base}_{count}"
+                while name in taken:
+                    count += 1
+                    name = f"{base}_{count}"
+                counts[base] = count + 1
+                taken.add(name)
+            steps.append(_Step(n.module, n.inputs, name, n._id))
+        return steps
 
     def __call__(self, *inputs, name: str | None = None) -> Node:
         return apply_layer(self, inputs, name)
 
     def __repr__(self) -> str:
-        lines = [f"  ({n.name}): {n.module!r} <- {', '.join(i.name or 'input' for i in n.inputs)}"
+        names = {n._id: n.name for n in self._order}
+        lines = [f"  ({n.name}): {n.module!r} <- {', '.join(names[i._id] or 'input' for i in n.inputs)}"
                  for n in self._order if n.module is not None]
         return f"Graph{'' if self.name is None else ' ' + self.name}(\n" + "\n".join(lines) + "\n)"
 

@@ -8,6 +8,8 @@ module holds its formulas; nothing here knows a formula.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -116,29 +118,43 @@ class LayerResult:
 
 # --- argument coercion -------------------------------------------------------------------------------------
 
+#: PyTorch stores sizes and layer arguments as int64: a larger number is refused
+INT64_MAX = 2**63 - 1
+
+
 def _is_int_expr(value: sympy.Expr) -> bool:
-    return all(s.is_integer for s in value.free_symbols) and value.is_integer is not False
+    return value.is_integer is True and all(s.is_integer for s in value.free_symbols)
 
 
 def to_expr(label: str, name: str, value, *, minimum: int | None = None, checker: Checker | None = None):
     """One integer argument as a SymPy expression, refusing wrong types and out-of-range numbers.
 
     Symbols must carry ``integer=True`` (use :func:`symcnn.symbols`); a symbolic value whose range is not
-    known adds a condition to ``checker``.
+    known adds a condition to ``checker``. Floats are refused, even integral ones (``3.0``, ``sympy.Float(3)``):
+    PyTorch refuses them too. Numbers beyond int64 are refused (PyTorch cannot hold them).
+
     """
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, sympy.Basic)):
         kind = type(value).__name__
         raise SymcnnError(
             f"{label}: `{name}`={value!r} is a {kind}; expected an int or an integer SymPy expression"
         )
-    expr = sympy.sympify(value) if not isinstance(value, sympy.Basic) else value
+    expr = sympy.Integer(int(value)) if not isinstance(value, sympy.Basic) else value
+    if isinstance(expr, sympy.Basic) and (expr.has(sympy.nan) or expr.atoms(sympy.Float)):
+        what = "NaN" if expr.has(sympy.nan) else "a SymPy Float"
+        raise SymcnnError(
+            f"{label}: `{name}`={expr} is {what}; expected an int or an integer SymPy expression (PyTorch "
+            "refuses floats here)"
+        )
     if not isinstance(expr, sympy.Expr) or not _is_int_expr(expr):
         bad = sorted(str(s) for s in getattr(expr, "free_symbols", ()) if not s.is_integer)
         hint = (
             f" (symbol(s) {', '.join(bad)} lack integer=True; create them with symcnn.symbols)"
-            if bad else ""
+            if bad else (" (use // for an integer division)" if getattr(expr, "free_symbols", None) else "")
         )
         raise SymcnnError(f"{label}: `{name}`={fmt(expr)} is not an integer{hint}")
+    if expr.is_Integer and abs(int(expr)) > INT64_MAX:
+        raise SymcnnError(f"{label}: `{name}`={int(expr)} is beyond PyTorch's int64 range (|value| <= 2**63 - 1)")
     if minimum is not None:
         if expr.is_Integer:
             if int(expr) < minimum:
@@ -147,6 +163,15 @@ def to_expr(label: str, name: str, value, *, minimum: int | None = None, checker
         elif checker is not None:
             checker.require(sympy.Ge(expr, minimum), f"`{name}`={fmt(expr)} must be >= {minimum}")
     return expr
+
+
+def check_device_dtype(label: str, device, dtype) -> None:
+    """PyTorch's ``device``/``dtype`` constructor arguments: accepted (they change no count) when None or a
+    name such as ``"cpu"``/``"float16"``; a torch device or dtype object is accepted too."""
+    for name, v in (("device", device), ("dtype", dtype)):
+        if v is None or isinstance(v, str) or type(v).__module__.startswith("torch"):
+            continue
+        raise SymcnnError(f"{label}: `{name}`={v!r} must be None, a name or a torch {name} (it changes no count)")
 
 
 def to_tuple(label: str, name: str, value, n: int, *, minimum: int | None = None,
@@ -174,6 +199,29 @@ class Layer:
     #: number of inputs the layer takes (merge layers: None = any number >= 2)
     n_inputs: int | None = 1
     _frozen = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrong arguments (unknown keyword, too many or missing) raise SymcnnError naming the layer and the
+        arguments it takes, not Python's TypeError."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or getattr(init, "_checks_arguments", False):
+            return
+        sig = inspect.signature(init)
+        names = [n for n, p in list(sig.parameters.items())[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+        @functools.wraps(init)
+        def checked(self, *args, **kw):
+            try:
+                sig.bind(self, *args, **kw)
+            except TypeError as e:
+                raise SymcnnError(
+                    f"{type(self).__name__}: {e}; it takes {', '.join(f'`{n}`' for n in names) or 'no arguments'}"
+                ) from None
+            init(self, *args, **kw)
+
+        checked._checks_arguments = True
+        cls.__init__ = checked
 
     def _set(self, **kwargs) -> None:
         for k, v in kwargs.items():
@@ -211,10 +259,12 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, *inputs, name: str | None = None):
-        """Functional API: apply the layer to graph nodes (see :class:`symcnn.Input`)."""
-        from .._graph import apply_layer
+        """Functional API: apply the layer to graph nodes (see :class:`symcnn.Input`).
 
-        return apply_layer(self, inputs, name)
+        The graph builds the node: a node's class carries the graph's ``_symcnn_apply`` (layers never
+        import the graph).
+        """
+        return apply_to_nodes(self, inputs, name)
 
     # --- helpers for subclasses ------------------------------------------------------------------
     def _expect_rank(self, shape: Sequence, rank: int, what: str) -> None:
@@ -229,6 +279,23 @@ class Layer:
             sympy.Eq(shape[0], expected),
             f"input has {fmt(shape[0])} channels but `{arg}`={fmt(expected)}",
         )
+
+
+def not_nodes_error(module, inputs) -> SymcnnError:
+    """The error for calling a layer or network on something other than graph nodes."""
+    got = ", ".join(type(i).__name__ for i in inputs) or "nothing"
+    return SymcnnError(
+        f"{type(module).__name__}: call it on graph nodes (symcnn.Input() and the nodes layers return), "
+        f"got {got}; to analyse a layer use symcnn.analyze(layer, input_shape)"
+    )
+
+
+def apply_to_nodes(module, inputs: tuple, name: str | None):
+    """``module(*inputs)`` on graph nodes: the first input's type (the graph's ``Node``) builds the call."""
+    apply = getattr(type(inputs[0]), "_symcnn_apply", None) if inputs else None
+    if apply is None:
+        raise not_nodes_error(module, inputs)
+    return apply(module, inputs, name)
 
 
 class _Show:

@@ -23,7 +23,19 @@ import sympy
 
 from .._errors import SymcnnError
 from .._intmath import ceildiv, floordiv, smax
-from ._base import _SHOW, AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr, to_tuple
+from ._base import (
+    _SHOW,
+    AxisMap,
+    Checker,
+    Layer,
+    LayerResult,
+    Shape,
+    check_device_dtype,
+    fmt,
+    prod,
+    to_expr,
+    to_tuple,
+)
 
 __all__ = [
     "Conv1d",
@@ -36,6 +48,9 @@ __all__ = [
 ]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+#: padding modes that read the input itself: reflection needs pad < size, circular padding pad <= size
+#: (it wraps around at most once); replicate and zeros take any padding
+_MODE_LIMITS = {"reflect": (sympy.Lt, "smaller than"), "circular": (sympy.Le, "at most")}
 
 
 def effective_kernel(kernel, dilation=1) -> sympy.Expr:
@@ -117,9 +132,10 @@ class _ConvNd(Layer):
     )
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros"):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
         n = self._dims
         label = self.kind
+        check_device_dtype(label, device, dtype)
         ck = Checker(label)
         self._set(
             in_channels=to_expr(label, "in_channels", in_channels, minimum=1, checker=ck),
@@ -131,7 +147,7 @@ class _ConvNd(Layer):
         )
         if not isinstance(bias, bool):
             raise SymcnnError(f"{label}: `bias`={bias!r} must be True or False")
-        if padding_mode not in _PADDING_MODES:
+        if not isinstance(padding_mode, str) or padding_mode not in _PADDING_MODES:
             raise SymcnnError(
                 f"{label}: `padding_mode`={padding_mode!r} must be one of {', '.join(map(repr, _PADDING_MODES))}"
             )
@@ -166,6 +182,8 @@ class _ConvNd(Layer):
             parts.append(f"groups={fmt(self.groups)}")
         if not self.bias:
             parts.append("bias=False")
+        if self.padding_mode != "zeros":
+            parts.append(f"padding_mode={self.padding_mode!r}")
         return f"{self.kind}({', '.join(parts)})"
 
     def pads(self, spatial) -> tuple[tuple[sympy.Expr, sympy.Expr], ...]:
@@ -191,6 +209,16 @@ class _ConvNd(Layer):
             zip(spatial, self.kernel_size, self.stride, self.dilation, pads, strict=True)
         ):
             f_eff = effective_kernel(k, d)
+            if self.padding_mode in _MODE_LIMITS:
+                relation, rule = _MODE_LIMITS[self.padding_mode]
+                for side, p in ((("left", pl), ("right", pr)) if pl != pr else (("each side", pl),)):
+                    ck.require(
+                        relation(p, w),
+                        lambda p=p, w=w, i=i, side=side, rule=rule: (
+                            f"`padding`={fmt(p)} ({side}) with `padding_mode`={self.padding_mode!r} must be {rule} "
+                            f"the input size {fmt(w)} along axis {names[i]} (PyTorch's rule)"
+                        ),
+                    )
             ck.require(
                 sympy.Ge(w + pl + pr, f_eff),
                 f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "

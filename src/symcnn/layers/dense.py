@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy
 
 from .._errors import SymcnnError
-from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr
+from ._base import AxisMap, Checker, Layer, LayerResult, Shape, check_device_dtype, fmt, prod, to_expr
 
 __all__ = ["Linear", "Flatten"]
 
@@ -24,7 +24,8 @@ class Linear(Layer):
     102764544
     """
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        check_device_dtype(self.kind, device, dtype)
         ck = Checker(self.kind)
         self._set(
             in_features=to_expr(self.kind, "in_features", in_features, minimum=1, checker=ck),

@@ -1,8 +1,9 @@
 """Merging branches: ``Add`` (residual), ``Mul`` (gating), ``Concat`` and ``CropConcat`` (U-Net skips); and
 ``ScalarOp``, a tensor combined with a number (``x * 0.5``, ``x + 1``).
 
-``Add``/``Mul`` broadcast like PyTorch (dims aligned from the right, equal or 1); FLOPs ``(k - 1)`` per
-output element for ``k`` inputs. ``Concat`` sums the sizes along ``dim`` (batch counted, so channels are
+``Add``/``Mul`` broadcast like PyTorch (dims aligned from the right, equal or 1), for symbolic sizes too
+(the rule stays a condition when it cannot be decided); FLOPs ``(k - 1)`` per output element for ``k`` inputs.
+``Concat`` sums the sizes along ``dim`` (batch counted, so channels are
 ``dim=1``); other dims must agree. ``CropConcat`` first centre-crops every input to the spatial size of the
 last one (offset ``floor((big - small)/2)``), as the original U-Net does with its skip connections.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sympy
 
 from .._errors import SymcnnError
-from .._intmath import floordiv
+from .._intmath import decide, floordiv, smax
 from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod
 
 __all__ = ["Add", "Mul", "Concat", "CropConcat", "ScalarOp"]
@@ -35,17 +36,52 @@ class _Broadcast(Layer):
         out = []
         for i in range(1, rank + 1):
             dims = [x[-i] for x in xs if len(x) >= i]
-            big = [d for d in dims if d != 1]
-            target = big[0] if big else sympy.Integer(1)
-            for d in big[1:]:
-                ck.require(  # the message is built only when the condition is not plainly true
-                    sympy.Eq(d, target),
-                    lambda d=d, i=i, target=target: "input shapes " + ", ".join(fmt(tuple(x)) for x in xs)
-                    + f" do not match (dim {rank - i + 1}, batch counted, is {fmt(target)} and {fmt(d)})",
-                )
-            out.append(target)
+
+            def message(a, b, i=i):  # built only when the condition is not plainly true
+                return ("input shapes " + ", ".join(fmt(tuple(x)) for x in xs)
+                        + f" do not match (dim {rank - i + 1}, batch counted, is {fmt(a)} and {fmt(b)}; "
+                        "broadcasting needs sizes equal or 1)")
+
+            out.append(broadcast_dim(dims, ck, message))
         shape = Shape(tuple(out[::-1]))
         return LayerResult(output_shape=shape, flops=(len(xs) - 1) * prod(shape), conditions=tuple(ck.conditions))
+
+
+def broadcast_dim(dims, ck: Checker, message) -> sympy.Expr:
+    """The size PyTorch's broadcasting gives one axis of sizes ``dims``: sizes equal or 1, the result the
+    largest. Symbolic sizes keep exactly that rule as a condition (never a stronger one), so substituting
+    numbers later gives what the numbers give: ``a = b``, or ``(b - a)*(b - 1) = 0`` when ``a`` is known to
+    be at least 2, or ``(a - b)*(a - 1)*(b - 1) = 0`` (with the size ``max(a, b)``) when either may be 1.
+
+    >>> from symcnn import H, W
+    >>> ck, why = Checker("Add"), lambda a, b: f"{a} and {b} do not broadcast"
+    >>> broadcast_dim([H, sympy.Integer(1)], ck, why), broadcast_dim([2 * H, W], ck, why), ck.conditions
+    (H, 2*H, [(W - 2*H)*(W - 1) == 0])
+    """
+    target = sympy.Integer(1)
+    for d in dims:
+        if d == 1 or d == target:
+            continue
+        if target == 1:
+            target = d
+            continue
+        a, b = target, d
+        if decide(sympy.Eq(a, b)) is True:
+            continue
+        a_big = decide(sympy.Eq(a, 1)) is False
+        b_big = decide(sympy.Eq(b, 1)) is False
+        lazy = lambda a=a, b=b: message(a, b)  # noqa: E731
+        if a_big and b_big:
+            ck.require(sympy.Eq(b, a), lazy)
+        elif a_big:
+            ck.require(sympy.Eq((b - a) * (b - 1), 0), lazy)
+        elif b_big:
+            ck.require(sympy.Eq((a - b) * (a - 1), 0), lazy)
+            target = b
+        else:
+            ck.require(sympy.Eq((a - b) * (a - 1) * (b - 1), 0), lazy)
+            target = smax(a, b)
+    return target
 
 
 class Add(_Broadcast):

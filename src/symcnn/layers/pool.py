@@ -7,7 +7,8 @@ window when the input is not covered, unless that window would start in the righ
     O = min(ceil((W + P_l + P_r - F_eff)/S), floor((W + P_l - 1)/S)) + 1      (ceil_mode=True)
 
 (the ``min`` is PyTorch's "``O -= 1`` if ``(O - 1)*S >= W + P_l``"; ``symcnn.derive`` proves the two
-agree). PyTorch refuses a padding above half the *nominal* kernel size, and so does symcnn.
+agree). PyTorch refuses a padding above half the *nominal* kernel size, and so does symcnn; ``AvgPool3d``
+also refuses an unpadded input smaller than the kernel (aten ``pool3d_shape_check``).
 
 Adaptive pooling (AdaptivePooling.h): output window ``i`` of an axis is
 ``[floor(i*In/Out), ceil((i+1)*In/Out))``; the window sizes of one axis add up to
@@ -83,6 +84,8 @@ def adaptive_window_total(size, out) -> sympy.Expr:
 class _PoolNd(Layer):
     _dims = 0
     _op = ""
+    #: PyTorch's avg_pool3d also demands the unpadded input be at least the kernel along every axis
+    _check_input_size = False
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         n, label = self._dims, self.kind
@@ -128,6 +131,12 @@ class _PoolNd(Layer):
             zip(x[1:], self.kernel_size, self.stride, self.dilation, self.padding, strict=True)
         ):
             f_eff = effective_kernel(k, d)
+            if self._check_input_size:
+                ck.require(
+                    sympy.Ge(w, k),
+                    lambda w=w, k=k, i=i: f"input size {fmt(w)} along axis {names[i]} is smaller than the kernel "
+                    f"{fmt(k)} (PyTorch's {self.kind} checks the unpadded input)",
+                )
             if self.ceil_mode:  # a partial last window counts: W + P_l + P_r > F_eff - S suffices
                 ck.require(
                     sympy.Ge(w + pl + pr + s - 1, f_eff),
@@ -159,7 +168,9 @@ class _MaxPoolNd(_PoolNd):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        self._set(return_indices=bool(return_indices))
+        if not isinstance(return_indices, bool):
+            raise SymcnnError(f"{self.kind}: `return_indices`={return_indices!r} must be True or False")
+        self._set(return_indices=return_indices)
         self._freeze()
 
 
@@ -201,9 +212,15 @@ class MaxPool3d(_MaxPoolNd):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """``torch.nn.AvgPool1d``."""
+    """``torch.nn.AvgPool1d`` (no ``divisor_override``, as in PyTorch)."""
 
     _dims = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        if divisor_override is not None:  # accepted as None only (symcnn's importers pass it for every rank)
+            raise SymcnnError(f"{self.kind}: `divisor_override`={divisor_override!r}: PyTorch's AvgPool1d has none")
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
 class AvgPool2d(_AvgPoolNd):
@@ -213,9 +230,11 @@ class AvgPool2d(_AvgPoolNd):
 
 
 class AvgPool3d(_AvgPoolNd):
-    """``torch.nn.AvgPool3d``."""
+    """``torch.nn.AvgPool3d``. Unlike the 1-D and 2-D versions, PyTorch refuses an unpadded input smaller
+    than the kernel along any axis ("input image smaller than kernel size"), whatever the padding."""
 
     _dims = 3
+    _check_input_size = True
 
 
 class _AdaptivePoolNd(Layer):
@@ -223,8 +242,12 @@ class _AdaptivePoolNd(Layer):
     _op = ""
     _repr_args = (("output_size", _SHOW),)
 
-    def __init__(self, output_size):
+    def __init__(self, output_size, return_indices=False):
         label = self.kind
+        if self._op != "max" and return_indices is not False:
+            raise SymcnnError(f"{label}: takes only `output_size` (PyTorch's {label} has no `return_indices`)")
+        if not isinstance(return_indices, bool):
+            raise SymcnnError(f"{label}: `return_indices`={return_indices!r} must be True or False")
         if isinstance(output_size, (list, tuple)):
             if len(output_size) != self._dims:
                 raise SymcnnError(
@@ -233,11 +256,12 @@ class _AdaptivePoolNd(Layer):
             sizes = tuple(None if o is None else to_expr(label, "output_size", o, minimum=1) for o in output_size)
         else:
             sizes = (to_expr(label, "output_size", output_size, minimum=1),) * self._dims
-        self._set(output_size=sizes)
+        self._set(output_size=sizes, return_indices=return_indices)
         self._freeze()
 
     def __repr__(self) -> str:
-        return f"{self.kind}(output_size={fmt(tuple('None' if o is None else o for o in self.output_size))})"
+        shown = ", ".join("None" if o is None else fmt(o) for o in self.output_size)
+        return f"{self.kind}(output_size=({shown}{',' if len(self.output_size) == 1 else ''}))"
 
     def infer(self, x: Shape) -> LayerResult:
         self._expect_rank(x, self._dims + 1, "channels + spatial")

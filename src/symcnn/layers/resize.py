@@ -17,7 +17,7 @@ import sympy
 
 from .._errors import SymcnnError
 from .._intmath import floordiv
-from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr
+from ._base import INT64_MAX, AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr
 
 __all__ = [
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
@@ -83,54 +83,101 @@ class ScaledFloor(sympy.Function):
 
 
 def _scale(label: str, value) -> sympy.Rational:
-    if isinstance(value, bool):
-        raise SymcnnError(f"{label}: `scale_factor`={value!r} must be a positive number")
-    if isinstance(value, float):
+    """A scale factor as the exact value PyTorch multiplies by (a float's binary value; a Fraction exactly)."""
+    if isinstance(value, float) and math.isfinite(value):
         value = Fraction(value)  # exact binary value, as PyTorch multiplies in double
-    if isinstance(value, (int, Fraction, sympy.Rational)):
-        r = sympy.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else sympy.sympify(value)
+    if isinstance(value, (int, Fraction, sympy.Rational)) and not isinstance(value, bool):
+        r = sympy.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else sympy.Integer(value)
         if r > 0:
             return r
-    raise SymcnnError(f"{label}: `scale_factor`={value!r} must be a positive number (int, float or Fraction)")
+    raise SymcnnError(
+        f"{label}: `scale_factor`={value!r} must be a positive finite number (int, float or Fraction)"
+    )
+
+
+#: spatial axes each mode works on (PyTorch: "linear mode needs 3D input", bicubic 4-D, trilinear 5-D)
+_MODE_AXES = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "linear": (1,), "bilinear": (2,), "bicubic": (2,),
+              "trilinear": (3,)}
 
 
 class Upsample(Layer):
-    """``torch.nn.Upsample(size=None, scale_factor=None, mode='nearest', align_corners=None)``.
+    """``torch.nn.Upsample(size=None, scale_factor=None, mode='nearest', align_corners=None,
+    recompute_scale_factor=None)``.
+
+    A single ``size`` or ``scale_factor`` applies to every spatial axis; a tuple needs one entry per axis.
+    ``linear``, ``bilinear``/``bicubic`` and ``trilinear`` need 1, 2 and 3 spatial axes, as in PyTorch.
 
     >>> import symcnn as sc
     >>> sc.analyze(sc.Upsample(scale_factor=2), (8, sc.H, sc.W)).output_shape
     (8, 2*H, 2*W)
+    >>> sc.Upsample(scale_factor=0.3)
+    Upsample(scale_factor=0.3, mode='nearest')
     """
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
         label = self.kind
+        if isinstance(scale_factor, (int, float)) and not isinstance(scale_factor, bool) and scale_factor == 0:
+            if size is None:
+                raise SymcnnError(f"{label}: `scale_factor`={scale_factor!r} must be a positive finite number")
+            scale_factor = None  # PyTorch reads a zero scale as "not given"
         if (size is None) == (scale_factor is None):
             raise SymcnnError(f"{label}: give exactly one of `size` and `scale_factor`")
-        if mode not in _MODES:
+        if not isinstance(mode, str) or mode not in _MODES:
             raise SymcnnError(f"{label}: `mode`={mode!r} must be one of {', '.join(map(repr, _MODES))}")
+        if align_corners is not None:
+            if not isinstance(align_corners, bool):
+                raise SymcnnError(f"{label}: `align_corners`={align_corners!r} must be None, True or False")
+            if _MODES[mode] == 1:
+                raise SymcnnError(
+                    f"{label}: `align_corners`={align_corners!r} can only be set with the interpolating modes "
+                    f"(linear, bilinear, bicubic, trilinear), not mode={mode!r} (PyTorch's rule)"
+                )
+        if recompute_scale_factor is not None and not isinstance(recompute_scale_factor, bool):
+            raise SymcnnError(
+                f"{label}: `recompute_scale_factor`={recompute_scale_factor!r} must be None, True or False"
+            )
+        given = size if size is not None else scale_factor
+        if isinstance(given, list):
+            given = tuple(given)
+        if isinstance(given, tuple) and not given:
+            raise SymcnnError(f"{label}: `{'size' if size is not None else 'scale_factor'}`=() is empty")
         if size is not None:
-            sizes = tuple(size) if isinstance(size, (list, tuple)) else (size,)
+            sizes = size if isinstance(size, tuple | list) else (size,)
             size = tuple(to_expr(label, "size", s, minimum=1) for s in sizes)
         if scale_factor is not None:
-            scales = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) else (scale_factor,)
+            scales = scale_factor if isinstance(scale_factor, tuple | list) else (scale_factor,)
             scale_factor = tuple(_scale(label, s) for s in scales)
-        self._set(size=size, scale_factor=scale_factor, mode=mode, align_corners=align_corners)
+        self._set(size=size, scale_factor=scale_factor, mode=mode, align_corners=align_corners,
+                  recompute_scale_factor=recompute_scale_factor,
+                  _given=given, _per_axis=isinstance(given, tuple))
         self._freeze()
 
     def __repr__(self) -> str:
-        what = f"size={fmt(self.size)}" if self.size is not None else f"scale_factor={fmt(self.scale_factor)}"
-        return f"{self.kind}({what}, mode={self.mode!r})"
+        # the values as the user gave them (0.3, not the exact binary fraction symcnn computes with)
+        shown = fmt(self._given) if isinstance(self._given, (tuple, sympy.Basic)) else repr(self._given)
+        what = f"size={shown}" if self.size is not None else f"scale_factor={shown}"
+        extra = "" if self.align_corners is None else f", align_corners={self.align_corners!r}"
+        return f"{self.kind}({what}, mode={self.mode!r}{extra})"
 
     def infer(self, x: Shape) -> LayerResult:
         spatial = x[1:]
         n = len(spatial)
-        if n < 1:
-            raise SymcnnError(f"{self.label}: input shape {fmt(tuple(x))} has no spatial axis to upsample")
+        if n not in _MODE_AXES[self.mode]:
+            allowed = " or ".join(str(k) for k in _MODE_AXES[self.mode])
+            raise SymcnnError(
+                f"{self.label}: mode {self.mode!r} needs an input with {allowed} spatial axes; input shape "
+                f"{fmt(tuple(x))} has {n} (PyTorch refuses it)"
+            )
         values = self.size if self.size is not None else self.scale_factor
-        if len(values) == 1:
+        if not self._per_axis:
             values = values * n
         if len(values) != n:
-            raise SymcnnError(f"{self.label}: {len(values)} sizes/scales given for {n} spatial axes")
+            what = "sizes" if self.size is not None else "scale factors"
+            raise SymcnnError(
+                f"{self.label}: {len(values)} {what} given for {n} spatial axes of input {fmt(tuple(x))} "
+                "(a tuple needs one entry per axis; a single number applies to all)"
+            )
         if self.size is not None:
             out = tuple(values)
             scales = tuple(sympy.sympify(o) / w for o, w in zip(out, spatial, strict=True))
@@ -140,6 +187,8 @@ class Upsample(Layer):
         ck = Checker(self.label)
         for o, w in zip(out, spatial, strict=True):
             ck.require(sympy.Ge(o, 1), f"output size {fmt(o)} of input size {fmt(w)} is below 1")
+            if o.is_Integer and o > INT64_MAX:
+                raise SymcnnError(f"{self.label}: output size {o} of input size {fmt(w)} is beyond PyTorch's int64")
         taps = _MODES[self.mode]
         per_out = 0 if taps == 1 else (31 if self.mode == "bicubic" else 2 ** (n + 1) - 1)
         axes = tuple(AxisMap("upsample", sympy.Integer(taps), s) for s in scales)
@@ -163,9 +212,16 @@ class UpsamplingBilinear2d(Upsample):
 
 class _PadNd(Layer):
     _dims = 0
+    _reflect = False
+    _constant = False
 
-    def __init__(self, padding, value=0):
+    def __init__(self, padding):
+        self._init(padding, 0)
+
+    def _init(self, padding, value):
         label, n = self.kind, self._dims
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SymcnnError(f"{label}: `value`={value!r} must be a number (int or float)")
         if isinstance(padding, (list, tuple)):
             if len(padding) != 2 * n:
                 raise SymcnnError(
@@ -182,22 +238,43 @@ class _PadNd(Layer):
 
     def __repr__(self) -> str:
         flat = tuple(p for pair in self.padding[::-1] for p in pair)
-        return f"{self.kind}({fmt(flat)})"
+        shown = f", {self.value!r}" if isinstance(self, _ConstantPadNd) else ""
+        return f"{self.kind}({fmt(flat)}{shown})"
 
     def infer(self, x: Shape) -> LayerResult:
-        self._expect_rank(x, self._dims + 1, "channels + spatial")
+        if not self._constant or len(x) < self._dims + 1:
+            self._expect_rank(x, self._dims + 1, "channels + spatial")
+        # constant padding (ZeroPad*, ConstantPad*) pads the last axes of an input of any larger rank, as
+        # PyTorch's F.pad does; the axes before them are unchanged
+        lead = len(x) - 1 - self._dims
         ck = Checker(self.label)
-        out = []
-        for w, (pl, pr) in zip(x[1:], self.padding, strict=True):
+        out = list(x[1:1 + lead])
+        names = ("L",) if self._dims == 1 else ("D", "H", "W")[-self._dims:]
+        for i, (w, (pl, pr)) in enumerate(zip(x[1 + lead:], self.padding, strict=True)):
+            if self._reflect:  # aten ReflectionPad: "Padding size should be less than the input dimension"
+                for p in ((pl, pr) if pl != pr else (pl,)):
+                    ck.require(
+                        sympy.Lt(p, w),
+                        lambda p=p, w=w, i=i: f"padding {fmt(p)} must be smaller than the input size {fmt(w)} "
+                        f"along axis {names[i]} (reflection reads inside the input)",
+                    )
             o = w + pl + pr
             ck.require(sympy.Ge(o, 1), f"padding {fmt((pl, pr))} leaves {fmt(o)} elements of {fmt(w)}")
             out.append(o)
-        axes = tuple(AxisMap("window", sympy.Integer(1), sympy.Integer(1), pl) for pl, _ in self.padding)
+        one = sympy.Integer(1)
+        axes = (AxisMap("window", one, one),) * lead + tuple(AxisMap("window", one, one, pl) for pl, _ in self.padding)
         return LayerResult(output_shape=Shape((x[0], *out)), axes=axes, conditions=tuple(ck.conditions))
 
 
+class _ConstantPadNd(_PadNd):
+    def __init__(self, padding, value):
+        self._init(padding, value)
+
+
 def _pad(name: str, dims: int, doc: str):
-    return type(name, (_PadNd,), {"_dims": dims, "__doc__": doc, "__module__": __name__})
+    base = _ConstantPadNd if name.startswith("Constant") else _PadNd
+    return type(name, (base,), {"_dims": dims, "_reflect": name.startswith("Reflection"), "__doc__": doc,
+                                "_constant": name.startswith(("Constant", "Zero")), "__module__": __name__})
 
 
 ZeroPad1d = _pad("ZeroPad1d", 1, "``torch.nn.ZeroPad1d``: padding (left, right).")

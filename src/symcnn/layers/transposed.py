@@ -45,13 +45,14 @@ class _ConvTransposeNd(_ConvNd):
     _padding_strings = ()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros"):
-        if padding_mode != "zeros":
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if not isinstance(padding_mode, str) or padding_mode != "zeros":
             raise SymcnnError(
                 f"{self.kind}: `padding_mode`={padding_mode!r} is not supported; only 'zeros' (as in PyTorch)"
             )
         object.__setattr__(self, "_frozen", False)
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         device=device, dtype=dtype)
         object.__setattr__(self, "_frozen", False)
         ck = Checker(self.kind)
         ck.conditions.extend(self._arg_conditions)
