@@ -8,20 +8,14 @@ that miscounted would be refused, not reported.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import sympy
 
 from ... import layers as L
-from ..._intmath import ceildiv, floordiv
 from ._reader import UNKNOWN, Const, Sizes, Tensor
+from ._sizes import FOLDABLE, SIZE_HANDLERS, OpError, _fold, _ints, _size_arithmetic, _sizes, _tensor, _values
 
-__all__ = ["HANDLERS", "OpError", "FOLDABLE"]
-
-
-class OpError(Exception):
-    """A node symcnn cannot read: the message says why (raised to the walk, which names the node)."""
+__all__ = ["HANDLERS", "OpError", "FOLDABLE", "_fold"]
 
 
 def _spatial(t: Tensor) -> int:
@@ -32,12 +26,6 @@ def _layer_cls(prefix: str, n: int):
     if not 1 <= n <= 3:
         raise OpError(f"{n} spatial axes (symcnn's {prefix} layers take 1 to 3)")
     return getattr(L, f"{prefix}{n}d")
-
-
-def _tensor(v, what: str = "input") -> Tensor:
-    if not isinstance(v, Tensor):
-        raise OpError(f"its {what} must be an activation tensor, got a {type(v).__name__.lower()}")
-    return v
 
 
 def _pairs(pads, n: int) -> tuple:
@@ -186,14 +174,6 @@ def reduce_mean(ctx, node, ins, attrs):
     return [ctx.emit(L.Flatten(), [out], node, suffix="flatten")]
 
 
-def _ints(v, what: str) -> list[int]:
-    if isinstance(v, Const) and v.value is not None:
-        return [int(a) for a in np.asarray(v.value).reshape(-1)]
-    if isinstance(v, Sizes) and all(isinstance(a, sympy.Integer) for a in v.values):
-        return [int(a) for a in v.values]
-    raise OpError(f"its `{what}` is not a constant")
-
-
 def batch_norm(ctx, node, ins, attrs):
     x = _tensor(ins[0])
     if int(attrs.get("training_mode", 0)):
@@ -306,14 +286,6 @@ def transpose(ctx, node, ins, attrs):
     raise OpError(f"a transpose with `perm`={perm} moves axes (only the identity permutation regroups nothing)")
 
 
-def _sizes(v, what: str) -> list[sympy.Expr]:
-    if isinstance(v, Sizes):
-        return list(v.values)
-    if isinstance(v, Const) and v.value is not None:
-        return [sympy.Integer(int(a)) for a in np.asarray(v.value).reshape(-1)]
-    raise OpError(f"its `{what}` is neither a constant nor computed from shapes")
-
-
 def binary(ctx, node, ins, attrs):
     a, b = ins[0], ins[1]
     if isinstance(a, Tensor) and isinstance(b, Tensor):
@@ -346,84 +318,6 @@ def _constant_operand(op: str, c: Const):
         return out
 
     return L.Opaque(output_shape=shape, params=numel, macs=0, flops=flops, name=f"{op} constant {c.dims}")
-
-
-def _values(v) -> tuple[list, bool]:
-    if isinstance(v, Sizes):
-        return list(v.values), v.scalar
-    if isinstance(v, Const) and v.value is not None:
-        arr = np.asarray(v.value)
-        vals = [sympy.Integer(int(a)) if float(a).is_integer() else sympy.Rational(Fraction(float(a)))
-                for a in arr.reshape(-1)]
-        return vals, arr.ndim == 0
-    raise OpError("an operand of size arithmetic is not known")
-
-
-def _size_arithmetic(op: str, a, b) -> Sizes:
-    va, sa = _values(a)
-    vb, sb = _values(b)
-    if len(va) == 1 and len(vb) > 1:
-        va = va * len(vb)
-    if len(vb) == 1 and len(va) > 1:
-        vb = vb * len(va)
-    if len(va) != len(vb):
-        raise OpError(f"size arithmetic on lengths {len(va)} and {len(vb)}")
-    fn = {"Add": lambda p, q: p + q, "Sub": lambda p, q: p - q, "Mul": lambda p, q: p * q,
-          "Div": _divide}[op]
-    return Sizes(tuple(fn(p, q) for p, q in zip(va, vb, strict=True)), sa and sb)
-
-
-def _divide(p, q):
-    if isinstance(p, sympy.Expr) and p.is_integer and q.is_integer:
-        return floordiv(p, q)  # integer Div truncates; sizes are positive, so it floors
-    return p / q
-
-
-def shape_op(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    full = (ctx.batch, *x.shape)
-    start, end = int(attrs.get("start", 0)), attrs.get("end")
-    return [Sizes(tuple(full[start:None if end is None else int(end)]))]
-
-
-def constant(ctx, node, ins, attrs):
-    from ._reader import const_from_tensor
-
-    if "value" in attrs:
-        return [const_from_tensor(attrs["value"], initializer=False)]
-    for key in ("value_int", "value_float"):
-        if key in attrs:
-            return [Const((), np.asarray(attrs[key]), False)]
-    for key in ("value_ints", "value_floats"):
-        if key in attrs:
-            arr = np.asarray(attrs[key])
-            return [Const(arr.shape, arr, False)]
-    raise OpError(f"a Constant with attributes {sorted(attrs)} is not supported")
-
-
-def gather(ctx, node, ins, attrs):
-    data, idx = ins[0], ins[1]
-    values, _ = _values(data)
-    if int(attrs.get("axis", 0)) != 0:
-        raise OpError("Gather on a size list along an axis other than 0")
-    picks = _ints(idx, "indices")
-    scalar = isinstance(idx, Const) and idx.value is not None and np.asarray(idx.value).ndim == 0
-    return [Sizes(tuple(values[i] for i in picks), scalar)]
-
-
-def unsqueeze(ctx, node, ins, attrs):
-    if isinstance(ins[0], Tensor):
-        raise OpError("Unsqueeze of an activation (a new axis) is not supported")
-    values, _ = _values(ins[0])
-    return [Sizes(tuple(values))]
-
-
-def squeeze(ctx, node, ins, attrs):
-    if isinstance(ins[0], Tensor):
-        x = ins[0]
-        return [x]  # an activation of shape (N, C) squeezed of nothing, or of size-1 axes: read as a view
-    values, _ = _values(ins[0])
-    return [Sizes(tuple(values), len(values) == 1)]
 
 
 def concat(ctx, node, ins, attrs):
@@ -481,17 +375,6 @@ def slice_op(ctx, node, ins, attrs):
     s, e = starts[0], ends[0]
     e = None if e >= big else e
     return [Sizes(tuple(values[slice(s, e, steps[0])]))]
-
-
-def cast(ctx, node, ins, attrs):
-    return [ins[0]]
-
-
-def rounding(ctx, node, ins, attrs):
-    values, scalar = _values(ins[0])
-    fn = (lambda v: floordiv(sympy.numer(v), sympy.denom(v))) if node.op_type == "Floor" else (
-        lambda v: ceildiv(sympy.numer(v), sympy.denom(v)))
-    return [Sizes(tuple(sympy.together(v) if v.is_integer else fn(sympy.together(v)) for v in values), scalar)]
 
 
 _RESIZE_MODES = {"nearest": "nearest", "cubic": "bicubic"}
@@ -563,46 +446,6 @@ def pad(ctx, node, ins, attrs):
     return [ctx.emit(layer, [x], node)]
 
 
-def _fold(node, ins, attrs):
-    """A node whose inputs are all small constants, evaluated with NumPy (shape constants, axes lists)."""
-    arrs = [None if v is None else np.asarray(v.value) for v in ins]
-    op = node.op_type
-    a = arrs[0]
-    if op == "Reshape":
-        shape = [int(d) for d in arrs[1].reshape(-1)]
-        shape = [a.shape[i] if d == 0 and not int(attrs.get("allowzero", 0)) else d for i, d in enumerate(shape)]
-        out = a.reshape(shape)
-    elif op == "Unsqueeze":
-        axes = attrs.get("axes") or [int(d) for d in arrs[1].reshape(-1)]
-        out = a
-        for ax in sorted(int(x) % (a.ndim + len(axes)) for x in axes):
-            out = np.expand_dims(out, ax)
-    elif op == "Squeeze":
-        axes = attrs.get("axes") or ([int(d) for d in arrs[1].reshape(-1)] if len(arrs) > 1 and arrs[1] is not None
-                                     else None)
-        out = np.squeeze(a, axis=None if axes is None else tuple(int(x) for x in axes))
-    elif op == "Concat":
-        out = np.concatenate(arrs, axis=int(attrs.get("axis", 0)))
-    elif op in ("Cast", "Identity"):
-        return [ins[0]]  # the same constant (an initializer stays one: exporters alias weights through Identity)
-    elif op == "Gather":
-        out = np.take(a, arrs[1], axis=int(attrs.get("axis", 0)))
-    elif op in ("Add", "Sub", "Mul"):
-        out = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply}[op](a, arrs[1])
-    elif op == "Div":
-        out = a // arrs[1] if a.dtype.kind in "iu" and arrs[1].dtype.kind in "iu" else a / arrs[1]
-    elif op == "Transpose":
-        out = np.transpose(a, attrs.get("perm"))
-    else:
-        return None
-    out = np.asarray(out)
-    return [Const(tuple(out.shape), out, False)]
-
-
-FOLDABLE = ("Reshape", "Unsqueeze", "Squeeze", "Concat", "Cast", "Identity", "Gather", "Add", "Sub", "Mul", "Div",
-            "Transpose")
-
-
 HANDLERS = {
     "Conv": conv, "ConvTranspose": conv, "MaxPool": pool, "AveragePool": pool,
     "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "ReduceMean": reduce_mean,
@@ -610,7 +453,6 @@ HANDLERS = {
     **{op: activation for op in _ACTIVATIONS}, "Clip": clip, "PRelu": prelu, "Identity": identity,
     "Flatten": flatten, "Reshape": reshape, "Transpose": transpose,
     "Add": binary, "Sub": binary, "Mul": binary, "Div": binary,
-    "Shape": shape_op, "Constant": constant, "Gather": gather, "Unsqueeze": unsqueeze, "Squeeze": squeeze,
-    "Concat": concat, "Slice": slice_op, "Cast": cast, "Floor": rounding, "Ceil": rounding,
+    "Concat": concat, "Slice": slice_op, **SIZE_HANDLERS,
     "Resize": resize, "Upsample": resize, "Pad": pad,
 }
