@@ -36,6 +36,8 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from ._errors import SymcnnError
+
 __all__ = [
     "FloorDiv",
     "Gcd",
@@ -56,9 +58,32 @@ _ZERO = sympy.Integer(0)
 _ONE = sympy.Integer(1)
 
 
+def _expand(x: sympy.Expr) -> sympy.Expr:
+    """Products of sums multiplied out (so every term of a numerator is a monomial), nothing else."""
+    if x.is_Atom:
+        return x
+    return sympy.Add(*[
+        sympy.expand(t, deep=False, power_exp=False, power_base=False, log=False, multinomial=True)
+        if (t.is_Mul or t.is_Pow) and t.has(sympy.Add) else t
+        for t in sympy.Add.make_args(x)
+    ])
+
+
+def _sympify_arg(v, what: str) -> sympy.Expr:
+    """A FloorDiv argument as a SymPy integer expression; anything else is refused with SymcnnError."""
+    if isinstance(v, bool) or not isinstance(v, (int, sympy.Basic)):
+        raise SymcnnError(f"floordiv: the {what} must be an int or an integer SymPy expression, got {v!r}")
+    e = sympy.Integer(v) if isinstance(v, int) else v
+    if not isinstance(e, sympy.Expr) or e.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or e.is_finite is False:
+        raise SymcnnError(f"floordiv: the {what} must be a finite integer expression, got {v!r}")
+    if e.is_Number and not e.is_Integer:
+        raise SymcnnError(f"floordiv: the {what} must be an integer, got {v!r}")
+    return e
+
+
 def _terms(x: sympy.Expr) -> dict[sympy.Expr, sympy.Rational]:
     """The expanded numerator as {monomial: coefficient}; the constant under key 1."""
-    x = sympy.expand(x, deep=False, power_exp=False, power_base=False, log=False, multinomial=False)
+    x = _expand(x)
     out: dict[sympy.Expr, sympy.Rational] = {}
     for term in sympy.Add.make_args(x):
         coeff, mono = term.as_coeff_Mul()
@@ -70,17 +95,45 @@ def _from_terms(terms: dict[sympy.Expr, sympy.Rational]) -> sympy.Expr:
     return sympy.Add(*[c * m for m, c in terms.items()])
 
 
-def _divides(monomial_term: sympy.Expr, d: sympy.Expr) -> bool:
-    """True when ``monomial_term / d`` is a monomial with an integer coefficient (no denominator left)."""
-    _, den = sympy.fraction(monomial_term / d)
-    return den == 1
+def _is_int_valued(e: sympy.Expr) -> bool:
+    """True only when ``e`` is an integer for every value of its symbols (a product of integer factors with
+    nonnegative integer exponents and an integer coefficient). Never guesses: anything else is False."""
+    if e.is_Integer:
+        return True
+    coeff, mono = e.as_coeff_Mul()
+    if not coeff.is_Integer:
+        return False
+    for f in sympy.Mul.make_args(mono):
+        base, exp = f.as_base_exp()
+        if not (exp.is_Integer and exp >= 0):
+            return False
+        if not (base.is_integer is True):
+            return False
+    return True
+
+
+def _divides(term: sympy.Expr, d: sympy.Expr) -> bool:
+    """True when ``term / d`` is provably an integer for every value of the symbols (``term`` a monomial of
+    the expanded numerator, ``d`` the divisor)."""
+    return _is_int_valued(sympy.expand(term / d, deep=False))
+
+
+def _check_divisor(d: sympy.Expr) -> None:
+    if d.is_Number:
+        if not (d.is_Integer and d > 0):
+            raise SymcnnError(f"floordiv: the divisor must be a positive integer, got {d}")
+        return
+    if not isinstance(d, sympy.Expr) or d.is_integer is False or d.is_positive is False:
+        raise SymcnnError(f"floordiv: the divisor must be a positive integer, got {d}")
 
 
 class FloorDiv(sympy.Function):
     """``floor(x / d)`` for an integer ``x`` and a positive integer ``d``, kept in canonical form.
 
     Construct through :func:`floordiv` (same thing) or :func:`ceildiv`. The constructor rewrites its
-    arguments (module docstring) so that equal sizes reached by different routes compare equal.
+    arguments (module docstring) so that equal sizes reached by different routes compare equal. A term
+    leaves the floor only when it is provably an integer multiple of the divisor for every value of the
+    symbols (products are expanded first), so ``floor((S*(2 - F) + W)/(2*S))`` keeps ``-F*S`` inside.
     """
 
     nargs = 2
@@ -89,61 +142,66 @@ class FloorDiv(sympy.Function):
 
     @classmethod
     def eval(cls, x, d):  # noqa: C901 - one rule per branch, in the order of FORMULAS.md §9
-        x = sympy.sympify(x)
-        d = sympy.sympify(d)
-        if d.is_Number:
-            if not (d.is_Integer and d > 0):
-                raise TypeError(f"FloorDiv divisor must be a positive integer, got {d}")
-            if x.is_Number:
-                if not x.is_Integer:
-                    raise TypeError(f"FloorDiv numerator must be an integer, got {x}")
+        x = _sympify_arg(x, "numerator")
+        d = _sympify_arg(d, "divisor")
+        _check_divisor(d)
+        if x.is_Number:
+            if not x.is_Integer:
+                raise SymcnnError(f"floordiv: the numerator must be an integer, got {x}")
+            if d.is_Integer:
                 return sympy.Integer(int(x) // int(d))
         if d == 1:
             return x
         if x == 0:
             return _ZERO
         terms = _terms(x)
-        # R2/R3: absorb one inner floor division whose coefficient is 1.
+        # R2/R3: absorb one inner floor division whose coefficient is 1 (the rest is an integer: x is).
         inner = sorted((m for m, c in terms.items() if c == 1 and isinstance(m, FloorDiv)),
                        key=sympy.default_sort_key)
         if inner:
             u, a = inner[0].args
-            rest = x - inner[0]
-            return FloorDiv(u + a * rest, a * d)
+            rest = _from_terms({m: c for m, c in terms.items() if m != inner[0]})
+            return FloorDiv(_expand(u + a * rest), _expand(a * d))
         if d.is_Integer:
             di = int(d)
-            # R4b: cancel a common integer factor of all coefficients and the divisor.
-            g = 0
-            for c in terms.values():
-                if not c.is_Integer:
-                    raise TypeError(f"FloorDiv numerator must have integer coefficients, got {x}")
-                g = math.gcd(g, int(c))
-            g = math.gcd(g, di)
-            if g > 1:
-                return FloorDiv(_from_terms({m: c / g for m, c in terms.items()}), di // g)
+            ints = {m: c for m, c in terms.items() if c.is_Integer and _is_int_valued(m)}
+            if len(ints) == len(terms):
+                # R4b: cancel a common integer factor of all coefficients and the divisor.
+                g = 0
+                for c in terms.values():
+                    g = math.gcd(g, int(c))
+                g = math.gcd(g, di)
+                if g > 1:
+                    return FloorDiv(_from_terms({m: c / g for m, c in terms.items()}), di // g)
             # R4: pull out exact multiples; the constant goes to [0, d), other coefficients toward zero.
-            pulled, left = _ZERO, {}
-            for m, c in terms.items():
+            pulled, left = _ZERO, dict(terms)
+            for m, c in ints.items():
                 ci = int(c)
                 q = ci // di if m == 1 else int(ci / di)
-                pulled += q * m
-                left[m] = c - q * di
+                if q:
+                    pulled += q * m
+                    left[m] = c - q * di
             if pulled != 0:  # the remainder is rebuilt from the expanded terms, never re-expanded
-                return pulled + FloorDiv(_from_terms(left), di)
+                return pulled + FloorDiv(_from_terms({m: c for m, c in left.items() if c != 0}), di)
         else:
-            # Symbolic divisor: cancel a symbolic factor common to every term, then pull out multiples.
+            # Symbolic divisor: cancel a positive factor common to every term, then pull out exact multiples.
             for f in sympy.Mul.make_args(d):
                 if f.is_Number:
                     continue
                 f = f.base if f.is_Pow else f
-                if all(_divides(c * m, f) for m, c in terms.items()):
-                    return FloorDiv(sympy.expand(x / f), d / f)
-            pulled = sympy.Add(*[c * m for m, c in terms.items() if _divides(c * m, d)])
-            if pulled != 0:
-                return sympy.expand(pulled / d) + FloorDiv(x - pulled, d)
+                if f.is_positive is True and f.is_integer is True and \
+                        all(_divides(c * m, f) for m, c in terms.items()):
+                    return FloorDiv(_expand(x / f), _expand(d / f))
+            pulled = [c * m for m, c in terms.items() if _divides(c * m, d)]
+            if pulled:
+                pulled_sum = sympy.Add(*pulled)
+                return _expand(pulled_sum / d) + FloorDiv(_expand(x - pulled_sum), d)
         # R6/R7: 0 <= x < d proved -> 0.
         if decide_nonneg(x) is True and decide_nonneg(d - 1 - x) is True:
             return _ZERO
+        xe = _from_terms(terms)
+        if xe != x:  # canonical form: the numerator expanded
+            return FloorDiv(xe, d)
         return None
 
     def _eval_is_nonnegative(self):
