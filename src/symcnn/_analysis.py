@@ -14,15 +14,15 @@
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy
 
 from ._errors import SymcnnError
+from ._evaluate import make_function, resolve_symbols
 from ._graph import Call, trace
-from ._intmath import decide, pretty
+from ._intmath import decide, normalize, pretty
 from .layers._base import Condition, Layer, Shape, fmt, prod, to_expr
 from .receptive import INPUT_AXIS, AxisState, ReceptiveField, apply_axis, merge_states
 
@@ -74,7 +74,9 @@ class LayerRecord:
         }
 
 
-def _as_shape(input_shape) -> Shape:
+def _as_shape(input_shape) -> tuple[Shape, list[Condition]]:
+    """The input shape as SymPy integers, refusing what no tensor has (sizes below 1, nan, fractions) and
+    returning the conditions a symbolic size leaves (``W - 5 >= 1``)."""
     if isinstance(input_shape, (int, sympy.Basic)) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
     if not isinstance(input_shape, (tuple, list)) or not input_shape:
@@ -82,7 +84,24 @@ def _as_shape(input_shape) -> Shape:
             f"analyze: `input_shape`={input_shape!r} must be a non-empty tuple such as (3, 224, 224) or "
             "(C, H, W) (channels first, without the batch dimension)"
         )
-    return Shape(tuple(to_expr("analyze", "input_shape", v, minimum=1) for v in input_shape))
+    out, conds = [], []
+    for i, v in enumerate(input_shape):
+        if isinstance(v, sympy.Basic) and v.is_Number and not v.is_Integer:
+            if isinstance(v, sympy.Float) and v.is_finite and (v - int(v)).is_zero:
+                v = sympy.Integer(int(v))  # sympy.Float(3.0): exactly 3
+            else:
+                raise SymcnnError(f"analyze: `input_shape`[{i}]={v} must be an integer >= 1")
+        if isinstance(v, sympy.Basic) and (v.has(sympy.nan, sympy.oo, -sympy.oo, sympy.zoo) or v.is_finite is False):
+            raise SymcnnError(f"analyze: `input_shape`[{i}]={v} must be a finite integer >= 1")
+        e = to_expr("analyze", f"input_shape[{i}]", v, minimum=1)
+        if not e.is_Integer:
+            verdict = decide(sympy.Ge(e, 1))
+            if verdict is False:
+                raise SymcnnError(f"analyze: `input_shape`[{i}]={fmt(e)} is below 1 for every value of its symbols")
+            if verdict is None:
+                conds.append(Condition(normalize(sympy.Ge(e, 1)), f"`input_shape`[{i}]={fmt(e)} must be >= 1", "input"))
+        out.append(e)
+    return Shape(tuple(out)), conds
 
 
 def analyze(model, input_shape, *, batch=1) -> Analysis:
@@ -97,7 +116,7 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
         An :class:`Analysis` with the output shape, per-layer records, totals, the receptive field and the
         conditions that stay symbolic.
     """
-    shape = _as_shape(input_shape)
+    shape, conditions = _as_shape(input_shape)
     batch = to_expr("analyze", "batch", batch, minimum=1)
     calls, out = trace(model, shape)
     if out < 0:
@@ -107,7 +126,6 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
     notes: list[list[str]] = []
     records = []
     seen: set[int] = set()
-    conditions: list[Condition] = []
     n_axes = len(shape) - 1
     for call in calls:
         st, al, nt = _propagate(call, states, aligned, notes, n_axes)
@@ -165,6 +183,14 @@ def _propagate(call: Call, states, aligned, notes, n_axes):
     merged, al, nt = merge_states(mapped)
     overall = False if (al is False or False in flags) else (None if (al is None or None in flags) else True)
     return merged, overall, in_notes + nt
+
+
+def _flatten(value):
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _flatten(v)
+    else:
+        yield value
 
 
 class Analysis:
@@ -256,9 +282,49 @@ class Analysis:
         Conditions that become false raise :class:`SymcnnError` naming the layer; true ones disappear.
         """
         m = self._mapping(mapping, kwargs)
+        self._check_ranges(m)
+        return self._subs(m)
+
+    def _where(self, sym: sympy.Symbol) -> str:
+        """The first layer argument (or the input shape) that uses ``sym``, for messages."""
+        for r in self.layers:
+            for name, value in vars(r.layer).items():
+                if name.startswith("_"):
+                    continue
+                if any(isinstance(v, sympy.Basic) and sym in v.free_symbols for v in _flatten(value)):
+                    return f"layer {r.index} '{r.name}' ({r.kind}): `{name}`"
+        if any(sym in v.free_symbols for v in self.input_shape):
+            return "analyze: `input_shape`"
+        return "analyze: `batch`" if sym in sympy.sympify(self.batch).free_symbols else f"symbol `{sym}`"
+
+    def _check_ranges(self, m: dict) -> None:
+        """A value outside its symbol's range (a stride or group count below 1, a negative padding) is refused
+        before anything is evaluated, naming the layer argument that uses the symbol."""
+        for sym, value in m.items():
+            low = 1 if sym.is_positive else (0 if sym.is_nonnegative else None)
+            if low is None:
+                continue
+            if decide(sympy.Ge(value, low)) is False:
+                what = "positive" if low == 1 else "non-negative"
+                raise SymcnnError(
+                    f"subs: {self._where(sym)} uses {sym}; {sym}={fmt(value)} is not allowed: {sym} is {what} "
+                    f"(an integer >= {low})"
+                )
+
+    def _subs(self, m: dict) -> Analysis:
+        where = ["analyze"]
+
+        def rep(e):
+            try:
+                return e.xreplace(m)
+            except (SymcnnError, ZeroDivisionError, TypeError) as exc:
+                values = ", ".join(f"{k}={fmt(v)}" for k, v in m.items())
+                raise SymcnnError(f"subs: {where[0]}: cannot substitute {values}: {exc}") from None
+
         conds = []
         for c in self.conditions:
-            rel = c.relation.xreplace(m)
+            where[0] = c.where
+            rel = rep(c.relation)
             verdict = decide(rel)
             if verdict is False:
                 values = ", ".join(f"{k}={fmt(v)}" for k, v in m.items())
@@ -268,7 +334,7 @@ class Analysis:
 
         def sub(v):
             if isinstance(v, sympy.Basic):
-                return v.xreplace(m)
+                return rep(v)
             if isinstance(v, Shape):
                 return Shape(tuple(sub(x) for x in v))
             if isinstance(v, tuple):
@@ -277,6 +343,7 @@ class Analysis:
 
         layers = []
         for r in self.layers:
+            where[0] = f"layer {r.index} '{r.name}'"
             rf = r.receptive_field
             rf = dataclasses.replace(rf, size=sub(rf.size), stride=sub(rf.stride), padding=sub(rf.padding),
                                      start=sub(rf.start))
@@ -284,14 +351,16 @@ class Analysis:
                 r, input_shapes=sub(r.input_shapes), output_shape=sub(r.output_shape), receptive_field=rf,
                 **{q: sub(getattr(r, q)) for q in QUANTITIES},
             ))
+        where[0] = "analyze"
         return Analysis(self.model, sub(self.input_shape), sub(self.batch), tuple(layers), self._out, tuple(conds))
 
     def lambdify(self, quantity: str = "macs", symbols=None, *, vectorized: bool = True):
         """A function of the free symbols (sorted by name, or ``symbols``) computing ``quantity``.
 
         ``quantity`` is a total (``"macs"``, ``"params"``, ...) or ``"output_shape"`` (returns a tuple).
-        Evaluation is exact integer arithmetic: with ``vectorized=True`` (default) a NumPy function over
-        int64 arrays; with ``vectorized=False`` plain Python on ints (unbounded, no NumPy import, about
+        ``symbols`` may be symbols or their names. Evaluation is exact integer arithmetic: with
+        ``vectorized=True`` (default) a NumPy function over int64 arrays when no value can overflow int64
+        (checked per call), else over arrays of Python ints; with ``vectorized=False`` plain Python on ints (unbounded, no NumPy import, about
         15 times cheaper to create: the right choice for a few sizes).
 
         >>> import symcnn as sc
@@ -308,20 +377,8 @@ class Analysis:
         else:
             raise SymcnnError(f"lambdify: `quantity`={quantity!r} must be one of {', '.join(QUANTITIES)}, output_shape")
         free = sympy.Tuple(*expr).free_symbols if isinstance(expr, tuple) else expr.free_symbols
-        args = sorted(free, key=lambda s: s.name) if symbols is None else list(symbols)
-        if not vectorized:
-            fn = sympy.lambdify(args, expr, modules="math")
-
-            def call(*values):
-                return fn(*(operator.index(v) for v in values))
-        else:
-            fn = sympy.lambdify(args, expr, modules="numpy")
-
-            import numpy as np  # only here: `import symcnn` does not need NumPy
-
-            def call(*values):
-                return fn(*(np.asarray(v, dtype=np.int64) for v in values))
-
+        args = resolve_symbols(free, symbols)
+        call = make_function(expr, args, vectorized=vectorized)
         call.symbols = tuple(args)
         call.__doc__ = f"{quantity}({', '.join(s.name for s in args)})"
         return call
