@@ -94,6 +94,8 @@ def _as_shape(input_shape) -> tuple[Shape, list[Condition]]:
         if isinstance(v, sympy.Basic) and (v.has(sympy.nan, sympy.oo, -sympy.oo, sympy.zoo) or v.is_finite is False):
             raise SymcnnError(f"analyze: `input_shape`[{i}]={v} must be a finite integer >= 1")
         e = to_expr("analyze", f"input_shape[{i}]", v, minimum=1)
+        if e.is_integer is not True:
+            raise SymcnnError(f"analyze: `input_shape`[{i}]={fmt(e)} is not an integer for every value of its symbols")
         if not e.is_Integer:
             verdict = decide(sympy.Ge(e, 1))
             if verdict is False:

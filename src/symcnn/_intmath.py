@@ -140,6 +140,10 @@ class FloorDiv(sympy.Function):
     is_integer = True
     is_finite = True
 
+    def __new__(cls, x, d, **kwargs):
+        # checked before SymPy sympifies them: a string is never parsed as an expression
+        return super().__new__(cls, _sympify_arg(x, "numerator"), _sympify_arg(d, "divisor"), **kwargs)
+
     @classmethod
     def eval(cls, x, d):  # noqa: C901 - one rule per branch, in the order of FORMULAS.md §9
         x = _sympify_arg(x, "numerator")
@@ -294,15 +298,17 @@ def ceildiv(x, d) -> sympy.Expr:
     >>> ceildiv(224, 32), ceildiv(225, 32)
     (7, 8)
     """
-    x = sympy.sympify(x)
-    d = sympy.sympify(d)
+    x = _sympify_arg(x, "numerator")
+    d = _sympify_arg(d, "divisor")
+    _check_divisor(d)
     return FloorDiv(x + d - 1, d)
 
 
 def mod(x, d) -> sympy.Expr:
     """``x mod d`` in ``[0, d)``, written ``x - d*floor(x/d)`` when that is shorter, else :class:`sympy.Mod`."""
-    x = sympy.sympify(x)
-    d = sympy.sympify(d)
+    x = _sympify_arg(x, "numerator")
+    d = _sympify_arg(d, "divisor")
+    _check_divisor(d)
     if x.is_Integer and d.is_Integer:
         return sympy.Integer(int(x) % int(d))
     if d == 1:
@@ -371,7 +377,39 @@ def decide_nonneg(expr) -> bool | None:
         hi = _bound(expr, lower=False)
         if hi.is_negative:
             return False
+        # Monotonicity: floor(x/a) - floor(y/a) lies in [floor((x - y)/a), floor((x - y)/a) + 1].
+        lo = _pair_floors(expr, lower=True)
+        if lo is not None and decide_nonneg(lo) is True:
+            return True
+        hi = _pair_floors(expr, lower=False)
+        if hi is not None and decide_nonneg(-hi - 1) is True:
+            return False
     return None
+
+
+def _pair_floors(expr: sympy.Expr, lower: bool) -> sympy.Expr | None:
+    """``expr`` with each pair ``c*floor(x/a) - c*floor(y/a)`` (same divisor, opposite coefficients) replaced by
+    its lower bound ``c*floor((x - y)/a)`` (``lower``) or its upper bound ``c*(floor((x - y)/a) + 1)``;
+    None when there is no such pair. Each replacement removes a floor, so recursion on the result ends."""
+    terms = _terms(expr)
+    floors = [(m, c) for m, c in terms.items() if isinstance(m, FloorDiv) and c.is_Number]
+    used: set = set()
+    out = dict(terms)
+    changed = False
+    for m1, c1 in floors:
+        if c1 <= 0 or m1 in used:
+            continue
+        for m2, c2 in floors:
+            if m2 in used or m2 == m1 or c2 != -c1 or m2.args[1] != m1.args[1]:
+                continue
+            used.update((m1, m2))
+            del out[m1], out[m2]
+            diff = FloorDiv(_expand(m1.args[0] - m2.args[0]), m1.args[1])
+            out[_ONE] = out.get(_ONE, _ZERO) + (0 if lower else c1)
+            out = _terms(_from_terms(out) + c1 * diff)
+            changed = True
+            break
+    return _from_terms(out) if changed else None
 
 
 def decide(rel) -> bool | None:
