@@ -121,7 +121,8 @@ def test_lambdify_accepts_names_and_is_exact_beyond_int64():
 
 
 @pytest.mark.parametrize("bad", [(3, -W, 4), (3, 0, 4), (3, -5, 4), (3, float("nan"), 4), (3, sympy.nan, 4),
-                                 (3, sympy.oo, 4), (3, sympy.Float(3.5), 4), (3, sympy.Rational(7, 2), 4), (3, W / 2, 4)])
+                                 (3, sympy.oo, 4), (3, sympy.Float(3.5), 4), (3, sympy.Rational(7, 2), 4),
+                                 (3, W / 2, 4)])
 def test_input_shapes_no_tensor_has_are_refused(bad):
     with pytest.raises(sc.SymcnnError, match="input_shape"):
         sc.analyze(sc.Conv2d(3, 8, 1), bad)

@@ -127,7 +127,7 @@ def test_symbolic_stack_substituted_equals_numeric_and_torch(case):
     for point in points:
         numbers = [point[n] for n in size_names]
         try:
-            num = sc.analyze(_symcnn_layers(dims, layers, lambda x: point[x] if isinstance(x, str) else x),
+            num = sc.analyze(_symcnn_layers(dims, layers, lambda x, pt=point: pt[x] if isinstance(x, str) else x),
                              (CHANNELS, *numbers))
         except sc.SymcnnError:
             num = None

@@ -362,8 +362,9 @@ class Analysis:
         ``quantity`` is a total (``"macs"``, ``"params"``, ...) or ``"output_shape"`` (returns a tuple).
         ``symbols`` may be symbols or their names. Evaluation is exact integer arithmetic: with
         ``vectorized=True`` (default) a NumPy function over int64 arrays when no value can overflow int64
-        (checked per call), else over arrays of Python ints; with ``vectorized=False`` plain Python on ints (unbounded, no NumPy import, about
-        15 times cheaper to create: the right choice for a few sizes).
+        (checked per call), else over arrays of Python ints; with ``vectorized=False`` plain Python on ints
+        (unbounded, no NumPy import, about 15 times cheaper to create: the right choice for a few sizes).
+        Values outside a symbol's range (a size below 1) are refused.
 
         >>> import symcnn as sc
         >>> a = sc.analyze(sc.Conv2d(3, 8, 3, stride=2), (3, sc.H, sc.W))

@@ -36,7 +36,9 @@ def resolve_symbols(free: set, symbols) -> list[sympy.Symbol]:
         if isinstance(s, str):
             if s not in by_name:
                 known = ", ".join(sorted(by_name)) or "none"
-                raise SymcnnError(f"lambdify: `symbols` entry {s!r} is not a symbol of this quantity (symbols: {known})")
+                raise SymcnnError(
+                    f"lambdify: `symbols` entry {s!r} is not a symbol of this quantity (symbols: {known})"
+                )
             s = by_name[s]
         elif not isinstance(s, sympy.Symbol):
             raise SymcnnError(f"lambdify: `symbols` entry {s!r} must be a symbol or a symbol name")

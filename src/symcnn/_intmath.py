@@ -107,7 +107,7 @@ def _is_int_valued(e: sympy.Expr) -> bool:
         base, exp = f.as_base_exp()
         if not (exp.is_Integer and exp >= 0):
             return False
-        if not (base.is_integer is True):
+        if base.is_integer is not True:
             return False
     return True
 
