@@ -125,7 +125,7 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
         raise SymcnnError("analyze: the model has no layers")
     states: list[tuple[AxisState, ...]] = []
     aligned: list[bool | None] = []
-    notes: list[list[str]] = []
+    notes: list[tuple[str, ...]] = []
     records = []
     seen: set[int] = set()
     n_axes = len(shape) - 1
@@ -170,7 +170,7 @@ def _propagate(call: Call, states, aligned, notes, n_axes):
     """Receptive-field state of a call's output from those of its inputs."""
     in_states = [tuple([INPUT_AXIS] * n_axes) if r < 0 else states[r] for r in call.inputs]
     in_aligned = [True if r < 0 else aligned[r] for r in call.inputs]
-    in_notes = [n for r in call.inputs if r >= 0 for n in notes[r]]
+    in_notes = _join_notes(*(notes[r] for r in call.inputs if r >= 0))
     axes = call.result.axes
     mapped = []
     for k, st in enumerate(in_states):
@@ -184,7 +184,23 @@ def _propagate(call: Call, states, aligned, notes, n_axes):
         return mapped[0], flags[0], in_notes
     merged, al, nt = merge_states(mapped)
     overall = False if (al is False or False in flags) else (None if (al is None or None in flags) else True)
-    return merged, overall, in_notes + nt
+    return merged, overall, _join_notes(in_notes, nt)
+
+
+#: receptive-field notes kept per tensor (distinct, in order); further ones are summarised in one line
+MAX_NOTES = 32
+_MORE = "further receptive-field notes omitted"
+
+
+def _join_notes(*lists) -> tuple[str, ...]:
+    """The notes of several inputs as one ordered set, at most ``MAX_NOTES`` (never a growing list: a
+    network with many misaligned merges would otherwise repeat every note once per path)."""
+    if len(lists) == 1:
+        return tuple(lists[0])
+    out = dict.fromkeys(n for lst in lists for n in lst if n != _MORE)
+    if len(out) > MAX_NOTES or any(_MORE in lst for lst in lists):
+        return (*list(out)[:MAX_NOTES], _MORE)
+    return tuple(out)
 
 
 def _flatten(value):
