@@ -92,7 +92,8 @@ def main(argv=None) -> None:
     if args.one:
         print(json.dumps(_one(args.one[0], int(args.one[1]))))
         return
-    print(f"{'case':9} {'depth':>5} {'layers':>7} {'analyze s':>9} {'subs s':>7} {'table s':>7} {'MiB':>6} {'notes':>5}")
+    head = ("case", "depth", "layers", "analyze s", "subs s", "table s", "MiB", "notes")
+    print(f"{head[0]:9} " + " ".join(f"{h:>{w}}" for h, w in zip(head[1:], (5, 7, 9, 7, 7, 6, 5), strict=True)))
     for case in args.cases:
         for depth in args.depths:
             try:

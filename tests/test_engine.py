@@ -232,7 +232,7 @@ def test_receptive_field_notes_stay_an_ordered_bounded_set(blocks):
         notes = r.receptive_field.notes
         assert len(notes) == len(set(notes)) <= MAX_NOTES + 1
     assert a.receptive_field.aligned is not True
-    assert any("aligned" in n for n in a.receptive_field.notes)
+    assert any("align" in n for n in a.receptive_field.notes)
     # the notes of the first merge survive, in order, in every later tensor
     first = next(r.receptive_field.notes for r in a.layers if r.receptive_field.notes)
     assert a.receptive_field.notes[: len(first)] == first
