@@ -74,6 +74,23 @@ class LayerRecord:
         }
 
 
+def _integer_value(label: str, name: str, v, minimum: int | None = None) -> sympy.Expr:
+    """An int or integer SymPy expression; nan, infinities, fractions and expressions that are not integers for
+    every value of their symbols are refused (a Float with an integer value is converted exactly)."""
+    if isinstance(v, sympy.Basic) and v.is_Number and not v.is_Integer:
+        if isinstance(v, sympy.Float) and v.is_finite and (v - int(v)).is_zero:
+            v = sympy.Integer(int(v))  # sympy.Float(3.0): exactly 3
+        else:
+            low = "" if minimum is None else f" >= {minimum}"
+            raise SymcnnError(f"{label}: `{name}`={v} must be an integer{low}")
+    if isinstance(v, sympy.Basic) and (v.has(sympy.nan, sympy.oo, -sympy.oo, sympy.zoo) or v.is_finite is False):
+        raise SymcnnError(f"{label}: `{name}`={v} must be a finite integer")
+    e = to_expr(label, name, v, minimum=minimum)
+    if e.is_integer is not True:
+        raise SymcnnError(f"{label}: `{name}`={fmt(e)} is not an integer for every value of its symbols")
+    return e
+
+
 def _as_shape(input_shape) -> tuple[Shape, list[Condition]]:
     """The input shape as SymPy integers, refusing what no tensor has (sizes below 1, nan, fractions) and
     returning the conditions a symbolic size leaves (``W - 5 >= 1``)."""
@@ -86,16 +103,7 @@ def _as_shape(input_shape) -> tuple[Shape, list[Condition]]:
         )
     out, conds = [], []
     for i, v in enumerate(input_shape):
-        if isinstance(v, sympy.Basic) and v.is_Number and not v.is_Integer:
-            if isinstance(v, sympy.Float) and v.is_finite and (v - int(v)).is_zero:
-                v = sympy.Integer(int(v))  # sympy.Float(3.0): exactly 3
-            else:
-                raise SymcnnError(f"analyze: `input_shape`[{i}]={v} must be an integer >= 1")
-        if isinstance(v, sympy.Basic) and (v.has(sympy.nan, sympy.oo, -sympy.oo, sympy.zoo) or v.is_finite is False):
-            raise SymcnnError(f"analyze: `input_shape`[{i}]={v} must be a finite integer >= 1")
-        e = to_expr("analyze", f"input_shape[{i}]", v, minimum=1)
-        if e.is_integer is not True:
-            raise SymcnnError(f"analyze: `input_shape`[{i}]={fmt(e)} is not an integer for every value of its symbols")
+        e = _integer_value("analyze", f"input_shape[{i}]", v, minimum=1)
         if not e.is_Integer:
             verdict = decide(sympy.Ge(e, 1))
             if verdict is False:
@@ -291,7 +299,7 @@ class Analysis:
                 key = by_name[key]
             elif not isinstance(key, sympy.Symbol):
                 raise SymcnnError(f"subs: key {key!r} must be a symbol or a symbol name")
-            out[key] = to_expr("subs", key.name, value)
+            out[key] = _integer_value("subs", key.name, value)
         return out
 
     def subs(self, mapping: Mapping | None = None, **kwargs) -> Analysis:
