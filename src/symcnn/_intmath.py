@@ -353,6 +353,64 @@ def _shifted(expr: sympy.Expr) -> sympy.Expr:
     return expr.xreplace(repl) if repl else expr
 
 
+_UNKNOWN = object()
+
+
+def _min_of_monomial(m: sympy.Expr):
+    """The least value of a monomial of symbols bounded below (>= 1 or >= 0) and unbounded above, or None
+    when ``m`` is not such a monomial."""
+    low = 1
+    for f in sympy.Mul.make_args(m):
+        base, exp = f.as_base_exp()
+        if not (base.is_Symbol and exp.is_Integer and exp > 0):
+            return None
+        if base.is_positive:
+            continue
+        if base.is_nonnegative:
+            low = 0
+        else:
+            return None
+    return low
+
+
+def _polynomial_sign(expr: sympy.Expr):
+    """A fast, exact verdict for a polynomial in symbols that are bounded below and unbounded above:
+    True/False/None as :func:`decide_nonneg`, or ``_UNKNOWN`` when the expression is not of that kind (the
+    general route then decides). Each monomial is nonnegative and can grow without bound, so
+
+    * every coefficient positive: ``expr >= const + sum(c * least(m))``, and it is unbounded above;
+    * every coefficient negative: the mirror image;
+    * both signs and every monomial a distinct single symbol (linear): the symbols are independent, so the
+      sum can go to both infinities: undecidable (None).
+    """
+    const = _ZERO
+    pos = neg = _ZERO
+    has_pos = has_neg = False
+    linear = True
+    for term in sympy.Add.make_args(expr):
+        coeff, mono = term.as_coeff_Mul()
+        if mono == 1:
+            const += coeff
+            continue
+        if not coeff.is_Rational:
+            return _UNKNOWN
+        low = _min_of_monomial(mono)
+        if low is None:
+            return _UNKNOWN
+        linear = linear and mono.is_Symbol
+        if coeff > 0:
+            has_pos = True
+            pos += coeff * low
+        else:
+            has_neg = True
+            neg += coeff * low
+    if not has_neg:
+        return True if const + pos >= 0 else None
+    if not has_pos:
+        return False if const + neg < 0 else None
+    return None if linear else _UNKNOWN
+
+
 def decide_nonneg(expr) -> bool | None:
     """True if ``expr >= 0`` is proved, False if ``expr < 0`` is proved, None if undecidable.
 
@@ -365,6 +423,9 @@ def decide_nonneg(expr) -> bool | None:
     expr = sympy.sympify(expr)
     if expr.is_Number:
         return bool(expr >= 0)
+    fast = _polynomial_sign(expr)
+    if fast is not _UNKNOWN:
+        return fast
     expr = _shifted(expr)
     if expr.is_nonnegative:
         return True
@@ -424,7 +485,7 @@ def decide(rel) -> bool | None:
     if rel is sympy.false or rel is False:
         return False
     lhs, rhs = rel.lhs, rel.rhs
-    diff = sympy.expand(lhs - rhs)
+    diff = _expand(lhs - rhs)
     if isinstance(rel, sympy.Eq):
         if diff == 0:
             return True
@@ -460,26 +521,23 @@ def normalize(rel):
     """
     if not isinstance(rel, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan, sympy.StrictLessThan)):
         return rel
-    diff = sympy.expand(rel.lhs - rel.rhs)
+    diff = _expand(rel.lhs - rel.rhs)
     if isinstance(rel, (sympy.LessThan, sympy.StrictLessThan)):
         diff = -diff
     if isinstance(rel, (sympy.StrictGreaterThan, sympy.StrictLessThan)):
         diff = diff - 1  # integers: x > 0 <=> x - 1 >= 0
-    const, rest = diff.as_independent(*diff.free_symbols, as_Add=True) if diff.free_symbols else (diff, _ZERO)
-    bound = -const
-    while True:
-        coeff, mono = rest.as_coeff_Mul()
-        if isinstance(mono, FloorDiv) and coeff.is_Integer and coeff > 0 and bound.is_Integer:
-            u, a = mono.args
-            need = -((-int(bound)) // int(coeff))  # ceil(bound / coeff)
-            rest_u = sympy.expand(u)
-            c_u, rest = rest_u.as_independent(*rest_u.free_symbols, as_Add=True)
-            bound = sympy.expand(a * need - c_u)
-            continue
-        break
-    terms = sympy.Add.make_args(rest)
-    pos = sympy.Add(*[t for t in terms if not t.could_extract_minus_sign()])
-    neg = sympy.Add(*[-t for t in terms if t.could_extract_minus_sign()])
+    terms = _terms(diff)
+    bound = -terms.pop(_ONE, _ZERO)
+    while len(terms) == 1 and bound.is_Integer:
+        (mono, coeff), = terms.items()
+        if not (isinstance(mono, FloorDiv) and coeff.is_Integer and coeff > 0):
+            break
+        u, a = mono.args
+        need = -((-int(bound)) // int(coeff))  # ceil(bound / coeff)
+        terms = _terms(u)
+        bound = _expand(a * need - terms.pop(_ONE, _ZERO))
+    pos = sympy.Add(*[c * m for m, c in terms.items() if c > 0])
+    neg = sympy.Add(*[-c * m for m, c in terms.items() if not c > 0])
     if pos == 0:
         return sympy.Le(neg, -bound, evaluate=False)
     if neg == 0:
