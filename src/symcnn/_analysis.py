@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sympy
 
 from ._errors import SymcnnError
-from ._evaluate import make_function, resolve_symbols
+from ._evaluate import Substituter, free_symbols_of, make_function, resolve_symbols
 from ._graph import Call, trace
 from ._intmath import decide, normalize, pretty
 from .layers._base import Condition, Layer, Shape, fmt, prod, to_expr
@@ -239,6 +239,7 @@ class Analysis:
         self.layers = layers
         self._out = out
         self.conditions = conditions
+        self._free: set | None = None
         for q in QUANTITIES:
             setattr(self, q, sympy.Add(*[getattr(r, q) for r in layers]))
 
@@ -256,17 +257,13 @@ class Analysis:
 
     @property
     def free_symbols(self) -> set[sympy.Symbol]:
-        syms: set[sympy.Symbol] = set()
-        for v in self.input_shape:
-            syms |= v.free_symbols
-        for r in self.layers:
-            for q in QUANTITIES:
-                syms |= getattr(r, q).free_symbols
-            for v in r.output_shape:
-                syms |= v.free_symbols
-        for c in self.conditions:
-            syms |= c.relation.free_symbols
-        return syms
+        if self._free is None:
+            exprs = [*self.input_shape, *(c.relation for c in self.conditions)]
+            for r in self.layers:
+                exprs.extend(getattr(r, q) for q in QUANTITIES)
+                exprs.extend(r.output_shape)
+            self._free = free_symbols_of(exprs)
+        return set(self._free)
 
     def __getitem__(self, name: str) -> LayerRecord:
         for r in self.layers:
@@ -339,10 +336,11 @@ class Analysis:
 
     def _subs(self, m: dict) -> Analysis:
         where = ["analyze"]
+        substitute = Substituter(m)
 
         def rep(e):
             try:
-                return e.xreplace(m)
+                return substitute(e)
             except (SymcnnError, ZeroDivisionError, TypeError) as exc:
                 values = ", ".join(f"{k}={fmt(v)}" for k, v in m.items())
                 raise SymcnnError(f"subs: {where[0]}: cannot substitute {values}: {exc}") from None

@@ -8,14 +8,16 @@ the expression with every coefficient made positive, every ``floor(x/d)`` replac
 
 from __future__ import annotations
 
+import math
 import operator
+from fractions import Fraction
 
 import sympy
 
 from ._errors import SymcnnError
 from ._intmath import FloorDiv
 
-__all__ = ["make_function", "resolve_symbols"]
+__all__ = ["make_function", "resolve_symbols", "Substituter", "free_symbols_of"]
 
 _LIMIT = float(2**60)  # int64 holds 2**63; the margin covers float64 rounding of the bound
 
@@ -135,3 +137,122 @@ def make_function(expr, args: list[sympy.Symbol], *, vectorized: bool):
         return fn(*(_python_ints(np, a) for a in arrays))
 
     return call
+
+
+# --- substitution ---------------------------------------------------------------------------------------
+
+class _NotNumeric(Exception):
+    """An expression the exact evaluator does not handle (a symbol without a value, an unknown function)."""
+
+
+_RELATIONS = {
+    sympy.GreaterThan: operator.ge, sympy.StrictGreaterThan: operator.gt, sympy.LessThan: operator.le,
+    sympy.StrictLessThan: operator.lt, sympy.Equality: operator.eq, sympy.Unequality: operator.ne,
+}
+
+
+class Substituter:
+    """``expr.xreplace(mapping)`` for many expressions sharing subexpressions (the layers of one analysis),
+    each distinct subexpression visited once. When every symbol has a number, the value is computed in exact
+    Python arithmetic (ints and Fractions) instead of rebuilding SymPy trees."""
+
+    def __init__(self, mapping: dict):
+        self.mapping = mapping
+        self.numeric = {k: _exact(v) for k, v in mapping.items() if v.is_Rational}
+        self._num: dict = {}
+        self._sym: dict = {}
+
+    def __call__(self, expr):
+        try:
+            v = self._value(expr)
+        except _NotNumeric:
+            return self._rebuild(expr)
+        if isinstance(v, bool):
+            return sympy.true if v else sympy.false
+        return sympy.Integer(v) if isinstance(v, int) else sympy.Rational(v.numerator, v.denominator)
+
+    def _value(self, e):  # noqa: C901 - one branch per node type
+        hit = self._num.get(e)
+        if hit is not None:
+            return hit
+        if e.is_Symbol:
+            if e not in self.numeric:
+                raise _NotNumeric
+            v = self.numeric[e]
+        elif e.is_Rational:
+            v = _exact(e)
+        elif e.is_Add:
+            v = sum((self._value(a) for a in e.args), 0)
+        elif e.is_Mul:
+            v = 1
+            for a in e.args:
+                v = v * self._value(a)
+        elif e.is_Pow:
+            b, x = self._value(e.base), self._value(e.exp)
+            if not isinstance(x, int) or (x < 0 and b == 0):
+                raise _NotNumeric
+            v = b**x if x >= 0 else Fraction(1, b ** -x)
+        elif isinstance(e, FloorDiv):
+            x, d = self._value(e.args[0]), self._value(e.args[1])
+            if not (isinstance(x, int) and isinstance(d, int) and d > 0):
+                raise _NotNumeric  # the general route raises the proper error
+            v = x // d
+        elif isinstance(e, (sympy.Max, sympy.Min)):
+            vals = [self._value(a) for a in e.args]
+            v = max(vals) if isinstance(e, sympy.Max) else min(vals)
+        elif isinstance(e, sympy.Mod):
+            x, d = self._value(e.args[0]), self._value(e.args[1])
+            if d == 0:
+                raise _NotNumeric
+            v = x % d
+        elif type(e) in _RELATIONS:
+            v = _RELATIONS[type(e)](self._value(e.args[0]), self._value(e.args[1]))
+        elif e.func.__name__ == "Gcd":
+            x, d = self._value(e.args[0]), self._value(e.args[1])
+            if not (isinstance(x, int) and isinstance(d, int)):
+                raise _NotNumeric
+            v = math.gcd(x, d)
+        elif isinstance(e, (sympy.floor, sympy.ceiling)):
+            x = self._value(e.args[0])
+            v = math.floor(x) if isinstance(e, sympy.floor) else math.ceil(x)
+        else:
+            raise _NotNumeric
+        if isinstance(v, Fraction) and v.denominator == 1:
+            v = v.numerator
+        self._num[e] = v
+        return v
+
+    def _rebuild(self, e):
+        hit = self._sym.get(e)
+        if hit is not None:
+            return hit
+        if e in self.mapping:
+            out = self.mapping[e]
+        elif not e.args:
+            out = e
+        else:
+            args = tuple(self._rebuild(a) for a in e.args)
+            out = e if all(a is b for a, b in zip(args, e.args, strict=True)) else e.func(*args)
+        self._sym[e] = out
+        return out
+
+
+def _exact(v: sympy.Rational):
+    return int(v) if v.is_Integer else Fraction(int(v.p), int(v.q))
+
+
+def free_symbols_of(exprs) -> set[sympy.Symbol]:
+    """The free symbols of many expressions sharing subexpressions, each distinct subexpression visited once."""
+    seen: set = set()
+    out: set = set()
+    stack = [e for e in exprs if isinstance(e, sympy.Basic)]
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if e.is_Symbol:
+            out.add(e)
+        elif e.args:
+            stack.extend(e.args)
+    return out
