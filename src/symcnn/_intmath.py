@@ -118,6 +118,19 @@ def _divides(term: sympy.Expr, d: sympy.Expr) -> bool:
     return _is_int_valued(sympy.expand(term / d, deep=False))
 
 
+def _poly_quotient(x: sympy.Expr, d: sympy.Expr) -> sympy.Expr | None:
+    """The quotient ``Q`` of the polynomial division ``x = Q*d + R`` when it is nonzero and an integer for
+    every value of the symbols (integer coefficients), else None."""
+    try:
+        q, _ = sympy.div(x, d)
+    except (sympy.PolynomialError, sympy.GeneratorsNeeded, sympy.CoercionFailed):
+        return None
+    q = _expand(q)
+    if q == 0 or not all(_is_int_valued(t) for t in sympy.Add.make_args(q)):
+        return None
+    return q
+
+
 def _check_divisor(d: sympy.Expr) -> None:
     if d.is_Number:
         if not (d.is_Integer and d > 0):
@@ -164,8 +177,8 @@ class FloorDiv(sympy.Function):
                        key=sympy.default_sort_key)
         if inner:
             u, a = inner[0].args
-            rest = _from_terms({m: c for m, c in terms.items() if m != inner[0]})
-            return FloorDiv(_expand(u + a * rest), _expand(a * d))
+            rest = x - inner[0]
+            return FloorDiv(u + a * rest, a * d)
         if d.is_Integer:
             di = int(d)
             ints = {m: c for m, c in terms.items() if c.is_Integer and _is_int_valued(m)}
@@ -199,13 +212,16 @@ class FloorDiv(sympy.Function):
             pulled = [c * m for m, c in terms.items() if _divides(c * m, d)]
             if pulled:
                 pulled_sum = sympy.Add(*pulled)
-                return _expand(pulled_sum / d) + FloorDiv(_expand(x - pulled_sum), d)
-        # R6/R7: 0 <= x < d proved -> 0.
+                return _expand(pulled_sum / d) + FloorDiv(x - pulled_sum, d)
+            if d.is_Add:  # a sum as divisor: x = Q*d + R with a polynomial Q of integer coefficients
+                quotient = _poly_quotient(x, d)
+                if quotient is not None:
+                    return quotient + FloorDiv(_expand(x - quotient * d), d)
+        # R6/R7: 0 <= x < d proved -> 0; -d <= x < 0 proved -> -1.
         if decide_nonneg(x) is True and decide_nonneg(d - 1 - x) is True:
             return _ZERO
-        xe = _from_terms(terms)
-        if xe != x:  # canonical form: the numerator expanded
-            return FloorDiv(xe, d)
+        if decide_nonneg(-x - 1) is True and decide_nonneg(x + d) is True:
+            return -_ONE
         return None
 
     def _eval_is_nonnegative(self):
