@@ -91,7 +91,12 @@ def _integer_value(label: str, name: str, v, minimum: int | None = None) -> symp
     return e
 
 
-def _as_shape(input_shape) -> tuple[Shape, list[Condition]]:
+def _as_shape(input_shape) -> Shape:
+    """The input shape as SymPy integers (see :func:`_input_shape`)."""
+    return _input_shape(input_shape)[0]
+
+
+def _input_shape(input_shape) -> tuple[Shape, list[Condition]]:
     """The input shape as SymPy integers, refusing what no tensor has (sizes below 1, nan, fractions) and
     returning the conditions a symbolic size leaves (``W - 5 >= 1``)."""
     if isinstance(input_shape, (int, sympy.Basic)) and not isinstance(input_shape, bool):
@@ -126,7 +131,7 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
         An :class:`Analysis` with the output shape, per-layer records, totals, the receptive field and the
         conditions that stay symbolic.
     """
-    shape, conditions = _as_shape(input_shape)
+    shape, conditions = _input_shape(input_shape)
     batch = to_expr("analyze", "batch", batch, minimum=1)
     calls, out = trace(model, shape)
     if out < 0:
@@ -137,12 +142,16 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
     records = []
     seen: set[int] = set()
     n_axes = len(shape) - 1
+    rf, rf_key = None, None
     for call in calls:
         st, al, nt = _propagate(call, states, aligned, notes, n_axes)
         states.append(st)
         aligned.append(al)
         notes.append(nt)
         res = call.result
+        key = (id(st), al, id(nt))  # element-wise layers pass their input's field on: build it once
+        if key != rf_key:
+            rf, rf_key = ReceptiveField.from_states(st, al, nt), key
         shared = id(call.layer) in seen
         seen.add(id(call.layer))
         conditions.extend(dataclasses.replace(c, where=f"layer {call.index} '{call.name}'") for c in res.conditions)
@@ -153,7 +162,7 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
             buffers=sympy.Integer(0) if shared else res.buffers,
             macs=batch * res.macs, flops=batch * res.flops, connections=batch * res.connections,
             activations=batch * prod(res.output_shape),
-            receptive_field=ReceptiveField.from_states(st, al, nt),
+            receptive_field=rf,
             shared=shared,
         ))
     return Analysis(model, shape, batch, tuple(records), out, _dedupe(conditions))
@@ -356,13 +365,19 @@ class Analysis:
             if verdict is None:
                 conds.append(dataclasses.replace(c, relation=rel))
 
+        done: dict = {}  # tuples shared between records (an output shape is the next input shape)
+
         def sub(v):
             if isinstance(v, sympy.Basic):
                 return rep(v)
-            if isinstance(v, Shape):
-                return Shape(tuple(sub(x) for x in v))
             if isinstance(v, tuple):
-                return tuple(sub(x) for x in v)
+                hit = done.get(id(v))
+                if hit is not None and hit[0] is v:
+                    return hit[1]
+                out = tuple(sub(x) for x in v)
+                out = Shape(out) if isinstance(v, Shape) else out
+                done[id(v)] = (v, out)
+                return out
             return v
 
         layers = []

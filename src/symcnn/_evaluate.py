@@ -161,15 +161,23 @@ class Substituter:
         self.numeric = {k: _exact(v) for k, v in mapping.items() if v.is_Rational}
         self._num: dict = {}
         self._sym: dict = {}
+        self._out: dict = {}
 
     def __call__(self, expr):
+        hit = self._out.get(expr)
+        if hit is not None:
+            return hit
         try:
             v = self._value(expr)
         except _NotNumeric:
-            return self._rebuild(expr)
-        if isinstance(v, bool):
-            return sympy.true if v else sympy.false
-        return sympy.Integer(v) if isinstance(v, int) else sympy.Rational(v.numerator, v.denominator)
+            out = self._rebuild(expr)
+        else:
+            if isinstance(v, bool):
+                out = sympy.true if v else sympy.false
+            else:
+                out = sympy.Integer(v) if isinstance(v, int) else sympy.Rational(v.numerator, v.denominator)
+        self._out[expr] = out
+        return out
 
     def _value(self, e):  # noqa: C901 - one branch per node type
         hit = self._num.get(e)
