@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import sympy
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symcnn as sc
 from symcnn import F, G, H, S, W
@@ -143,3 +145,48 @@ def test_floordiv_junk_raises_symcnn_error(args):
         FloorDiv(*args)
     with pytest.raises(sc.SymcnnError):
         ceildiv(*args)
+
+
+_A, _B = sc.symbols("A B")
+_Z = sc.symbols("Z", nonnegative=True)
+
+
+@st.composite
+def _small_exprs(draw):
+    """Sums of monomials and floor divisions of them in positive (A, B) and nonnegative (Z) symbols."""
+    atoms = [_A, _B, _Z, _A * _B, _A**2, sympy.Integer(1)]
+    terms = []
+    for _ in range(draw(st.integers(1, 4))):
+        c = draw(st.integers(-4, 4))
+        m = draw(st.sampled_from(atoms))
+        if draw(st.booleans()):
+            m = floordiv(m + draw(st.integers(-3, 3)), draw(st.sampled_from([2, 3, _A, 2 * _B])))
+        terms.append(c * m)
+    return sympy.Add(*terms) + draw(st.integers(-6, 6))
+
+
+@given(_small_exprs())
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_decide_and_floor_rules_never_guess(expr):
+    verdict = decide(sympy.Ge(expr, 0))
+    for a in range(1, 6):
+        for b in range(1, 5):
+            for z in range(0, 4):
+                v = sympy.sympify(expr.xreplace({_A: sympy.Integer(a), _B: sympy.Integer(b), _Z: sympy.Integer(z)}))
+                assert v.is_Integer
+                if verdict is True:
+                    assert v >= 0, (expr, a, b, z)
+                elif verdict is False:
+                    assert v < 0, (expr, a, b, z)
+
+
+@given(_small_exprs(), st.sampled_from([2, 3, _A, 2 * _A, _A * _B, _A + 1]))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_floordiv_equals_integer_division_everywhere(num, div):
+    e = floordiv(num, div)
+    for a in range(1, 6):
+        for b in range(1, 4):
+            for z in range(0, 3):
+                m = {_A: sympy.Integer(a), _B: sympy.Integer(b), _Z: sympy.Integer(z)}
+                d = sympy.sympify(div).xreplace(m)
+                assert e.xreplace(m) == int(num.xreplace(m)) // int(d), (num, div, m)

@@ -380,9 +380,9 @@ def _min_of_monomial(m: sympy.Expr):
         base, exp = f.as_base_exp()
         if not (base.is_Symbol and exp.is_Integer and exp > 0):
             return None
-        if base.is_positive:
+        if base.is_positive and base.is_integer:
             continue
-        if base.is_nonnegative:
+        if base.is_nonnegative:  # (a positive real that is not an integer: only >= 0 is known)
             low = 0
         else:
             return None
@@ -394,8 +394,8 @@ def _polynomial_sign(expr: sympy.Expr):
     True/False/None as :func:`decide_nonneg`, or ``_UNKNOWN`` when the expression is not of that kind (the
     general route then decides). Each monomial is nonnegative and can grow without bound, so
 
-    * every coefficient positive: ``expr >= const + sum(c * least(m))``, and it is unbounded above;
-    * every coefficient negative: the mirror image;
+    * every coefficient positive: ``expr >= const + sum(c * least(m))`` (True when that is >= 0);
+    * every coefficient negative: the mirror image (False when ``const + sum(c * least(m)) < 0``);
     * both signs and every monomial a distinct single symbol (linear): the symbols are independent, so the
       sum can go to both infinities: undecidable (None).
     """
@@ -421,9 +421,9 @@ def _polynomial_sign(expr: sympy.Expr):
             has_neg = True
             neg += coeff * low
     if not has_neg:
-        return True if const + pos >= 0 else None
+        return True if const + pos >= 0 else _UNKNOWN
     if not has_pos:
-        return False if const + neg < 0 else None
+        return False if const + neg < 0 else _UNKNOWN
     return None if linear else _UNKNOWN
 
 
