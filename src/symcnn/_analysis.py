@@ -108,7 +108,7 @@ def _input_shape(input_shape) -> tuple[Shape, list[Condition]]:
         )
     out, conds = [], []
     for i, v in enumerate(input_shape):
-        e = _integer_value("analyze", f"input_shape[{i}]", v, minimum=1)
+        e = _integer_value("analyze", "input_shape", v, minimum=1)
         if not e.is_Integer:
             verdict = decide(sympy.Ge(e, 1))
             if verdict is False:
