@@ -345,7 +345,8 @@ class Analysis:
 
     def _subs(self, m: dict) -> Analysis:
         where = ["analyze"]
-        substitute = Substituter(m)
+        numbers = {k for k, v in m.items() if v.is_Rational}
+        substitute = Substituter(m, try_numeric=self.free_symbols <= numbers)
 
         def rep(e):
             try:

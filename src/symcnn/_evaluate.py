@@ -156,8 +156,9 @@ class Substituter:
     each distinct subexpression visited once. When every symbol has a number, the value is computed in exact
     Python arithmetic (ints and Fractions) instead of rebuilding SymPy trees."""
 
-    def __init__(self, mapping: dict):
+    def __init__(self, mapping: dict, *, try_numeric: bool = True):
         self.mapping = mapping
+        self.try_numeric = try_numeric
         self.numeric = {k: _exact(v) for k, v in mapping.items() if v.is_Rational}
         self._num: dict = {}
         self._sym: dict = {}
@@ -168,6 +169,8 @@ class Substituter:
         if hit is not None:
             return hit
         try:
+            if not self.try_numeric:
+                raise _NotNumeric
             v = self._value(expr)
         except _NotNumeric:
             out = self._rebuild(expr)

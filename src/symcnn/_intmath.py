@@ -7,7 +7,8 @@ the rules of FORMULAS.md §9 (all numerators are integers, all divisors positive
 
 * R1 ``floor(x/1) = x``; numbers evaluate;
 * R2/R3 ``floor((floor(x/a) + y)/b) = floor((x + a*y)/(a*b))`` (R2 is the case y = 0);
-* R4 ``floor((a*y + x)/a) = y + floor(x/a)`` (pull out exact multiples) and
+* R4 ``floor((a*y + x)/a) = y + floor(x/a)`` (pull out exact multiples: products are expanded first and a
+  term leaves the floor only when ``term/a`` is provably an integer for every value of the symbols) and
   ``floor(g*x/(g*a)) = floor(x/a)`` (cancel a common factor);
 * R5 ``ceil(x/a) = floor((x + a - 1)/a)``: ceil division is written through floor division, so there is
   one canonical form; the printers show ``ceil(...)`` again when that is what the numerator says;
