@@ -212,6 +212,32 @@ def test_misaligned_merge_is_reported():
     assert any("not aligned" in n for n in a.receptive_field.notes)
 
 
+def _se_net(blocks: int):
+    """Residual blocks with a squeeze-excitation gate and a strided shortcut: every Add and Mul misaligned."""
+    x = inp = sc.Input()
+    for i in range(blocks):
+        y = sc.Conv2d(4, 4, 3, stride=2 if i % 2 == 0 else 1, padding=1)(x)
+        g = sc.Sigmoid()(sc.Conv2d(4, 4, 1)(sc.AdaptiveAvgPool2d(1)(y)))
+        y = sc.Mul()(y, g)
+        x = sc.Add()(y, sc.Conv2d(4, 4, 1, stride=2 if i % 2 == 0 else 1)(x))
+    return sc.Graph(inp, x)
+
+
+@pytest.mark.parametrize("blocks", [8, 40])
+def test_receptive_field_notes_stay_an_ordered_bounded_set(blocks):
+    from symcnn._analysis import MAX_NOTES
+
+    a = sc.analyze(_se_net(blocks), (4, H, W))
+    for r in a.layers:
+        notes = r.receptive_field.notes
+        assert len(notes) == len(set(notes)) <= MAX_NOTES + 1
+    assert a.receptive_field.aligned is not True
+    assert any("align" in n for n in a.receptive_field.notes)
+    # the notes of the first merge survive, in order, in every later tensor
+    first = next(r.receptive_field.notes for r in a.layers if r.receptive_field.notes)
+    assert a.receptive_field.notes[: len(first)] == first
+
+
 # --- layer families: output shapes and counts -------------------------------------------------------------
 
 @pytest.mark.parametrize(

@@ -198,11 +198,9 @@ def test_a_period_too_long_to_scan_is_stated_and_the_range_still_listed():
     assert list(r) == [] and not r.periodic  # the first exact size is 2,247,253
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 1 (FloorDiv leaks fractions: floor(5/(2*S0)) - F1/2 + 3/2), "
-                   "fixed in _intmath by another branch; remove this mark when it passes")
 def test_solve_misses_no_solution_behind_a_symbolic_same_stride():
-    """Found by test_solve_properties with more examples: F1 = 2 is missed because the symbolic output size is
-    floor(5/(2*S0)) - F1/2 + 3/2, i.e. 5/2 at S0 = 1, F1 = 2 (the numeric analysis gives 3)."""
+    """Found by test_solve_properties with more examples: F1 = 2 was missed because the symbolic output size was
+    floor(5/(2*S0)) - F1/2 + 3/2, i.e. 5/2 at S0 = 1, F1 = 2 (the numeric analysis gives 3): issue 13 item 1."""
     s0, f1 = sc.symbols("S0 F1")
     net = sc.Sequential(sc.Conv1d(1, 1, 1, stride=s0, padding="same"), sc.Conv1d(1, 1, f1, stride=2))
     r = solve(net, (1, 6), (1, 3), bounds={s0: (1, 1), f1: (1, 2)})

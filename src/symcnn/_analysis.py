@@ -14,15 +14,15 @@
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy
 
 from ._errors import SymcnnError
+from ._evaluate import Substituter, free_symbols_of, make_function, resolve_symbols
 from ._graph import Call, trace
-from ._intmath import decide
+from ._intmath import decide, normalize
 from .layers._base import Condition, Layer, Shape, prod, to_expr
 from .present import fmt, latex_display, pretty, render, to_html
 from .receptive import INPUT_AXIS, AxisState, ReceptiveField, apply_axis, merge_states
@@ -75,7 +75,31 @@ class LayerRecord:
         }
 
 
+def _integer_value(label: str, name: str, v, minimum: int | None = None) -> sympy.Expr:
+    """An int or integer SymPy expression; nan, infinities, fractions and expressions that are not integers for
+    every value of their symbols are refused (a Float with an integer value is converted exactly)."""
+    if isinstance(v, sympy.Basic) and v.is_Number and not v.is_Integer:
+        if isinstance(v, sympy.Float) and v.is_finite and (v - int(v)).is_zero:
+            v = sympy.Integer(int(v))  # sympy.Float(3.0): exactly 3
+        else:
+            low = "" if minimum is None else f" >= {minimum}"
+            raise SymcnnError(f"{label}: `{name}`={v} must be an integer{low}")
+    if isinstance(v, sympy.Basic) and (v.has(sympy.nan, sympy.oo, -sympy.oo, sympy.zoo) or v.is_finite is False):
+        raise SymcnnError(f"{label}: `{name}`={v} must be a finite integer")
+    e = to_expr(label, name, v, minimum=minimum)
+    if e.is_integer is not True:
+        raise SymcnnError(f"{label}: `{name}`={fmt(e)} is not an integer for every value of its symbols")
+    return e
+
+
 def _as_shape(input_shape) -> Shape:
+    """The input shape as SymPy integers (see :func:`_input_shape`)."""
+    return _input_shape(input_shape)[0]
+
+
+def _input_shape(input_shape) -> tuple[Shape, list[Condition]]:
+    """The input shape as SymPy integers, refusing what no tensor has (sizes below 1, nan, fractions) and
+    returning the conditions a symbolic size leaves (``W - 5 >= 1``)."""
     if isinstance(input_shape, (int, sympy.Basic)) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
     if not isinstance(input_shape, (tuple, list)) or not input_shape:
@@ -83,7 +107,17 @@ def _as_shape(input_shape) -> Shape:
             f"analyze: `input_shape`={input_shape!r} must be a non-empty tuple such as (3, 224, 224) or "
             "(C, H, W) (channels first, without the batch dimension)"
         )
-    return Shape(tuple(to_expr("analyze", "input_shape", v, minimum=1) for v in input_shape))
+    out, conds = [], []
+    for i, v in enumerate(input_shape):
+        e = _integer_value("analyze", "input_shape", v, minimum=1)
+        if not e.is_Integer:
+            verdict = decide(sympy.Ge(e, 1))
+            if verdict is False:
+                raise SymcnnError(f"analyze: `input_shape`[{i}]={fmt(e)} is below 1 for every value of its symbols")
+            if verdict is None:
+                conds.append(Condition(normalize(sympy.Ge(e, 1)), f"`input_shape`[{i}]={fmt(e)} must be >= 1", "input"))
+        out.append(e)
+    return Shape(tuple(out)), conds
 
 
 def analyze(model, input_shape, *, batch=1) -> Analysis:
@@ -98,24 +132,27 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
         An :class:`Analysis` with the output shape, per-layer records, totals, the receptive field and the
         conditions that stay symbolic.
     """
-    shape = _as_shape(input_shape)
+    shape, conditions = _input_shape(input_shape)
     batch = to_expr("analyze", "batch", batch, minimum=1)
     calls, out = trace(model, shape)
     if out < 0:
         raise SymcnnError("analyze: the model has no layers")
     states: list[tuple[AxisState, ...]] = []
     aligned: list[bool | None] = []
-    notes: list[list[str]] = []
+    notes: list[tuple[str, ...]] = []
     records = []
     seen: set[int] = set()
-    conditions: list[Condition] = []
     n_axes = len(shape) - 1
+    rf, rf_key = None, None
     for call in calls:
         st, al, nt = _propagate(call, states, aligned, notes, n_axes)
         states.append(st)
         aligned.append(al)
         notes.append(nt)
         res = call.result
+        key = (id(st), al, id(nt))  # element-wise layers pass their input's field on: build it once
+        if key != rf_key:
+            rf, rf_key = ReceptiveField.from_states(st, al, nt), key
         shared = id(call.layer) in seen
         seen.add(id(call.layer))
         conditions.extend(dataclasses.replace(c, where=f"layer {call.index} '{call.name}'") for c in res.conditions)
@@ -126,7 +163,7 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
             buffers=sympy.Integer(0) if shared else res.buffers,
             macs=batch * res.macs, flops=batch * res.flops, connections=batch * res.connections,
             activations=batch * prod(res.output_shape),
-            receptive_field=ReceptiveField.from_states(st, al, nt),
+            receptive_field=rf,
             shared=shared,
         ))
     return Analysis(model, shape, batch, tuple(records), out, _dedupe(conditions))
@@ -151,7 +188,7 @@ def _propagate(call: Call, states, aligned, notes, n_axes):
     """Receptive-field state of a call's output from those of its inputs."""
     in_states = [tuple([INPUT_AXIS] * n_axes) if r < 0 else states[r] for r in call.inputs]
     in_aligned = [True if r < 0 else aligned[r] for r in call.inputs]
-    in_notes = [n for r in call.inputs if r >= 0 for n in notes[r]]
+    in_notes = _join_notes(*(notes[r] for r in call.inputs if r >= 0))
     axes = call.result.axes
     mapped = []
     for k, st in enumerate(in_states):
@@ -165,7 +202,31 @@ def _propagate(call: Call, states, aligned, notes, n_axes):
         return mapped[0], flags[0], in_notes
     merged, al, nt = merge_states(mapped)
     overall = False if (al is False or False in flags) else (None if (al is None or None in flags) else True)
-    return merged, overall, in_notes + nt
+    return merged, overall, _join_notes(in_notes, nt)
+
+
+#: receptive-field notes kept per tensor (distinct, in order); further ones are summarised in one line
+MAX_NOTES = 32
+_MORE = "further receptive-field notes omitted"
+
+
+def _join_notes(*lists) -> tuple[str, ...]:
+    """The notes of several inputs as one ordered set, at most ``MAX_NOTES`` (never a growing list: a
+    network with many misaligned merges would otherwise repeat every note once per path)."""
+    if len(lists) == 1:
+        return tuple(lists[0])
+    out = dict.fromkeys(n for lst in lists for n in lst if n != _MORE)
+    if len(out) > MAX_NOTES or any(_MORE in lst for lst in lists):
+        return (*list(out)[:MAX_NOTES], _MORE)
+    return tuple(out)
+
+
+def _flatten(value):
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _flatten(v)
+    else:
+        yield value
 
 
 class Analysis:
@@ -188,6 +249,7 @@ class Analysis:
         self.layers = layers
         self._out = out
         self.conditions = conditions
+        self._free: set | None = None
         for q in QUANTITIES:
             setattr(self, q, sympy.Add(*[getattr(r, q) for r in layers]))
 
@@ -205,17 +267,13 @@ class Analysis:
 
     @property
     def free_symbols(self) -> set[sympy.Symbol]:
-        syms: set[sympy.Symbol] = set()
-        for v in self.input_shape:
-            syms |= v.free_symbols
-        for r in self.layers:
-            for q in QUANTITIES:
-                syms |= getattr(r, q).free_symbols
-            for v in r.output_shape:
-                syms |= v.free_symbols
-        for c in self.conditions:
-            syms |= c.relation.free_symbols
-        return syms
+        if self._free is None:
+            exprs = [*self.input_shape, *(c.relation for c in self.conditions)]
+            for r in self.layers:
+                exprs.extend(getattr(r, q) for q in QUANTITIES)
+                exprs.extend(r.output_shape)
+            self._free = free_symbols_of(exprs)
+        return set(self._free)
 
     def __getitem__(self, name: str) -> LayerRecord:
         for r in self.layers:
@@ -248,7 +306,7 @@ class Analysis:
                 key = by_name[key]
             elif not isinstance(key, sympy.Symbol):
                 raise SymcnnError(f"subs: key {key!r} must be a symbol or a symbol name")
-            out[key] = to_expr("subs", key.name, value)
+            out[key] = _integer_value("subs", key.name, value)
         return out
 
     def subs(self, mapping: Mapping | None = None, **kwargs) -> Analysis:
@@ -257,9 +315,51 @@ class Analysis:
         Conditions that become false raise :class:`SymcnnError` naming the layer; true ones disappear.
         """
         m = self._mapping(mapping, kwargs)
+        self._check_ranges(m)
+        return self._subs(m)
+
+    def _where(self, sym: sympy.Symbol) -> str:
+        """The first layer argument (or the input shape) that uses ``sym``, for messages."""
+        for r in self.layers:
+            for name, value in vars(r.layer).items():
+                if name.startswith("_"):
+                    continue
+                if any(isinstance(v, sympy.Basic) and sym in v.free_symbols for v in _flatten(value)):
+                    return f"layer {r.index} '{r.name}' ({r.kind}): `{name}`"
+        if any(sym in v.free_symbols for v in self.input_shape):
+            return "analyze: `input_shape`"
+        return "analyze: `batch`" if sym in sympy.sympify(self.batch).free_symbols else f"symbol `{sym}`"
+
+    def _check_ranges(self, m: dict) -> None:
+        """A value outside its symbol's range (a stride or group count below 1, a negative padding) is refused
+        before anything is evaluated, naming the layer argument that uses the symbol."""
+        for sym, value in m.items():
+            low = 1 if sym.is_positive else (0 if sym.is_nonnegative else None)
+            if low is None:
+                continue
+            if decide(sympy.Ge(value, low)) is False:
+                what = "positive" if low == 1 else "non-negative"
+                raise SymcnnError(
+                    f"subs: {self._where(sym)} uses {sym}; {sym}={fmt(value)} is not allowed: {sym} is {what} "
+                    f"(an integer >= {low})"
+                )
+
+    def _subs(self, m: dict) -> Analysis:
+        where = ["analyze"]
+        numbers = {k for k, v in m.items() if v.is_Rational}
+        substitute = Substituter(m, try_numeric=self.free_symbols <= numbers)
+
+        def rep(e):
+            try:
+                return substitute(e)
+            except (SymcnnError, ZeroDivisionError, TypeError) as exc:
+                values = ", ".join(f"{k}={fmt(v)}" for k, v in m.items())
+                raise SymcnnError(f"subs: {where[0]}: cannot substitute {values}: {exc}") from None
+
         conds = []
         for c in self.conditions:
-            rel = c.relation.xreplace(m)
+            where[0] = c.where
+            rel = rep(c.relation)
             verdict = decide(rel)
             if verdict is False:
                 values = ", ".join(f"{k}={fmt(v)}" for k, v in m.items())
@@ -267,17 +367,24 @@ class Analysis:
             if verdict is None:
                 conds.append(dataclasses.replace(c, relation=rel))
 
+        done: dict = {}  # tuples shared between records (an output shape is the next input shape)
+
         def sub(v):
             if isinstance(v, sympy.Basic):
-                return v.xreplace(m)
-            if isinstance(v, Shape):
-                return Shape(tuple(sub(x) for x in v))
+                return rep(v)
             if isinstance(v, tuple):
-                return tuple(sub(x) for x in v)
+                hit = done.get(id(v))
+                if hit is not None and hit[0] is v:
+                    return hit[1]
+                out = tuple(sub(x) for x in v)
+                out = Shape(out) if isinstance(v, Shape) else out
+                done[id(v)] = (v, out)
+                return out
             return v
 
         layers = []
         for r in self.layers:
+            where[0] = f"layer {r.index} '{r.name}'"
             rf = r.receptive_field
             rf = dataclasses.replace(rf, size=sub(rf.size), stride=sub(rf.stride), padding=sub(rf.padding),
                                      start=sub(rf.start))
@@ -285,15 +392,18 @@ class Analysis:
                 r, input_shapes=sub(r.input_shapes), output_shape=sub(r.output_shape), receptive_field=rf,
                 **{q: sub(getattr(r, q)) for q in QUANTITIES},
             ))
+        where[0] = "analyze"
         return Analysis(self.model, sub(self.input_shape), sub(self.batch), tuple(layers), self._out, tuple(conds))
 
     def lambdify(self, quantity: str = "macs", symbols=None, *, vectorized: bool = True):
         """A function of the free symbols (sorted by name, or ``symbols``) computing ``quantity``.
 
         ``quantity`` is a total (``"macs"``, ``"params"``, ...) or ``"output_shape"`` (returns a tuple).
-        Evaluation is exact integer arithmetic: with ``vectorized=True`` (default) a NumPy function over
-        int64 arrays; with ``vectorized=False`` plain Python on ints (unbounded, no NumPy import, about
-        15 times cheaper to create: the right choice for a few sizes).
+        ``symbols`` may be symbols or their names. Evaluation is exact integer arithmetic: with
+        ``vectorized=True`` (default) a NumPy function over int64 arrays when no value can overflow int64
+        (checked per call), else over arrays of Python ints; with ``vectorized=False`` plain Python on ints
+        (unbounded, no NumPy import, about 15 times cheaper to create: the right choice for a few sizes).
+        Values outside a symbol's range (a size below 1) are refused.
 
         >>> import symcnn as sc
         >>> a = sc.analyze(sc.Conv2d(3, 8, 3, stride=2), (3, sc.H, sc.W))
@@ -309,20 +419,8 @@ class Analysis:
         else:
             raise SymcnnError(f"lambdify: `quantity`={quantity!r} must be one of {', '.join(QUANTITIES)}, output_shape")
         free = sympy.Tuple(*expr).free_symbols if isinstance(expr, tuple) else expr.free_symbols
-        args = sorted(free, key=lambda s: s.name) if symbols is None else list(symbols)
-        if not vectorized:
-            fn = sympy.lambdify(args, expr, modules="math")
-
-            def call(*values):
-                return fn(*(operator.index(v) for v in values))
-        else:
-            fn = sympy.lambdify(args, expr, modules="numpy")
-
-            import numpy as np  # only here: `import symcnn` does not need NumPy
-
-            def call(*values):
-                return fn(*(np.asarray(v, dtype=np.int64) for v in values))
-
+        args = resolve_symbols(free, symbols)
+        call = make_function(expr, args, vectorized=vectorized)
         call.symbols = tuple(args)
         call.__doc__ = f"{quantity}({', '.join(s.name for s in args)})"
         return call
