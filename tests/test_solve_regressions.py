@@ -69,19 +69,24 @@ def test_valid_sizes_with_non_dyadic_upsample_after_a_conv():
     assert list(r) == want and 3 in want
 
 
-def test_solve_with_sizes_beyond_int64_is_exact():
-    """Sizes above 2**63 overflowed (OverflowError) or wrapped silently (a wrong 'no solution')."""
-    r = solve(sc.Conv1d(3, 8, 3, stride=2, padding=sc.P), (3, 2**64), (8, 2**63 + 5))
-    assert list(r) == [{sc.P: 6}]
-    r = solve(sc.Conv1d(3, 8, sc.F, stride=2), (3, 2**64), (8, 5))
-    assert [s[sc.F] for s in r] == [2**64 - 9, 2**64 - 8]
+def test_solve_with_sizes_near_int64_is_exact():
+    """Sizes near 2**63 overflowed (OverflowError) or wrapped silently (a wrong 'no solution'); beyond PyTorch's
+    int64 range they are refused, as PyTorch refuses them."""
+    big = 2**62
+    r = solve(sc.Conv1d(3, 8, 3, stride=2, padding=sc.P), (3, 2 * big - 2), (8, big + 5))
+    assert list(r) == [{sc.P: 7}]  # floor((2**63 - 2 + 14 - 3)/2) + 1 = 2**62 + 5
+    r = solve(sc.Conv1d(3, 8, sc.F, stride=2), (3, 2**63 - 1), (8, 5))
+    assert [s[sc.F] for s in r] == [2**63 - 10, 2**63 - 9]
     for s in r:
-        assert sc.analyze(sc.Conv1d(3, 8, s[sc.F], stride=2), (3, 2**64)).output_shape == (8, 5)
+        assert sc.analyze(sc.Conv1d(3, 8, s[sc.F], stride=2), (3, 2**63 - 1)).output_shape == (8, 5)
+    with pytest.raises(SymcnnError, match=r"beyond PyTorch's int64 range"):
+        solve(sc.Conv1d(3, 8, sc.F, stride=2), (3, 2**64), (8, 5))
 
 
-def test_valid_input_sizes_beyond_int64():
-    r = valid_input_sizes(sc.Conv1d(1, 1, 3, stride=2), between=(2**64, 2**64 + 9), exact=True)
-    assert list(r) == [w for w in range(2**64, 2**64 + 10) if w % 2 == 1]
+def test_valid_input_sizes_near_int64():
+    top = 2**63 - 1
+    r = valid_input_sizes(sc.Conv1d(1, 1, 3, stride=2), between=(top - 9, top), exact=True)
+    assert list(r) == [w for w in range(top - 9, top + 1) if w % 2 == 1]
 
 
 # --- crashes ------------------------------------------------------------------------------------------------
@@ -137,7 +142,7 @@ def test_solve_refuses_too_many_solutions_with_the_limit():
 
 def test_solve_refuses_a_big_grid_of_huge_values():
     with pytest.raises(SymcnnError, match=r"at most 200,000 \(values beyond 2\*\*62"):
-        solve(sc.Conv1d(3, 8, sc.F, stride=sc.S), (3, 2**64), (8, None), bounds={sc.F: (1, 1000), sc.S: (1, 1000)})
+        solve(sc.Conv1d(3, 8, sc.F, stride=sc.S), (3, 2**63 - 1), (8, None), bounds={sc.F: (1, 1000), sc.S: (1, 1000)})
 
 
 def test_solutions_are_stored_compactly_and_read_as_dicts():
