@@ -107,8 +107,10 @@ def test_spec_loader_raises_only_symcnn_error_on_junk_text(text):
 def test_spec_loader_raises_only_symcnn_error_on_random_specs(data):
     import json
 
+    from symcnn.spec import Spec
+
     spec = _only_symcnn_errors(sc.load_spec, json.dumps(data, default=str))  # JSON is YAML
-    assert spec is None or isinstance(spec, sc.Spec)
+    assert spec is None or isinstance(spec, Spec)
 
 
 # --- every command under random options --------------------------------------------------------------------------

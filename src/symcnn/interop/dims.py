@@ -1,10 +1,8 @@
 """``torch.export`` dynamic shapes from the solver: the ``Dim`` of each free input size, right the first time.
 
->>> import symcnn as sc                                              # doctest: +SKIP
->>> d = sc.export_dims(sc.models.resnet50(), (3, sc.H, sc.W))
->>> print(d.explain())
-H: 33 <= H <= 4096: ...
->>> torch.export.export(model, (x,), dynamic_shapes=d.dynamic_shapes)
+    d = sc.export_dims(sc.models.resnet50(), (3, sc.H, sc.W))
+    print(d.explain())          # H: 33 <= H <= 4096, and why (the layer whose size would be 1 below 33)
+    torch.export.export(model, (x,), dynamic_shapes=d.dynamic_shapes)
 
 Two things make an export with a naive ``Dim("h", min=..., max=...)`` fail that symcnn knows in advance:
 

@@ -1,8 +1,7 @@
 """ONNX in: any framework's CNN (PyTorch, Keras/TensorFlow through tf2onnx, PaddlePaddle, JAX) as a symcnn graph.
 
->>> import symcnn as sc                                        # doctest: +SKIP
->>> net = sc.from_onnx("resnet50.onnx")                        # dims "height", "width" become symbols
->>> sc.analyze(net, net.input_shape).output_shape              # (1000,)
+    net = sc.from_onnx("resnet50.onnx")                 # dims "height", "width" become symbols
+    sc.analyze(net, net.input_shape).output_shape       # (1000,)
 
 The graph's symbolic dims (``dim_param``) become symcnn symbols (``"height"`` -> ``height``) unless
 ``input_shape=`` names them. Each ONNX operator a CNN uses maps to the symcnn layer with the same semantics
