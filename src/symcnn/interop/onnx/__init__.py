@@ -8,7 +8,8 @@ The graph's symbolic dims (``dim_param``) become symcnn symbols (``"height"`` ->
 (the ONNX operator spec's): Conv (auto_pad NOTSET / SAME_UPPER / SAME_LOWER / VALID, explicit pads),
 ConvTranspose (output_padding, output_shape), MaxPool / AveragePool (ceil_mode, count_include_pad),
 GlobalAveragePool, Gemm / MatMul with constant weights, BatchNormalization, the activations, Add / Sub / Mul /
-Div (with broadcasting), Concat, Flatten, Reshape / Transpose where they only regroup, Resize / Upsample, Pad,
+Div (with broadcasting), Concat, Flatten, Reshape / Transpose where they only regroup (and the channels-last
+layout of TensorFlow models exported with tf2onnx: an NHWC input read through a Transpose), Resize / Upsample, Pad,
 and the Shape / Gather / Slice / Concat chains that compute sizes (read as formulas, never executed).
 Weights are read only as shapes (initializers give the parameter counts; external data is never loaded).
 An operator symcnn does not know is refused, naming its type and node, never counted as zero.
@@ -159,12 +160,12 @@ def from_onnx(model, input_shape=None) -> OnnxGraph:
     graph = proto.graph
     if len(graph.node) > MAX_NODES:
         raise SymcnnError(f"from_onnx: the graph has {len(graph.node):,} nodes, more than the limit {MAX_NODES:,}")
-    name, shape, batch = input_value(graph, input_shape)
+    name, shape, batch, channels_last = input_value(graph, input_shape)
     walk = _Walk(graph, batch)
     for init in graph.initializer:
         walk.values[init.name] = const_from_tensor(init, initializer=True)
     start = Input(name)
-    walk.values[name] = Tensor(start, shape)
+    walk.values[name] = Tensor(start, shape, channels_last)
     walk.run()
     if walk.refused:
         shown = walk.refused[:20]

@@ -279,11 +279,17 @@ def reshape(ctx, node, ins, attrs):
 
 
 def transpose(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
+    from ._reader import to_first, to_last
+
+    x = _tensor(ins[0], any_layout=True)
     perm = [int(p) for p in attrs.get("perm", [])]
+    rank = len(x.shape) + 1
     if perm and perm == list(range(len(perm))):
         return [x]
-    raise OpError(f"a transpose with `perm`={perm} moves axes (only the identity permutation regroups nothing)")
+    if rank >= 3 and perm == (to_first(rank) if x.channels_last else to_last(rank)):
+        return [Tensor(x.node, x.shape, not x.channels_last)]  # the same values in the other layout
+    raise OpError(f"a transpose with `perm`={perm} moves axes (only the identity permutation and the change "
+                  "between channels-first and channels-last regroup nothing)")
 
 
 def binary(ctx, node, ins, attrs):

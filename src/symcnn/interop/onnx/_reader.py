@@ -36,10 +36,24 @@ def import_onnx():
 
 @dataclass(frozen=True)
 class Tensor:
-    """An activation: a node of the graph under construction and its shape ``(C, *spatial)``."""
+    """An activation: a node of the graph under construction and its shape ``(C, *spatial)``.
+
+    ``channels_last``: the ONNX tensor holds the same values laid out ``(N, *spatial, C)`` (TensorFlow's layout:
+    tf2onnx wraps each NCHW operator in Transposes); only a Transpose back to channels-first may read it."""
 
     node: object
     shape: Shape
+    channels_last: bool = False
+
+
+def to_first(rank: int) -> list[int]:
+    """The permutation from channels-last to channels-first (``[0, 3, 1, 2]`` for rank 4)."""
+    return [0, rank - 1, *range(1, rank - 1)]
+
+
+def to_last(rank: int) -> list[int]:
+    """The permutation from channels-first to channels-last (``[0, 2, 3, 1]`` for rank 4)."""
+    return [0, *range(2, rank), 1]
 
 
 @dataclass(frozen=True)
@@ -116,8 +130,22 @@ def dim_symbol(name: str) -> sympy.Symbol:
     return size_symbol(clean)
 
 
-def input_value(graph, input_shape) -> tuple[str, Shape, sympy.Expr]:
-    """(name, shape without batch, batch expression) of the graph's one real input."""
+def channels_last_input(graph, name: str, rank: int) -> bool:
+    """Whether every reader of the input transposes it from channels-last to channels-first (a TensorFlow /
+    Keras model exported with tf2onnx: its input is NHWC)."""
+    readers = [n for n in graph.node if name in n.input]
+    if rank < 3 or not readers:
+        return False
+    for n in readers:
+        perm = [list(a.ints) for a in n.attribute if a.name == "perm"]
+        if n.op_type != "Transpose" or perm != [to_first(rank)]:
+            return False
+    return True
+
+
+def input_value(graph, input_shape) -> tuple[str, Shape, sympy.Expr, bool]:
+    """(name, shape ``(C, *spatial)`` without batch, batch expression, channels-last) of the graph's one real
+    input. A channels-last input (see :func:`channels_last_input`) has its channel axis last in the file."""
     from ..._analysis import _as_shape
 
     inits = {t.name for t in graph.initializer}
@@ -137,6 +165,9 @@ def input_value(graph, input_shape) -> tuple[str, Shape, sympy.Expr]:
             else:
                 dims.append(None if i else N)
     batch = dims[0] if dims and dims[0] is not None else N
+    last = channels_last_input(graph, inp.name, len(dims))
+    if last:
+        dims = [dims[0], dims[-1], *dims[1:-1]]
     if input_shape is not None:
         shape = _as_shape(input_shape)
         if dims and len(dims) != len(shape) + 1:
@@ -144,7 +175,7 @@ def input_value(graph, input_shape) -> tuple[str, Shape, sympy.Expr]:
                 f"from_onnx: `input_shape` has {len(shape)} entries but the input {inp.name!r} has rank "
                 f"{len(dims)} (batch first): give (C, *spatial) without the batch axis"
             )
-        return inp.name, shape, batch
+        return inp.name, shape, batch, last
     if len(dims) < 2:
         raise SymcnnError(
             f"from_onnx: the input {inp.name!r} has no usable shape (rank {len(dims)}); give input_shape=(C, H, W)"
@@ -153,7 +184,7 @@ def input_value(graph, input_shape) -> tuple[str, Shape, sympy.Expr]:
         raise SymcnnError(
             f"from_onnx: the input {inp.name!r} has an unnamed dynamic axis; give input_shape=(C, H, W)"
         )
-    return inp.name, _as_shape(tuple(dims[1:])), batch
+    return inp.name, _as_shape(tuple(dims[1:])), batch, last
 
 
 def attributes(node) -> dict:

@@ -23,9 +23,12 @@ class OpError(Exception):
     """A node symcnn cannot read: the message says why (raised to the walk, which names the node)."""
 
 
-def _tensor(v, what: str = "input") -> Tensor:
+def _tensor(v, what: str = "input", *, any_layout: bool = False) -> Tensor:
     if not isinstance(v, Tensor):
         raise OpError(f"its {what} must be an activation tensor, got a {type(v).__name__.lower()}")
+    if v.channels_last and not any_layout:
+        raise OpError(f"its {what} is laid out channels-last (N, *spatial, C); symcnn reads operators on "
+                      "channels-first tensors (tf2onnx wraps them in Transposes)")
     return v
 
 
