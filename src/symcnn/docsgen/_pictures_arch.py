@@ -1,0 +1,126 @@
+"""One architecture figure per model family: the zoo model's blocks, top to bottom, each with its output shape
+as the engine computes it (symbolic in H, W), a bar whose width grows with the channels (square root).
+
+>>> blocks = architecture_blocks("lenet5")
+>>> [b.name for b in blocks][:3], blocks[0].shape
+(['C1', 'S2', 'C3'], (6, 28, 28))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+
+from ..present import pretty
+from ._models import model_input
+
+__all__ = ["FAMILIES", "Block", "architecture_blocks", "architecture_svg"]
+
+#: family -> the zoo model drawn for it
+FAMILIES = {
+    "LeNet-5": "lenet5", "AlexNet": "alexnet", "VGG": "vgg16", "GoogLeNet": "googlenet", "ResNet": "resnet50",
+    "DenseNet": "densenet121", "SqueezeNet": "squeezenet1_0", "MobileNetV2": "mobilenet_v2", "U-Net": "unet",
+    "DCGAN": "dcgan_generator",
+}
+
+_CONTAINERS = {"features", "classifier", "main"}
+_KEEP = ("Conv", "Linear", "Concat", "Add", "MaxPool", "AvgPool", "Adaptive", "Flatten", "Upsample", "Crop")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A drawn block: ``name`` (the module path prefix), ``kinds`` (its layer kinds, in order, without
+    repeats), ``shape`` (the engine's output shape of its last layer)."""
+
+    name: str
+    kinds: tuple[str, ...]
+    shape: tuple
+
+
+def _key(name: str) -> str:
+    parts = name.split(".")
+    return ".".join(parts[:2]) if parts[0] in _CONTAINERS and len(parts) > 1 else parts[0]
+
+
+def architecture_blocks(model_name: str) -> list[Block]:
+    """The blocks of a zoo model: its layer records grouped by module prefix (``layer3``, ``features.4``,
+    ``inception4a``), blocks of only shape-keeping activations/normalisation/dropout left out."""
+    _, sym, num, _ = model_input(model_name)
+    a = sym if sym is not None else num
+    groups: list[tuple[str, list]] = []
+    for r in a.layers:
+        k = _key(r.name)
+        if groups and groups[-1][0] == k:
+            groups[-1][1].append(r)
+        else:
+            groups.append((k, [r]))
+    blocks = []
+    for k, records in groups:
+        if not any(r.kind.startswith(_KEEP) or tuple(r.output_shape) != tuple(r.input_shape) for r in records):
+            continue
+        kinds = tuple(dict.fromkeys(r.kind for r in records))
+        blocks.append(Block(k, kinds, tuple(records[-1].output_shape)))
+    return blocks
+
+
+def _shape_text(shape: tuple) -> str:
+    return " × ".join(pretty(s, unicode=True) for s in shape)
+
+
+def _kind_text(kinds: tuple[str, ...]) -> str:
+    main = [k for k in kinds if k.startswith(_KEEP)] or list(kinds)
+    text = ", ".join(main[:3]) + (", …" if len(main) > 3 else "")
+    return text
+
+
+def architecture_svg(model_name: str, family: str = "", ident: str = "") -> str:
+    """Inline SVG of :func:`architecture_blocks`: one row per block (bar ~ sqrt(channels), name, kinds, output
+    shape); each row is a ``<g class="symcnn-block" data-name=.. data-shape=..>``."""
+    _, sym, num, _ = model_input(model_name)
+    a = sym if sym is not None else num
+    blocks = architecture_blocks(model_name)
+    channels = [int(b.shape[0]) if getattr(b.shape[0], "is_Integer", False) or isinstance(b.shape[0], int) else 1
+                for b in blocks]
+    cmax = max(channels + [int(a.input_shape[0])])
+    bar_max, row_h, top, text_x = 130, 40, 58, 150
+    lines = [(b.name + "  ·  " + _kind_text(b.kinds), _shape_text(b.shape)) for b in blocks]
+    head = f"{family or model_name}: {model_name}, input {_shape_text(tuple(a.input_shape))}"
+    text_w = max([len(t) for pair in lines for t in pair] + [len(head) - 20]) * 7.0
+    width = int(text_x + text_w + 10)
+    height = top + row_h * len(blocks) + 10
+    ident = escape(ident or f"arch-{model_name}")
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="symcnn-pic symcnn-arch" id="{ident}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(head)}: {len(blocks)} blocks" '
+           f'font-family="sans-serif" font-size="13" style="max-width:{width}px;width:100%;height:auto">',
+           f'<text x="10" y="18" font-weight="bold">{escape(head)}</text>',
+           '<text x="10" y="38" fill="#444">bar width ∝ √channels; shapes are channels × height × width</text>']
+    for i, (b, ch, (l1, l2)) in enumerate(zip(blocks, channels, lines, strict=True)):
+        y = top + i * row_h
+        w = max(6.0, bar_max * math.sqrt(ch / cmax))
+        out.append(f'<g class="symcnn-block" data-name="{escape(b.name)}" data-shape="{escape(_shape_text(b.shape))}">')
+        out.append(f'<rect x="{10 + (bar_max - w) / 2:.1f}" y="{y + 4}" width="{w:.1f}" height="28" rx="3" '
+                   f'fill="{_colour(b.kinds)}" stroke="#33475b"/>')
+        out.append(f'<text x="{10 + bar_max / 2}" y="{y + 23}" text-anchor="middle" font-size="12" '
+                   f'fill="#111">{ch if ch > 1 or len(b.shape) else ""}</text>')
+        out.append(f'<text x="{text_x}" y="{y + 15}" font-weight="bold">{escape(l1)}</text>')
+        out.append(f'<text x="{text_x}" y="{y + 32}">{escape(l2)}</text>')
+        out.append("</g>")
+        if i:
+            out.append(f'<line x1="{10 + bar_max / 2}" y1="{y}" x2="{10 + bar_max / 2}" y2="{y + 4}" '
+                       'stroke="#33475b"/>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _colour(kinds: tuple[str, ...]) -> str:
+    k = " ".join(kinds)
+    if "ConvTranspose" in k or "Upsample" in k:
+        return "#f4c7a1"
+    if "Conv" in k:
+        return "#a9c9e8"
+    if "Pool" in k:
+        return "#c9e3b5"
+    if "Linear" in k:
+        return "#e3c6ec"
+    return "#e2e2e2"
