@@ -32,7 +32,7 @@ __all__ = ["render", "render_pages", "write", "build", "serve", "find_root", "ma
 GENERATED = "reference"
 
 #: modules of other authors contributing pages with the same ``render() -> dict[str, str]`` interface
-OPTIONAL_PAGES = ("symcnn.docsgen._counting_page", "symcnn.docsgen._bench_page")
+OPTIONAL_PAGES = ("symcnn.docsgen._counting_page", "symcnn.docsgen._bench_page", "symcnn.docsgen._pictures_page")
 
 
 def _home_index() -> Page:

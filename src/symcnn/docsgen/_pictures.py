@@ -32,7 +32,7 @@ __all__ = ["Grid", "caption", "conv_grid", "transposed_grid", "pool_grid", "grid
 #: output_padding, as in the derivations
 OP = size_symbol("O_p", nonnegative=True)
 
-_CELL = 22  # SVG units per cell
+_CELL = 30  # SVG units per cell
 _FRAME = 0.7  # seconds per window in the animation
 
 
@@ -197,17 +197,19 @@ def grid_svg(g: Grid, ident: str = "pic", animate: bool = True) -> str:
     n_in, n_out = g.hi - g.lo + 1, g.out_size
     c = _CELL
     lines = caption(g)
-    left, top = 10, 78
-    ox = left + n_in * c + 48  # output grid's left edge
-    text_w = max(len(t) for t in (g.title, *lines)) * 7.2 + 20
-    width = int(max(ox + n_out * c + 10, text_w))
-    height = int(top + max(n_in, n_out) * c + 42)
+    left, top = 10, 84
+    ox = left + n_in * c + 36  # output grid's left edge
+    in_label, out_label = f"input {g.size}×{g.size}{_legend(g)}", f"output {n_out}×{n_out}"
+    text_w = max(len(t) for t in (g.title, *lines)) * 8.2 + 20
+    labels_w = ox + len(out_label) * 8.2 + 10
+    width = int(max(ox + n_out * c + 10, text_w, labels_w))
+    height = int(top + max(n_in, n_out) * c + 46)
     frames = n_out * n_out
     period = frames * _FRAME
     ident = escape(ident)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="symcnn-pic" id="{ident}" viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="{escape(g.title)}: {escape(lines[0])}; {escape(lines[1])}" '
-           f'font-family="sans-serif" font-size="13" style="max-width:{width}px;width:100%;height:auto">']
+           f'font-family="sans-serif" font-size="15" style="max-width:{width}px;width:100%;height:auto">']
     if animate and frames > 1:
         on = 100 / frames
         out.append(f"<style>@keyframes {ident}-step {{0% {{opacity:1}} {on:.3f}% {{opacity:1}} "
@@ -219,8 +221,8 @@ def grid_svg(g: Grid, ident: str = "pic", animate: bool = True) -> str:
     elif frames > 1:
         out.append(f"<style>#{ident} .symcnn-win {{opacity:0}} #{ident} .symcnn-win.first {{opacity:1}}</style>")
     out.append(f'<text x="{left}" y="18" font-weight="bold">{escape(g.title)}</text>')
-    out.append(f'<text x="{left}" y="38">{escape(lines[0])}</text>')
-    out.append(f'<text x="{left}" y="58">{escape(lines[1])}</text>')
+    out.append(f'<text x="{left}" y="42">{escape(lines[0])}</text>')
+    out.append(f'<text x="{left}" y="64">{escape(lines[1])}</text>')
     for i, j in itertools.product(range(n_in), repeat=2):
         ki, kj = g.kinds[i], g.kinds[j]
         kind = "off" if "off" in (ki, kj) else "pad" if "pad" in (ki, kj) else "zero" if "zero" in (ki, kj) else "in"
@@ -239,9 +241,14 @@ def grid_svg(g: Grid, ident: str = "pic", animate: bool = True) -> str:
         out.append(f'<rect x="{ox + col * c + 2}" y="{top + r * c + 2}" width="{c - 4}" height="{c - 4}" '
                    'fill="#1f6fb2" fill-opacity="0.75" stroke="#0b3d66"/>')
         out.append("</g>")
-    base = top + max(n_in, n_out) * c + 20
-    out.append(f'<text x="{left}" y="{base}">input {g.size}×{g.size}{_legend(g)}</text>')
-    out.append(f'<text x="{ox}" y="{base}">output {n_out}×{n_out}</text>')
+    base = top + max(n_in, n_out) * c + 24
+    if left + len(in_label) * 8.2 > ox:  # the input label would run into the output's: put it one line lower
+        out.append(f'<text x="{left}" y="{base + 18}">{escape(in_label)}</text>')
+        height += 18
+        out[0] = out[0].replace(f'viewBox="0 0 {width} {height - 18}"', f'viewBox="0 0 {width} {height}"')
+    else:
+        out.append(f'<text x="{left}" y="{base}">{escape(in_label)}</text>')
+    out.append(f'<text x="{ox}" y="{base}">{escape(out_label)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 

@@ -1,5 +1,5 @@
 """One architecture figure per model family: the zoo model's blocks, top to bottom, each with its output shape
-as the engine computes it (symbolic in H, W), a bar whose width grows with the channels (square root).
+as the engine computes it (symbolic in H, W), a bar whose width grows with the channels (log scale).
 
 >>> blocks = architecture_blocks("lenet5")
 >>> [b.name for b in blocks][:3], blocks[0].shape
@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-from ..present import pretty
+from ..present import number, pretty
 from ._models import model_input
 
 __all__ = ["FAMILIES", "Block", "architecture_blocks", "architecture_svg"]
@@ -65,50 +65,55 @@ def architecture_blocks(model_name: str) -> list[Block]:
 
 
 def _shape_text(shape: tuple) -> str:
-    return " × ".join(pretty(s, unicode=True) for s in shape)
+    return " × ".join(number(s) if _count(s) is not None else pretty(s, unicode=True) for s in shape)
 
 
 def _kind_text(kinds: tuple[str, ...]) -> str:
     main = [k for k in kinds if k.startswith(_KEEP)] or list(kinds)
-    text = ", ".join(main[:3]) + (", …" if len(main) > 3 else "")
+    text = ", ".join(main[:2]) + (", …" if len(main) > 2 else "")
     return text
 
 
+def _count(x) -> int | None:
+    return int(x) if isinstance(x, int) or getattr(x, "is_Integer", False) else None
+
+
 def architecture_svg(model_name: str, family: str = "", ident: str = "") -> str:
-    """Inline SVG of :func:`architecture_blocks`: one row per block (bar ~ sqrt(channels), name, kinds, output
-    shape); each row is a ``<g class="symcnn-block" data-name=.. data-shape=..>``."""
+    """Inline SVG of :func:`architecture_blocks`: one row per block (a bar growing with log2 of the channels,
+    or of the features after flattening; the block's name and layer kinds; its output shape); each row is a
+    ``<g class="symcnn-block" data-name=.. data-shape=..>``."""
     _, sym, num, _ = model_input(model_name)
     a = sym if sym is not None else num
     blocks = architecture_blocks(model_name)
-    channels = [int(b.shape[0]) if getattr(b.shape[0], "is_Integer", False) or isinstance(b.shape[0], int) else 1
-                for b in blocks]
-    cmax = max(channels + [int(a.input_shape[0])])
-    bar_max, row_h, top, text_x = 130, 40, 58, 150
-    lines = [(b.name + "  ·  " + _kind_text(b.kinds), _shape_text(b.shape)) for b in blocks]
-    head = f"{family or model_name}: {model_name}, input {_shape_text(tuple(a.input_shape))}"
-    text_w = max([len(t) for pair in lines for t in pair] + [len(head) - 20]) * 7.0
-    width = int(text_x + text_w + 10)
-    height = top + row_h * len(blocks) + 10
+    counts = [_count(b.shape[0]) for b in blocks]
+    cmax = max([n for n in counts if n] + [int(a.input_shape[0]), 2])
+    bar_max, row_h, top, text_x = 96, 46, 70, 118
+    lines = [(b.name + " · " + _kind_text(b.kinds), _shape_text(b.shape)) for b in blocks]
+    head = f"{family or model_name} ({model_name})"
+    sub = f"input {_shape_text(tuple(a.input_shape))}; bar width ∝ log₂ channels"
+    text_w = max(len(t) for pair in lines for t in pair) * 8.0
+    width = int(max(text_x + text_w, len(sub) * 8.0, len(head) * 9.0) + 10)
+    height = top + row_h * len(blocks) + 6
     ident = escape(ident or f"arch-{model_name}")
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="symcnn-pic symcnn-arch" id="{ident}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(head)}: {len(blocks)} blocks" '
-           f'font-family="sans-serif" font-size="13" style="max-width:{width}px;width:100%;height:auto">',
-           f'<text x="10" y="18" font-weight="bold">{escape(head)}</text>',
-           '<text x="10" y="38" fill="#444">bar width ∝ √channels; shapes are channels × height × width</text>']
-    for i, (b, ch, (l1, l2)) in enumerate(zip(blocks, channels, lines, strict=True)):
+           f'font-family="sans-serif" font-size="15" style="max-width:{width}px;width:100%;height:auto">',
+           f'<text x="10" y="20" font-weight="bold">{escape(head)}</text>',
+           f'<text x="10" y="44" fill="#333">{escape(sub)}</text>']
+    for i, (b, n, (l1, l2)) in enumerate(zip(blocks, counts, lines, strict=True)):
         y = top + i * row_h
-        w = max(6.0, bar_max * math.sqrt(ch / cmax))
+        w = bar_max * (0.15 + 0.85 * math.log2(min(n or cmax, cmax) + 1) / math.log2(cmax + 1))
         out.append(f'<g class="symcnn-block" data-name="{escape(b.name)}" data-shape="{escape(_shape_text(b.shape))}">')
-        out.append(f'<rect x="{10 + (bar_max - w) / 2:.1f}" y="{y + 4}" width="{w:.1f}" height="28" rx="3" '
-                   f'fill="{_colour(b.kinds)}" stroke="#33475b"/>')
-        out.append(f'<text x="{10 + bar_max / 2}" y="{y + 23}" text-anchor="middle" font-size="12" '
-                   f'fill="#111">{ch if ch > 1 or len(b.shape) else ""}</text>')
-        out.append(f'<text x="{text_x}" y="{y + 15}" font-weight="bold">{escape(l1)}</text>')
-        out.append(f'<text x="{text_x}" y="{y + 32}">{escape(l2)}</text>')
-        out.append("</g>")
         if i:
-            out.append(f'<line x1="{10 + bar_max / 2}" y1="{y}" x2="{10 + bar_max / 2}" y2="{y + 4}" '
+            out.append(f'<line x1="{10 + bar_max / 2}" y1="{y - row_h + 36}" x2="{10 + bar_max / 2}" y2="{y + 4}" '
                        'stroke="#33475b"/>')
+        out.append(f'<rect x="{10 + (bar_max - w) / 2:.1f}" y="{y + 4}" width="{w:.1f}" height="32" rx="3" '
+                   f'fill="{_colour(b.kinds)}" stroke="#33475b"/>')
+        out.append(f'<text x="{10 + bar_max / 2}" y="{y + 25}" text-anchor="middle" font-size="13" '
+                   f'fill="#111">{number(n) if n else ""}</text>')
+        out.append(f'<text x="{text_x}" y="{y + 17}" font-weight="bold">{escape(l1)}</text>')
+        out.append(f'<text x="{text_x}" y="{y + 36}">{escape(l2)}</text>')
+        out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
 

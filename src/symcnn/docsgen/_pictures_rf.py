@@ -87,47 +87,52 @@ def _label(layer: dict) -> str:
     return ", ".join(parts)
 
 
+def _row_cells(s: RFStack, row: int) -> list[tuple[float, float, int]]:
+    """(left edge, width, index) of each cell of ``row``, in input positions (cell ``x`` of the input spans
+    ``[x, x + 1)``): centred on the centre of its dependencies, as wide as the row's jump."""
+    if row == 0:
+        return [(float(x), 1.0, x) for x in range(s.sizes[0])]
+    cells = []
+    for k in range(s.sizes[row]):
+        other = k + 1 if k + 1 < s.sizes[row] else k - 1
+        j = abs(min(s.cell_deps(row, other)) - min(s.cell_deps(row, k))) if s.sizes[row] > 1 else 1
+        cells.append((float(s.centre(row, k)) + 0.5 - j / 2, float(j), k))
+    return cells
+
+
 def receptive_field_svg(stack: RFStack | None = None, ident: str = "rf-pic") -> str:
     """Inline SVG of :func:`rf_stack`: rows from the input (bottom) to the last layer (top), the chosen
     output's dependencies shaded per row (each shaded cell carries ``data-row`` and ``data-pos``)."""
     s = rf_stack() if stack is None else stack
-    c = 24
-    lo = min(min(s.deps[0]), 0)
-    hi = max(max(s.deps[0]), s.sizes[0] - 1)
-    label_w = 150
-    left = label_w
+    c = 30
+    rows = [_row_cells(s, r) for r in range(len(s.sizes))]
+    lo = min(min(s.deps[0]), min(x for cells in rows for x, _, _ in cells))
+    lo = int(lo // 1)
+    hi = max(max(s.deps[0]), max(int(-(-(x + w) // 1)) - 1 for cells in rows for x, w, _ in cells))
+    left, top, row_h = 10, 92, 62
     n_rows = len(s.sizes)
-    top, row_h = 66, 44
-    width = left + (hi - lo + 1) * c + 12
+    width = left + (hi - lo + 1) * c + 10
     size, jump, start = s.engine
-    height = top + n_rows * row_h + 40
+    height = top + n_rows * row_h + 16
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="symcnn-pic" id="{escape(ident)}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="receptive field of output {s.output} through '
            f'{len(s.layers)} layers: size {number(size)}, jump {number(jump)}, start {number(start)}" '
-           f'font-family="sans-serif" font-size="13" style="max-width:{width}px;width:100%;height:auto">',
-           f'<text x="10" y="18" font-weight="bold">Receptive field of output {s.output} (shaded), layer by '
-           'layer</text>',
-           f'<text x="10" y="40">engine: size r = {number(size)}, jump j = {number(jump)}, start = {number(start)}'
-           f' (output n centred at input {number(start)} + {number(jump)}·n)</text>']
+           f'font-family="sans-serif" font-size="15" style="max-width:{width}px;width:100%;height:auto">',
+           f'<text x="{left}" y="20" font-weight="bold">What output {s.output} of the last layer sees</text>',
+           f'<text x="{left}" y="44">engine: r = {number(size)}, jump j = {number(jump)}, start = {number(start)}</text>',
+           f'<text x="{left}" y="66">(output n centred at input {number(start)} + {number(jump)}·n)</text>']
     for row in range(n_rows):
         y = top + (n_rows - 1 - row) * row_h
-        name = "input" if row == 0 else f"{row}: {_label(s.layers[row - 1])}"
-        out.append(f'<text x="10" y="{y + 16}">{escape(name)}</text>')
+        name = f"input ({s.sizes[0]} pixels, dashed: padding)" if row == 0 else \
+            f"layer {row}: {_label(s.layers[row - 1])} → {s.sizes[row]}"
+        out.append(f'<text x="{left}" y="{y + 14}" fill="#333">{escape(name)}</text>')
+        y += 20
         if row == 0:
             for x in range(lo, hi + 1):
-                real = 0 <= x < s.sizes[0]
-                shaded = x in s.deps[0]
-                out.append(_cell(left + (x - lo) * c, y, c, real, shaded, 0, x))
+                out.append(_cell(left + (x - lo) * c, y, c, 0 <= x < s.sizes[0], x in s.deps[0], 0, x))
             continue
-        for k in range(s.sizes[row]):
-            deps = s.cell_deps(row, k)
-            j = (min(s.cell_deps(row, k + 1)) - min(deps)) if k + 1 < s.sizes[row] else \
-                (min(deps) - min(s.cell_deps(row, k - 1)) if k else 1)
-            centre = s.centre(row, k)
-            x0 = left + (float(centre) - lo + 0.5 - j / 2) * c
-            out.append(_cell(x0, y, c * j, True, k in s.deps[row], row, k))
-    out.append(f'<text x="10" y="{height - 12}">dashed: zero padding; each row\'s cells drawn under the input '
-               'positions they are centred on</text>')
+        for x0, w, k in rows[row]:
+            out.append(_cell(left + (x0 - lo) * c, y, c * w, True, k in s.deps[row], row, k))
     out.append("</svg>")
     return "\n".join(out)
 
@@ -137,5 +142,5 @@ def _cell(x: float, y: float, w: float, real: bool, shaded: bool, row: int, pos:
     dash = "" if real else ' stroke-dasharray="3 2"'
     data = f' data-row="{row}" data-pos="{pos}"' if shaded else ""
     opacity = ' fill-opacity="0.7"' if shaded else ""
-    return (f'<rect class="symcnn-rf"{data} x="{x + 1:.1f}" y="{y}" width="{w - 2:.1f}" height="24" fill="{fill}"'
+    return (f'<rect class="symcnn-rf"{data} x="{x + 1:.1f}" y="{y}" width="{w - 2:.1f}" height="28" fill="{fill}"'
             f'{opacity} stroke="#5b6b7d"{dash}/>')
