@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 import symcnn as sc
 from symcnn import reference
 from symcnn._symbols import H, W
+from symcnn.docsgen import _plots
 from symcnn.docsgen._models import model_input
 from symcnn.docsgen._pictures import CASES, conv_grid, grid_svg, pool_grid, transposed_grid
 from symcnn.docsgen._pictures_arch import FAMILIES, architecture_blocks, architecture_svg
 from symcnn.docsgen._pictures_page import render
 from symcnn.docsgen._pictures_rf import receptive_field_svg, rf_stack
 
-NS = {"s": "http://www.w3.org/2000/svg"}
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _parse(svg: str):
@@ -40,9 +41,9 @@ def _pair(text: str) -> tuple[int, int]:
 def drawn(svg: str):
     """(output cells, {output: highlighted drawn cells}) read back from the SVG."""
     root = _parse(svg)
-    outs = {_pair(r.get("data-out")) for r in root.iter("{%s}rect" % NS["s"]) if r.get("class") == "symcnn-out"}
+    outs = {_pair(r.get("data-out")) for r in root.iter(SVG + "rect") if r.get("class") == "symcnn-out"}
     windows = {}
-    for g in root.iter("{%s}g" % NS["s"]):
+    for g in root.iter(SVG + "g"):
         if "symcnn-win" in (g.get("class") or ""):
             windows[_pair(g.get("data-out"))] = {_pair(r.get("data-cell")) for r in g if r.get("data-cell")}
     return outs, windows
@@ -158,7 +159,7 @@ def test_pool_grids_property(n, k, s, p, ceil):
 
 def _shaded(svg: str) -> dict[int, set[int]]:
     rows: dict[int, set[int]] = {}
-    for r in _parse(svg).iter("{%s}rect" % NS["s"]):
+    for r in _parse(svg).iter(SVG + "rect"):
         if r.get("data-row") is not None:
             rows.setdefault(int(r.get("data-row")), set()).add(int(r.get("data-pos")))
     return rows
@@ -207,7 +208,7 @@ def test_architecture_figure_shapes_are_the_engines(family):
     root = _parse(svg)
     assert re.fullmatch(r"0 0 \d+ \d+", root.get("viewBox")) and "width:100%" in root.get("style")
     assert int(root.get("viewBox").split()[2]) <= 640, "too wide to read at 390 px"
-    rows = [g for g in root.iter("{%s}g" % NS["s"]) if g.get("class") == "symcnn-block"]
+    rows = [g for g in root.iter(SVG + "g") if g.get("class") == "symcnn-block"]
     blocks = architecture_blocks(name)
     assert len(rows) == len(blocks) >= 4
     _, sym, num, t = model_input(name)
@@ -237,3 +238,43 @@ def test_page_is_offline_and_well_formed():
     assert urls <= {"http://www.w3.org/2000/svg"}
     assert not re.search(r"floor\(|ceiling\(|Max\(|Min\(|Mod\(|Gcd\(", text)
     assert len(set(re.findall(r'<svg[^>]* id="([^"]+)"', text))) == len(svgs)  # ids scope each picture's CSS
+
+
+# --- plots (issue 14 item 9) -----------------------------------------------------------------------------------
+
+def _series(svg: str):
+    root = _parse(svg)
+    lines = [p for p in root.iter(SVG + "polyline") if p.get("class") == "symcnn-series"]
+    return root, lines
+
+
+def test_macs_plot_series_have_distinct_colours_and_markers_per_panel():
+    curves = _plots.macs_curves()
+    panels = _plots.family_panels(curves)
+    assert sum(len(p) for p in panels.values()) == len(curves) >= 10
+    svg = _plots.panel_plot("t", "input size", "MACs", panels, logy=True)
+    root, lines = _series(svg)
+    assert [p.get("data-label") for p in lines] == [n for p in panels.values() for n in p]
+    start = 0
+    for series in panels.values():  # within a panel (its own legend) no colour and no marker repeats
+        part = lines[start:start + len(series)]
+        start += len(series)
+        assert len({p.get("stroke") for p in part}) == len(part)
+        assert len({p.get("data-marker") for p in part}) == len(part)
+    titles = [t.text for t in root.iter(SVG + "text") if t.get("class") == "symcnn-axis-title"]
+    assert titles.count("input size") == titles.count("MACs") == len(panels)  # axis titles on every panel
+
+
+def test_line_plot_draws_markers_and_legend_and_refuses_repeating_colours():
+    series = {f"s{k}": ([1, 2, 3, 4], [k, k + 1, k + 3, k + 2]) for k in range(4)}
+    svg = _plots.line_plot("t", "x axis", "y axis", series)
+    root, lines = _series(svg)
+    assert len({p.get("stroke") for p in lines}) == 4
+    legend = [t.text for t in root.iter(SVG + "text")]
+    assert all(f"s{k}" in legend for k in range(4)) and "x axis" in legend and "y axis" in legend
+    shapes = {"circle", "rect", "polygon", "line"}
+    n_markers = sum(1 for e in root if e.tag.removeprefix(SVG) in shapes)
+    assert n_markers > 4 * 2 + 4  # markers on the curves and in the legend, beyond the axes
+    too_many = {f"s{k}": ([1, 2], [1, 2]) for k in range(len(_plots.COLORS) + 1)}
+    with pytest.raises(ValueError, match="distinct colours"):
+        _plots.line_plot("t", "x", "y", too_many)

@@ -177,7 +177,8 @@ CASES = (
 
 _FILL = {"in": "#cfd8e3", "pad": "#ffffff", "zero": "#ffffff", "off": "#ffffff"}
 _STROKE = {"in": "#5b6b7d", "pad": "#9aa5b1", "zero": "#9aa5b1", "off": "#c0392b"}
-_DASH = {"in": "", "pad": ' stroke-dasharray="3 2"', "zero": ' stroke-dasharray="1 2"', "off": ' stroke-dasharray="4 2"'}
+_DASH = {"in": "", "pad": ' stroke-dasharray="3 2"', "zero": ' stroke-dasharray="1 2"',
+         "off": ' stroke-dasharray="4 2"'}
 
 
 def caption(g: Grid) -> tuple[str, str]:

@@ -119,7 +119,8 @@ def receptive_field_svg(stack: RFStack | None = None, ident: str = "rf-pic") -> 
            f'{len(s.layers)} layers: size {number(size)}, jump {number(jump)}, start {number(start)}" '
            f'font-family="sans-serif" font-size="15" style="max-width:{width}px;width:100%;height:auto">',
            f'<text x="{left}" y="20" font-weight="bold">What output {s.output} of the last layer sees</text>',
-           f'<text x="{left}" y="44">engine: r = {number(size)}, jump j = {number(jump)}, start = {number(start)}</text>',
+           f'<text x="{left}" y="44">engine: r = {number(size)}, jump j = {number(jump)}, '
+           f'start = {number(start)}</text>',
            f'<text x="{left}" y="66">(output n centred at input {number(start)} + {number(jump)}·n)</text>']
     for row in range(n_rows):
         y = top + (n_rows - 1 - row) * row_h
