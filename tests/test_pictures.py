@@ -206,7 +206,7 @@ def test_architecture_figure_shapes_are_the_engines(family):
     name = FAMILIES[family]
     svg = architecture_svg(name, family)
     root = _parse(svg)
-    assert re.fullmatch(r"0 0 \d+ \d+", root.get("viewBox")) and "width:100%" in root.get("style")
+    assert re.fullmatch(r"0 0 \d+ \d+", root.get("viewBox")) and "max-width:100%" in root.get("style")
     assert int(root.get("viewBox").split()[2]) <= 640, "too wide to read at 390 px"
     rows = [g for g in root.iter(SVG + "g") if g.get("class") == "symcnn-block"]
     blocks = architecture_blocks(name)

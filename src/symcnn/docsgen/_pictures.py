@@ -188,20 +188,23 @@ def caption(g: Grid) -> tuple[str, str]:
     return args, f"{name} = {pretty(expr, unicode=True)} = {number(value)}"
 
 
-def grid_svg(g: Grid, ident: str = "pic", animate: bool = True) -> str:
+def grid_svg(g: Grid, ident: str = "pic", animate: bool = True, show_title: bool = True) -> str:
     """Inline SVG of ``g``: input (with padding, inserted zeros, hanging cells) and output, the window of each
     output shown in turn (CSS animation; paused on hover; the first window only under prefers-reduced-motion).
 
     Each window is a ``<g class="symcnn-win" data-out="r,c">`` of ``<rect data-cell="row,col">`` (drawn
-    positions); each output cell a ``<rect class="symcnn-out" data-out="r,c">``.
+    positions); each output cell a ``<rect class="symcnn-out" data-out="r,c">``. ``show_title=False`` leaves the
+    title out (a page whose heading already says it).
     """
     n_in, n_out = g.hi - g.lo + 1, g.out_size
     c = _CELL
     lines = caption(g)
-    left, top = 10, 84
+    left, top = 10, 84 - (0 if show_title and g.title else 24)
     ox = left + n_in * c + 36  # output grid's left edge
     in_label, out_label = f"input {g.size}×{g.size}{_legend(g)}", f"output {n_out}×{n_out}"
-    text_w = max(len(t) for t in (g.title, *lines)) * 8.2 + 20
+    title = g.title if show_title else ""
+    shift = 0 if title else 24
+    text_w = max(len(t) for t in (title, *lines)) * 8.2 + 20
     labels_w = ox + len(out_label) * 8.2 + 10
     width = int(max(ox + n_out * c + 10, text_w, labels_w))
     height = int(top + max(n_in, n_out) * c + 46)
@@ -210,7 +213,7 @@ def grid_svg(g: Grid, ident: str = "pic", animate: bool = True) -> str:
     ident = escape(ident)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="symcnn-pic" id="{ident}" viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="{escape(g.title)}: {escape(lines[0])}; {escape(lines[1])}" '
-           f'font-family="sans-serif" font-size="15" style="max-width:{width}px;width:100%;height:auto">']
+           f'font-family="sans-serif" font-size="15" style="width:{width}px;max-width:100%;height:auto">']
     if animate and frames > 1:
         on = 100 / frames
         out.append(f"<style>@keyframes {ident}-step {{0% {{opacity:1}} {on:.3f}% {{opacity:1}} "
@@ -221,9 +224,10 @@ def grid_svg(g: Grid, ident: str = "pic", animate: bool = True) -> str:
                    f" #{ident} .symcnn-win.first {{opacity:1}}}}</style>")
     elif frames > 1:
         out.append(f"<style>#{ident} .symcnn-win {{opacity:0}} #{ident} .symcnn-win.first {{opacity:1}}</style>")
-    out.append(f'<text x="{left}" y="18" font-weight="bold">{escape(g.title)}</text>')
-    out.append(f'<text x="{left}" y="42">{escape(lines[0])}</text>')
-    out.append(f'<text x="{left}" y="64">{escape(lines[1])}</text>')
+    if title:
+        out.append(f'<text x="{left}" y="18" font-weight="bold">{escape(title)}</text>')
+    out.append(f'<text x="{left}" y="{42 - shift}">{escape(lines[0])}</text>')
+    out.append(f'<text x="{left}" y="{64 - shift}">{escape(lines[1])}</text>')
     for i, j in itertools.product(range(n_in), repeat=2):
         ki, kj = g.kinds[i], g.kinds[j]
         kind = "off" if "off" in (ki, kj) else "pad" if "pad" in (ki, kj) else "zero" if "zero" in (ki, kj) else "in"

@@ -97,7 +97,7 @@ def architecture_svg(model_name: str, family: str = "", ident: str = "") -> str:
     ident = escape(ident or f"arch-{model_name}")
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="symcnn-pic symcnn-arch" id="{ident}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(head)}: {len(blocks)} blocks" '
-           f'font-family="sans-serif" font-size="15" style="max-width:{width}px;width:100%;height:auto">',
+           f'font-family="sans-serif" font-size="15" style="width:{width}px;max-width:100%;height:auto">',
            f'<text x="10" y="20" font-weight="bold">{escape(head)}</text>',
            f'<text x="10" y="44" fill="#333">{escape(sub)}</text>']
     for i, (b, n, (l1, l2)) in enumerate(zip(blocks, counts, lines, strict=True)):

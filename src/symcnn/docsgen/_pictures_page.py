@@ -49,7 +49,7 @@ def render_page() -> Page:
         g = build()
         page.add(f"## {g.title}", "")
         page.para(_TEXT[anchor])
-        page.add('<figure class="symcnn-figure">', grid_svg(g, ident=f"pic-{anchor}"), "</figure>", "")
+        page.add('<figure class="symcnn-figure">', grid_svg(g, ident=f"pic-{anchor}", show_title=False), "</figure>", "")
         name, expr, value = g.formula
         page.formula(name, expr)
         args = caption(g)[0]

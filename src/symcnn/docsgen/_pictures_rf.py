@@ -117,7 +117,7 @@ def receptive_field_svg(stack: RFStack | None = None, ident: str = "rf-pic") -> 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="symcnn-pic" id="{escape(ident)}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="receptive field of output {s.output} through '
            f'{len(s.layers)} layers: size {number(size)}, jump {number(jump)}, start {number(start)}" '
-           f'font-family="sans-serif" font-size="15" style="max-width:{width}px;width:100%;height:auto">',
+           f'font-family="sans-serif" font-size="15" style="width:{width}px;max-width:100%;height:auto">',
            f'<text x="{left}" y="20" font-weight="bold">What output {s.output} of the last layer sees</text>',
            f'<text x="{left}" y="44">engine: r = {number(size)}, jump j = {number(jump)}, '
            f'start = {number(start)}</text>',
