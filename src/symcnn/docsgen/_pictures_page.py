@@ -49,7 +49,8 @@ def render_page() -> Page:
         g = build()
         page.add(f"## {g.title}", "")
         page.para(_TEXT[anchor])
-        page.add('<figure class="symcnn-figure">', grid_svg(g, ident=f"pic-{anchor}", show_title=False), "</figure>", "")
+        svg = grid_svg(g, ident=f"pic-{anchor}", show_title=False)
+        page.add('<figure class="symcnn-figure">', svg, "</figure>", "")
         name, expr, value = g.formula
         page.formula(name, expr)
         args = caption(g)[0]
