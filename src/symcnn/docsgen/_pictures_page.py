@@ -30,9 +30,9 @@ _TEXT = {
                   "the total needed, putting the odd pixel at the end: here 0 cells at the top and left, 1 at the "
                   "bottom and right.",
     "transposed": "A transposed convolution is drawn as the convolution it equals: S − 1 zeros between inputs "
-                  "(dotted), D·(F − 1) − P zeros before, and D·(F − 1) − P + O_p after; the extra O_p "
-                  "(output_padding) is the offset that picks one of the S input sizes mapping to the same "
-                  "convolution output.",
+                  "(dotted), D·(F − 1) − P zeros before, and D·(F − 1) − P + O_p after. The extra O_p "
+                  "(output_padding) is the offset: with stride S, S output sizes convolve back to the same input "
+                  "size, and O_p picks one of them.",
     "ceil-mode": "With ceil_mode the last window may hang over the end (red cells are not read); PyTorch keeps it "
                  "only if it starts inside the input or left padding.",
 }
