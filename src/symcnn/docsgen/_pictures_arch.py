@@ -3,7 +3,7 @@ as the engine computes it (symbolic in H, W), a bar whose width grows with the c
 
 >>> blocks = architecture_blocks("lenet5")
 >>> [b.name for b in blocks][:3], blocks[0].shape
-(['C1', 'S2', 'C3'], (6, 28, 28))
+(['C1', 'S2', 'C3'], (6, H - 4, W - 4))
 """
 
 from __future__ import annotations
