@@ -51,7 +51,8 @@ ROOT_MARKER = "# symcnn-docs-root"
 SITE_MARKER = ".symcnn-site"
 
 #: modules of other authors contributing pages with the same ``render() -> dict[str, str]`` interface
-OPTIONAL_PAGES = ("symcnn.docsgen._counting_page", "symcnn.docsgen._bench_page", "symcnn.docsgen._training_page")
+OPTIONAL_PAGES = ("symcnn.docsgen._counting_page", "symcnn.docsgen._bench_page", "symcnn.docsgen._training_page",
+                  "symcnn.docsgen._pictures_page")
 
 
 def _home_index() -> Page:
