@@ -165,7 +165,8 @@ def test_pool_last_window_facts_match_the_window_enumeration(calc_js):
         name = rng.choice(["max_pool2d", "avg_pool2d"])
         values = CALCULATORS[name].defaults()
         for a in "HW":
-            values.update({f"X_{a}": rng.randrange(1, 30), f"F_{a}": rng.randrange(1, 6), f"S_{a}": rng.randrange(1, 5)})
+            values.update({f"X_{a}": rng.randrange(1, 30), f"F_{a}": rng.randrange(1, 6),
+                           f"S_{a}": rng.randrange(1, 5)})
             values[f"P_{a}"] = rng.randrange(0, values[f"F_{a}"] // 2 + 1)
             if name == "max_pool2d":
                 values[f"D_{a}"] = rng.randrange(1, 3)

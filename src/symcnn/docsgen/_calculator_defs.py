@@ -271,7 +271,7 @@ def _adaptive(kind: str) -> Calculator:
         f"adaptive_{kind}_pool2d", f"Adaptive{kind.capitalize()}Pool2d",
         (Row("C", "channels", "channels of the input (pooling keeps them)", (512,), 1, "shape"),
          _in(("H", "W"), (10, 13)),
-         Row("O", "output_size", "windows per axis: window i covers [floor(i*X/O), ceil((i+1)*X/O))", (7, 7), 1,
+         Row("O", "output_size", "windows per axis: window i covers inputs ⌊iX/O⌋ to ⌈(i+1)X/O⌉ − 1", (7, 7), 1,
              "arg", ("H", "W"))),
         lambda v: cls(_ax(v, "O", "HW")), lambda v: (v["C"], *_ax(v, "X", "HW")), ("flops",),
         extras=_adaptive_extras,
@@ -291,7 +291,7 @@ SCALE_PLACEHOLDERS = {"s_H": Fraction(1.7), "s_W": Fraction(1.3)}
 _UPSAMPLE_SCALE = Calculator(
     "upsample_scale", "Upsample(scale_factor=...)",
     (Row("C", "channels", "channels of the input (kept)", (64,), 1, "shape"), _in(("H", "W"), (28, 28)),
-     Row("s", "scale_factor", "a decimal; the size is floor(X*s) computed in double precision, as PyTorch does",
+     Row("s", "scale_factor", "a decimal; the size is ⌊X·s⌋ with X·s in double precision, as PyTorch does",
          (2.0, 1.5), 0, "arg", ("H", "W"), "scale")),
     lambda v: L.Upsample(scale_factor=_ax(v, "s", "HW"), mode=v["mode"]),
     lambda v: (v["C"], *_ax(v, "X", "HW")), ("flops",), (_MODE,),
