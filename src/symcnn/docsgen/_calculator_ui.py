@@ -68,8 +68,11 @@ function symcnnCalcMount(root) {
     div.className = "symcnn-calc__row";
     const what = document.createElement("div");
     what.className = "symcnn-calc__what";
-    const sym = document.createElement("var"); sym.textContent = row.symbol;
-    const name = document.createElement("code"); name.textContent = row.label;
+    const sym = document.createElement("var");
+    const [base, sub] = row.symbol.split("_");
+    sym.textContent = base;
+    if (sub) { const s = document.createElement("sub"); s.textContent = sub; sym.append(s); }
+    const name = document.createElement(row.role === "arg" ? "code" : "span"); name.textContent = row.label;
     const hint = document.createElement("span"); hint.className = "symcnn-calc__hint"; hint.textContent = row.hint;
     hint.id = uid + "-hint-" + row.symbol;
     what.append(sym, " ", name, hint);
@@ -145,7 +148,14 @@ function symcnnCalcMount(root) {
     try { r = spec.compute(v); } catch (e) { fail("Internal error: " + e.message); return; }
     if (r.error !== undefined) { fail(r.error); return; }
     error.hidden = true; error.textContent = ""; table.hidden = false;
-    for (const o of spec.outputs) table.querySelector(`[data-out="${o.key}"]`).textContent = grouped(r.outputs[o.key]);
+    for (const o of spec.outputs) {  // a line may break after a thousands separator, never inside a group
+      const td = table.querySelector(`[data-out="${o.key}"]`);
+      td.textContent = "";
+      grouped(r.outputs[o.key]).split(",").forEach((part, i) => {
+        if (i) td.append(",", document.createElement("wbr"));
+        td.append(part);
+      });
+    }
   };
   form.addEventListener("input", update);
   form.addEventListener("change", update);

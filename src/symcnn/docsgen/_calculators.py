@@ -470,7 +470,7 @@ def generate_js(calc: Calculator) -> str:
 
 
 def _spec(calc: Calculator) -> dict:
-    rows = [{"symbol": r.symbol, "label": r.label, "hint": r.hint, "kind": r.kind,
+    rows = [{"symbol": r.symbol, "label": r.label, "hint": r.hint, "kind": r.kind, "role": r.role,
              "fields": [{"name": f.name, "axis": f.axis, "default": str(f.default)} for f in r.fields()]}
             for r in calc.rows]
     choices = [{"name": c.name, "label": c.label, "hint": c.hint, "options": [o for o, _ in c.options]}
