@@ -1,7 +1,21 @@
-"""The built site in a real browser (Debian chromium driven by Playwright): every page renders its math with the
-vendored KaTeX, requests nothing outside 127.0.0.1, logs no console error; navigation, search and the generated
-calculators work. Full-page screenshots go to ``$SYMCNN_SCREENSHOTS`` (default: ``_screenshots`` in the build
-folder).
+"""The built site in a real browser (Debian chromium driven by Playwright), every page at 1280 px and at 390 px.
+
+Each page is visited once per width (one browser, one tab) and measured there; the checks are separate tests:
+
+* it renders its math with the vendored KaTeX, requests nothing outside 127.0.0.1, logs no console error;
+* nothing is cut off: no element sticks out of its container (or the page) unless it, or an ancestor, scrolls
+  horizontally (``overflow-x: auto/scroll`` on a block); the page itself never scrolls sideways;
+* no SymPy notation in the rendered text: ``Gcd(``, ``Max(``, ``Min(``, ``Mod(``, ``floor(``, ``ceiling(``. The
+  rule is about rendered math and prose, so it reads the article's text with code *blocks* (``pre``: Python
+  sessions, command output, where ``symcnn.pretty``'s plain-text forms are legitimate) and KaTeX's hidden MathML
+  copy left out; inline code in prose and tables counts;
+* no reference to files outside the project: ``FORMULAS.md``, ``WORKED-EXAMPLES``, ``tests/`` or ``src/`` paths,
+  the package's source files (``symcnn/....py``), "issue #" (whole article text, code blocks included, and link
+  targets; a URL into a repository, e.g. a counting tool's source, is a real source and passes).
+
+Navigation, search and the calculators (on a handful of inputs, one refused, one above 2**53, at both widths)
+work. Full-page screenshots of every page at both widths go to ``$SYMCNN_SCREENSHOTS`` (default:
+``_screenshots`` in the build folder), named ``<page>.png`` (1280 px) and ``<page>@390.png``.
 
 Skips cleanly without chromium or Playwright, unless ``SYMCNN_REQUIRE_BROWSER=1`` (CI), where it fails instead.
 """
@@ -103,47 +117,159 @@ def _pages(root: pathlib.Path) -> list[str]:
 
 
 _MATH_DONE = ("() => [...document.querySelectorAll('.arithmatex')].every(e => e.querySelector('.katex'))")
-_CHECK = """() => {
-  const article = document.querySelector('article').cloneNode(true);
-  article.querySelectorAll('pre, code, .katex').forEach(e => e.remove());
-  const text = article.textContent;
+_CHECK = r"""() => {
+  const article = document.querySelector('article');
+  const texts = (drop) => {
+    const c = article.cloneNode(true);
+    c.querySelectorAll(drop).forEach(e => e.remove());
+    return c.textContent.replace(/\s+/g, ' ');
+  };
+  const plain = texts('pre, code, .katex');
+  const scrolls = (e) => {
+    const s = getComputedStyle(e);
+    return (s.overflowX === 'auto' || s.overflowX === 'scroll') && s.display !== 'inline';
+  };
+  const describe = (e) => {
+    let d = e.tagName.toLowerCase() + (e.className && typeof e.className === 'string'
+      ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+    const t = (e.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 50);
+    return d + (t ? ' "' + t + '"' : '');
+  };
+  const overflow = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth + 1) {
+    overflow.push(`the page scrolls sideways (${doc.scrollWidth} > ${doc.clientWidth})`);
+  }
+  const walk = (e, scrolled) => {
+    for (const child of e.children) {
+      const s = getComputedStyle(child);
+      if (s.display === 'none' || s.position === 'absolute' || s.position === 'fixed') continue;
+      if (child.closest('.md-typeset .headerlink')) continue;
+      const inScroller = scrolled || scrolls(e);
+      if (!inScroller && !scrolls(child)) {
+        // a negative margin places an element outside its parent's box on purpose (Material's full-bleed blocks)
+        const r = child.getBoundingClientRect(), p = e.getBoundingClientRect();
+        const right = p.right + Math.max(0, -parseFloat(s.marginRight) || 0);
+        const left = p.left - Math.max(0, -parseFloat(s.marginLeft) || 0);
+        const slack = s.display === 'inline' ? 4 : 1;  // a wrapped inline code's padding may reach 2-3 px out
+        if (r.width > 0 && (r.right > right + slack || r.left < left - slack)) {
+          overflow.push(`${describe(child)}: ${Math.round(r.width)} px at ${Math.round(r.left)}..${Math.round(r.right)}`
+            + ` in ${describe(e).slice(0, 40)} (${Math.round(p.left)}..${Math.round(p.right)})`);
+          continue;  // report the outermost element only
+        }
+      }
+      if (child.matches('.katex, svg, math')) continue;  // measured as a whole
+      walk(child, inScroller);
+    }
+  };
+  walk(article, false);
+  const prose = texts('pre, .katex-mathml');
+  const sympy = [...new Set((prose.match(/\b(Gcd|Max|Min|Mod)\s*\(|\b(floor|ceiling)\s*\(/g) || []))];
+  const hrefs = [...article.querySelectorAll('a[href]')].map(a => a.getAttribute('href'));
+  const all = texts('.katex-mathml') + ' ' + hrefs.join(' ');
+  const files = new RegExp(['FORMULAS\\.md', 'WORKED-EXAMPLES', '(?<![\\w./-])(?:tests|src)/[\\w./-]*',
+                            '(?<![\\w./-])symcnn/[\\w/]+\\.py\\b', '\\bissue #\\s*\\d+'].join('|'), 'gi');
+  const outside = [...new Set(all.match(files) || [])];
   return {
     math: document.querySelectorAll('.arithmatex').length,
     rendered: document.querySelectorAll('.arithmatex .katex').length,
     errors: document.querySelectorAll('.katex-error').length,
-    raw: ['\\\\(', '\\\\[', '$$'].filter(d => text.includes(d)),
+    raw: ['\\(', '\\[', '$$'].filter(d => plain.includes(d)),
     font: document.fonts.check('16px KaTeX_Main'),
     h1: (document.querySelector('article h1') || {}).textContent || '',
+    overflow: overflow.slice(0, 8),
+    sympy: sympy,
+    outside: outside.slice(0, 8),
   };
 }"""
 
+WIDTHS = (1280, 390)
 
-def test_every_page_renders_offline(site, browser_page):
+
+@pytest.fixture(scope="module")
+def visits(site, browser_page):
+    """Every page at each width, visited once: ``{(width, page): measurements}`` (the screenshots are taken here)."""
     root, base, shots = site
     page, state = browser_page
     urls = _pages(root)
-    assert len(urls) > 40, urls
+    out = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for rel in urls:
+            state["external"].clear()
+            state["console"].clear()
+            page.goto(f"{base}/{rel}", wait_until="load")
+            page.wait_for_function(_MATH_DONE, timeout=20000)
+            page.evaluate("document.fonts.ready.then(() => true)")
+            r = page.evaluate(_CHECK)
+            r["external"] = list(state["external"])
+            r["console"] = list(state["console"])
+            out[width, rel or "home"] = r
+            name = (rel.strip("/").replace("/", "__") or "home") + ("" if width == 1280 else f"@{width}") + ".png"
+            page.screenshot(path=str(shots / name), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    return out
+
+
+def test_every_page_renders_offline(visits):
+    pages = {where for _, where in visits}
+    assert len(pages) > 40, sorted(pages)
     seen_math = 0
-    for rel in urls:
-        state["external"].clear()
-        state["console"].clear()
-        page.goto(f"{base}/{rel}", wait_until="load")
-        page.wait_for_function(_MATH_DONE, timeout=20000)
-        page.evaluate("document.fonts.ready.then(() => true)")
-        r = page.evaluate(_CHECK)
-        where = rel or "home"
-        assert r["h1"], f"{where}: no title"
-        assert r["rendered"] == r["math"], f"{where}: {r['math'] - r['rendered']} formulas not rendered"
-        assert r["errors"] == 0, f"{where}: {r['errors']} .katex-error"
-        assert r["raw"] == [], f"{where}: raw math delimiters left: {r['raw']}"
+    for (width, where), r in visits.items():
+        at = f"{where} at {width} px"
+        assert r["h1"], f"{at}: no title"
+        assert r["rendered"] == r["math"], f"{at}: {r['math'] - r['rendered']} formulas not rendered"
+        assert r["errors"] == 0, f"{at}: {r['errors']} .katex-error"
+        assert r["raw"] == [], f"{at}: raw math delimiters left: {r['raw']}"
         if r["math"]:
-            seen_math += 1
-            assert r["font"], f"{where}: KaTeX_Main font not loaded"
-        assert state["external"] == [], f"{where}: requests outside 127.0.0.1: {state['external']}"
-        assert state["console"] == [], f"{where}: console errors: {state['console']}"
-        name = (rel.strip("/").replace("/", "__") or "home") + ".png"
-        page.screenshot(path=str(shots / name), full_page=True)
+            seen_math += width == 1280
+            assert r["font"], f"{at}: KaTeX_Main font not loaded"
+        assert r["external"] == [], f"{at}: requests outside 127.0.0.1: {r['external']}"
+        assert r["console"] == [], f"{at}: console errors: {r['console']}"
     assert seen_math > 30
+
+
+def _failures(visits, key: str) -> dict[str, object]:
+    return {f"{where} at {width} px": r[key] for (width, where), r in sorted(visits.items()) if r[key]}
+
+
+def test_nothing_is_cut_off(visits):
+    """At 1280 and 390 px no element is wider than its container unless a block around it scrolls sideways."""
+    bad = _failures(visits, "overflow")
+    assert bad == {}, f"{len(bad)} page views overflow:\n" + "\n".join(f"{k}: {v}" for k, v in bad.items())
+
+
+def test_no_sympy_notation_in_rendered_text(visits):
+    bad = _failures(visits, "sympy")
+    assert bad == {}, f"{len(bad)} page views show SymPy names:\n" + "\n".join(f"{k}: {v}" for k, v in bad.items())
+
+
+def test_no_reference_to_files_outside_the_project(visits):
+    bad = _failures(visits, "outside")
+    assert bad == {}, f"{len(bad)} page views cite files outside the project:\n" + "\n".join(
+        f"{k}: {v}" for k, v in bad.items())
+
+
+def test_the_checks_catch_what_they_look_for(site, browser_page):
+    """The measurements above on a page built to fail each of them (so no check passes by measuring nothing)."""
+    root, base, _ = site
+    page, _ = browser_page
+    bad = root / "_check_fixture.html"
+    bad.write_text("<html><body><article><h1>x</h1><p>size Max(W, 3) and floor(W/2), see FORMULAS.md and "
+                   "tests/test_x.py, issue #14</p><div style='width:200px'><div style='width:400px'>wide</div></div>"
+                   "<div style='width:200px;overflow-x:auto'><div style='width:400px'>scrolls</div></div>"
+                   "<pre>floor(W/2)</pre></article></body></html>")
+    try:
+        page.set_viewport_size({"width": 390, "height": 900})
+        page.goto(f"{base}/_check_fixture.html", wait_until="load")
+        r = page.evaluate(_CHECK)
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        bad.unlink()
+    assert sorted(r["sympy"]) == ["Max(", "floor("]
+    assert len(r["overflow"]) == 2, r["overflow"]
+    assert r["overflow"][0].startswith("the page scrolls sideways") and '"wide"' in r["overflow"][1], r["overflow"]
+    assert set(r["outside"]) == {"FORMULAS.md", "tests/test_x.py", "issue #14"}, r["outside"]
 
 
 def _search(page, query: str, attempts: int = 8) -> None:
@@ -184,42 +310,68 @@ def test_navigation_and_search(site, browser_page):
     assert state["external"] == []
 
 
+BIG = 2**53 + 1
+
+# (calculator, values changed from its defaults) on the calculators page: valid, refused, and above 2**53
 _SAMPLES = {
-    "conv": ("conv2d", [{}, {"F": 3, "S": 1, "P": 1}, {"H": 225, "W": 31, "F": 5, "S": 3, "P": 0, "D": 2},
-                        {"H": 3, "W": 3, "F": 5, "P": 0}, {"S": 0}]),
-    "transposed": ("conv_transpose2d", [{}, {"H": 7, "W": 5, "S": 3, "P": 2, "OP": 2},
-                                        {"OP": 2}, {"H": 1, "W": 1, "F": 1, "P": 3}]),
-    "pool": ("max_pool2d", [{}, {"H": 5, "W": 5, "F": 2, "S": 2, "P": 1}, {"H": 113, "W": 7, "F": 3, "S": 2},
-                            {"F": 3, "P": 2}, {"H": 1, "W": 1, "F": 3, "S": 1, "P": 0}]),
+    "conv2d": [{}, {"F_H": 3, "F_W": 5, "S_H": 1, "P_H": 1, "P_W": 2, "G": 3, "K": 6},
+               {"X_H": BIG, "X_W": 10**18, "C": 2**40, "K": 2**30, "G": 1}, {"X_H": 3, "X_W": 3, "P_H": 0}, {"G": 2}],
+    "conv_transpose2d": [{}, {"O_p_H": 2}, {"X_H": 2**60, "X_W": BIG, "S_H": 3, "O_p_H": 2, "D_W": 2}],
+    "avg_pool2d": [{"ceil_mode": "True", "count_include_pad": "False", "X_H": 5, "X_W": 6, "F_H": 2, "F_W": 3,
+                    "S_H": 2, "S_W": 2, "P_H": 1, "P_W": 1}, {"P_H": 2}, {"X_H": BIG, "X_W": BIG}],
+    "adaptive_avg_pool2d": [{"X_H": 10, "O_H": 3}, {"X_H": BIG, "O_W": 2**40}],
+    "upsample_scale": [{"X_H": 10, "s_H": "1.7"}, {"s_W": "-2"}, {"X_H": BIG, "s_H": "0.5"}],
+    "conv2d_same": [{"X_H": 225, "S_H": 2, "F_H": 4}],
 }
 
 
-@pytest.mark.parametrize("family", sorted(_SAMPLES))
-def test_calculators_match_the_library(site, browser_page, family):
+def _fill(root, values: dict) -> None:
+    for field, value in values.items():
+        box = root.locator(f"[name='{field}']")
+        if box.evaluate("e => e.tagName") == "SELECT":
+            box.select_option(str(value))
+        else:
+            box.fill(str(value))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_calculators_match_the_library(site, browser_page, width):
     from symcnn.docsgen._calculators import CALCULATORS, reference_result
 
     _, base, shots = site
     page, state = browser_page
-    name, samples = _SAMPLES[family]
-    calc = CALCULATORS[name]
-    page.goto(f"{base}/reference/layers/{family}/", wait_until="load")
-    root = page.locator(f".symcnn-calc[data-calc='{name}']")
-    root.wait_for()
-    refused = 0
-    for sample in samples:
-        values = {**dict(calc.defaults()), **sample}
-        for field, value in values.items():
-            root.locator(f"input[name='{field}']").fill(str(value))
-        want = reference_result(calc, values)
-        if "error" in want:
-            refused += 1
-            assert root.locator(".symcnn-error").inner_text() == want["error"], values
-            assert root.locator("table").is_hidden(), values
-        else:
-            assert root.locator(".symcnn-error").inner_text() == "", values
-            assert root.locator("table").is_visible(), values
-            for key, value in want["outputs"].items():
-                assert root.locator(f"[data-out='{key}']").inner_text() == str(value), (values, key)
-    assert refused >= 1
-    page.screenshot(path=str(shots / f"calculator_{name}.png"), full_page=False)
-    assert state["console"] == [] and state["external"] == []
+    state["console"].clear()
+    state["external"].clear()
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        page.goto(f"{base}/reference/calculators/", wait_until="load")
+        assert page.locator(".symcnn-calc").count() == len(CALCULATORS)
+        refused = big = 0
+        for name, samples in _SAMPLES.items():
+            calc = CALCULATORS[name]
+            root = page.locator(f".symcnn-calc[data-calc='{name}']")
+            root.locator("table").wait_for(state="attached")
+            assert root.locator(".symcnn-calc__hint").count() >= len(calc.rows)  # every row explained in text
+            for sample in samples:
+                values = {**calc.defaults(), **sample}
+                _fill(root, {k: v for k, v in values.items() if k in sample or k in calc.defaults()})
+                want = reference_result(calc, {k: (float(v) if isinstance(v, str) and k.startswith("s_") else v)
+                                               for k, v in values.items()})
+                error = root.locator(".symcnn-error")
+                if "error" in want:
+                    refused += 1
+                    assert error.is_visible() and root.locator("table").is_hidden(), values
+                    assert error.inner_text() == want["error"].replace("`", ""), values
+                    color = error.evaluate("e => getComputedStyle(e).borderTopColor")
+                    assert color == "rgb(198, 40, 40)", color  # styled as an error
+                else:
+                    assert error.is_hidden() and root.locator("table").is_visible(), values
+                    big += any(isinstance(v, int) and v > 2**53 for v in values.values())
+                    for key, value in want["outputs"].items():
+                        assert root.locator(f"[data-out='{key}']").inner_text() == f"{value:,}", (values, key)
+            root.scroll_into_view_if_needed()
+            root.screenshot(path=str(shots / f"calculator_{name}@{width}.png"))
+        assert refused >= 4 and big >= 4
+        assert state["console"] == [] and state["external"] == []
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})

@@ -31,7 +31,7 @@ import shutil
 from .. import derive
 from .._errors import SymcnnError
 from ..errata import errata
-from ._calculators import calculator_html, render_js
+from ._calculators import CALCULATORS, calculator_html, render_calculator_page, render_js
 from ._core import Page
 from ._guides import render_guides
 from ._layers import render_layers
@@ -62,6 +62,7 @@ def _home_index() -> Page:
     page.table(["section", "what"], [
         ["[Layers](layers/index.md)", "per layer family: output size, params, MACs, FLOPs, connections, receptive "
                                       "field, constraints, worked examples, calculators"],
+        ["[Calculators](calculators.md)", "every layer family's sizes, params, MACs and FLOPs, exact, in the browser"],
         ["[Derivations](derivations/index.md)", "each formula derived, proved with SymPy, checked by brute force"],
         ["[Errata](errata.md)", "published formulas that are wrong, with the smallest counterexample"],
         ["[Models](models/index.md)", "every zoo model: closed forms and per-layer tables"],
@@ -78,10 +79,11 @@ def render_pages(cli=None) -> tuple[list[Page], dict[str, str]]:
 
     ``cli`` runs the command line for the CLI page (module docstring)."""
     derivations = {d.name: d for d in derive.all()}
-    calculators = {name: calculator_html(name) for name in ("conv2d", "conv_transpose2d", "max_pool2d")}
+    calculators = {name: calculator_html(name) for name in CALCULATORS}
     files = {f"{GENERATED}/calculators.js": render_js()}
     pages = [_home_index()]
     pages += render_layers(derivations, calculators)
+    pages.append(render_calculator_page())
     pages += render_derivations(derivations)
     pages += render_errata(errata())
     pages += render_models()

@@ -1,23 +1,25 @@
 """Browser calculators whose JavaScript is generated from the engine's SymPy expressions and messages.
 
-A calculator builds its layer with *marker* symbols (``vW``, ``vF``, ... : names that never occur in the
-library's prose), analyses it once, and prints:
+A calculator (defined in :mod:`._calculator_defs`) builds its layer with *marker* symbols (``vX_H``, ``vF_W``, ...:
+names that never occur in the library's prose), analyses it once per combination of its choices, and prints:
 
-* every output (sizes, params, MACs, FLOPs, connections) with SymPy's JavaScript printer (``FloorDiv`` has a
-  ``_javascript`` method in :mod:`symcnn._intmath`);
-* every validity condition of the layer, in the order the layer checks them, as a JavaScript test, with the
-  layer's own message: the message printed for the marker symbols is split into text and the expression
-  fragments it quotes, and each fragment becomes a JavaScript expression (a small parser of the printed
-  arithmetic, never ``eval``);
-* the argument checks (``kernel_size`` >= 1, ...) in the order the layer constructor makes them, found by
-  probing the constructor with out-of-range values; their messages are the library's, with the value filled in.
+* every output (sizes, params, MACs, FLOPs, connections, the derived facts) with a JavaScript printer over
+  **BigInt**: integer literals are ``123n``, ``FloorDiv`` is ``fdiv`` (floor division), a quotient is ``ediv``
+  (exact division, which throws if it is not), ``Max``/``Min``/``Mod``/``Gcd`` have BigInt helpers, and
+  ``ScaledFloor`` (``Upsample``'s ``floor(X*s)``) is ``sfloor``, which follows the same three cases as the
+  engine's class (integer scale, short dyadic scale, PyTorch's double product). No size is ever a Number, so
+  values above 2**53 stay exact;
+* every validity check, in the order the library makes them: the argument checks of the constructor (their
+  order and messages found by probing it with out-of-range values and by building it with unsigned symbols),
+  the input-shape checks of :func:`symcnn.analyze`, then the conditions of ``infer``; each with the layer's own
+  message, whose quoted expressions become JavaScript (a small parser of the printed arithmetic, never
+  ``eval``).
 
-The tests run the generated code under node over a grid of inputs, valid and invalid, and compare every
-output and every message with the library (``layer.infer`` after the constructor, as
-:func:`reference_result` does).
+The tests run the generated code under node on thousands of random inputs (valid and refused, sizes above 2**53)
+and compare every number and message with :func:`symcnn.analyze` (:func:`reference_result`).
 
 >>> calc = CALCULATORS["conv2d"]
->>> reference_result(calc, dict(calc.defaults()))["outputs"]["W_out"]   # floor((224 + 2*3 - 7)/2) + 1
+>>> reference_result(calc, calc.defaults())["outputs"]["W_out"]   # floor((224 + 2*3 - 7)/2) + 1
 112
 """
 
@@ -25,135 +27,177 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy
 from sympy.printing.jscode import JavascriptCodePrinter
 
-from .. import layers as L
-from .._analysis import _as_shape
 from .._errors import SymcnnError
-from .._symbols import size_symbol
 from ..layers._base import Shape, to_expr
+from ..present import fmt, pretty
+from ._calculator_defs import CALCULATORS, SCALE_PLACEHOLDERS, Calculator, Choice, Field, Row
+from ._calculator_page import render_calculator_page
+from ._calculator_ui import UI_JS
 
-__all__ = ["Calculator", "Field", "CALCULATORS", "generate_js", "render_js", "reference_result", "calculator_html"]
+__all__ = ["Calculator", "Field", "Row", "Choice", "CALCULATORS", "generate_js", "render_js", "reference_result",
+           "calculator_html", "message_template", "OUTPUT_LABELS", "render_calculator_page"]
 
-
-@dataclass(frozen=True)
-class Field:
-    """One integer input: ``name`` (shown), default value, minimum the library accepts, role in the layer."""
-
-    name: str
-    default: int
-    minimum: int
-    role: str  # "arg" (layer argument) or "shape" (input shape entry)
-    help: str
+OUTPUT_LABELS = {"params": "parameters", "macs": "MACs (multiply-accumulates)",
+                 "flops": "FLOPs", "connections": "connections (LeNet's count)"}
+_AXIS_WORD = {"L": "length", "T": "depth", "H": "height", "W": "width"}
 
 
-@dataclass(frozen=True)
-class Calculator:
-    name: str
-    title: str
-    fields: tuple[Field, ...]
-    build: Callable[[dict], object]  # values (ints or symbols) -> layer
-    shape: Callable[[dict], tuple]  # values -> input shape
-    outputs: tuple[str, ...]  # LayerResult quantities shown besides the spatial sizes
-
-    def defaults(self) -> list[tuple[str, int]]:
-        return [(f.name, f.default) for f in self.fields]
-
-
-def _f(name, default, minimum, role, text) -> Field:
-    return Field(name, default, minimum, role, text)
-
-
-_SIZE = (_f("C", 3, 1, "arg", "input channels"), _f("K", 64, 1, "arg", "output channels"),
-         _f("H", 224, 1, "shape", "input height"), _f("W", 224, 1, "shape", "input width"))
-
-CALCULATORS: dict[str, Calculator] = {
-    "conv2d": Calculator(
-        "conv2d", "Conv2d",
-        (*_SIZE, _f("F", 7, 1, "arg", "kernel_size"), _f("S", 2, 1, "arg", "stride"),
-         _f("P", 3, 0, "arg", "padding"), _f("D", 1, 1, "arg", "dilation")),
-        lambda v: L.Conv2d(v["C"], v["K"], v["F"], stride=v["S"], padding=v["P"], dilation=v["D"]),
-        lambda v: (v["C"], v["H"], v["W"]),
-        ("params", "macs", "flops", "connections"),
-    ),
-    "conv_transpose2d": Calculator(
-        "conv_transpose2d", "ConvTranspose2d",
-        (_f("C", 64, 1, "arg", "input channels"), _f("K", 32, 1, "arg", "output channels"),
-         _f("H", 3, 1, "shape", "input height"), _f("W", 3, 1, "shape", "input width"),
-         _f("F", 3, 1, "arg", "kernel_size"), _f("S", 2, 1, "arg", "stride"), _f("P", 1, 0, "arg", "padding"),
-         _f("OP", 1, 0, "arg", "output_padding"), _f("D", 1, 1, "arg", "dilation")),
-        lambda v: L.ConvTranspose2d(v["C"], v["K"], v["F"], stride=v["S"], padding=v["P"], output_padding=v["OP"],
-                                    dilation=v["D"]),
-        lambda v: (v["C"], v["H"], v["W"]),
-        ("params", "macs", "flops", "connections"),
-    ),
-    "max_pool2d": Calculator(
-        "max_pool2d", "MaxPool2d, ceil_mode=True",
-        (_f("C", 64, 1, "shape", "channels"), _f("H", 112, 1, "shape", "input height"),
-         _f("W", 112, 1, "shape", "input width"), _f("F", 3, 1, "arg", "kernel_size"),
-         _f("S", 2, 1, "arg", "stride"), _f("P", 0, 0, "arg", "padding"), _f("D", 1, 1, "arg", "dilation")),
-        lambda v: L.MaxPool2d(v["F"], stride=v["S"], padding=v["P"], dilation=v["D"], ceil_mode=True),
-        lambda v: (v["C"], v["H"], v["W"]),
-        ("flops",),
-    ),
-}
+def _out_keys(calc: Calculator) -> list[tuple[str, str]]:
+    keys = [(f"{a}_out", f"output {_AXIS_WORD[a]} ({a}_out)") for a in calc.axes]
+    keys += [(q, OUTPUT_LABELS[q]) for q in calc.outputs]
+    return keys + list(calc.extra_labels)
 
 
 # --- the reference: what the library says for concrete numbers ---------------------------------------------
 
 
-def reference_result(calc: Calculator, values: dict[str, int]) -> dict:
-    """``{"outputs": {...}}`` or ``{"error": message}``: the layer built and run on ``values`` by the library."""
+def _python_values(calc: Calculator, values: dict) -> dict:
+    out = {}
+    for f in calc.fields:
+        out[f.name] = float(values[f.name]) if f.kind == "scale" else int(values[f.name])
+    out.update(calc.choice_values(values))
+    return out
+
+
+def reference_result(calc: Calculator, values: dict) -> dict:
+    """``{"outputs": {key: int}}`` or ``{"error": message}`` for ``values`` (field -> number, choice -> option
+    text): the layer built by the library and analysed with :func:`symcnn.analyze`. A refusal is the layer's own
+    message (``Label: text``); the message ``analyze`` raises is checked to be that text with its usual prefix."""
+    from .._analysis import analyze
+
+    v = _python_values(calc, values)
     try:
-        layer = calc.build(values)
-        shape = _as_shape(calc.shape(values))
-        res = layer.infer(Shape(shape))
+        layer = calc.build(v)
     except SymcnnError as e:
         return {"error": str(e)}
-    out = {"H_out": int(res.output_shape[1]), "W_out": int(res.output_shape[2])}
+    shape = calc.shape(v)
+    try:
+        a = analyze(layer, shape)
+    except SymcnnError as e:
+        msg = str(e)
+        if msg.startswith("analyze: "):
+            return {"error": msg}
+        prefix = f"layer 0 '{layer.kind}' ({layer!r}) with input {fmt(tuple(Shape(map(sympy.Integer, shape))))}: "
+        if not msg.startswith(prefix):  # pragma: no cover - the calculator would show another text
+            raise AssertionError(f"unexpected analyze message {msg!r}") from None
+        return {"error": f"{layer.label}: {msg[len(prefix):]}"}
+    spatial = tuple(a.output_shape)[1:]
+    out = {f"{ax}_out": int(s) for ax, s in zip(calc.axes, spatial, strict=True)}
     for q in calc.outputs:
-        out[q] = int(getattr(res, q))
+        out[q] = int(getattr(a, q))
+    if calc.extras is not None:
+        out.update({k: int(e) for k, e in calc.extras(layer, v, spatial).items()})
     return {"outputs": out}
 
 
-# --- JavaScript generation -----------------------------------------------------------------------------------
+# --- the BigInt printer --------------------------------------------------------------------------------------
 
 
-class _JS(JavascriptCodePrinter):
-    """SymPy's JavaScript printer plus symcnn's ``Gcd``; integer powers as repeated products (exact)."""
+class _BigIntJS(JavascriptCodePrinter):
+    """SymPy's JavaScript printer, made exact: every integer a BigInt, every quotient an exact or floor division.
+
+    ``printmethod`` is our own, so the classes' ``_javascript`` hooks (Number arithmetic) are never used; symcnn's
+    classes are printed by class name."""
+
+    printmethod = "_symcnn_bigint_js"
+
+    def __init__(self, scales: dict | None = None):
+        super().__init__()
+        self.scales = scales or {}
+
+    def _print_Integer(self, expr):
+        n = int(expr)
+        return f"{n}n" if n >= 0 else f"(-{-n}n)"
+
+    _print_Zero = _print_One = _print_NegativeOne = _print_Integer
+
+    def _print_Rational(self, expr):
+        return f"ediv({int(expr.p)}n, {int(expr.q)}n)"
+
+    _print_Half = _print_Rational
+
+    def _print_Float(self, expr):  # pragma: no cover - no float ever reaches a size
+        raise TypeError(f"calculator: float {expr} in a size expression")
+
+    def _print_Symbol(self, expr):
+        return expr.name
+
+    def _quotient(self, expr):
+        num, den = expr.as_numer_denom()
+        if den != 1:
+            return f"ediv({self._print(num)}, {self._print(den)})"
+        return None
+
+    def _print_Add(self, expr, order=None):
+        q = self._quotient(expr)
+        if q is not None:
+            return q
+        return "(" + " + ".join(self._print(t) for t in expr.args) + ")"
+
+    def _print_Mul(self, expr):
+        q = self._quotient(expr)
+        if q is not None:
+            return q
+        return "(" + "*".join(self._print(f) for f in expr.args) + ")"
+
+    def _print_Pow(self, expr):
+        if expr.exp.is_Integer and expr.exp > 0:
+            return f"({self._print(expr.base)})**{int(expr.exp)}n"
+        q = self._quotient(expr)
+        if q is not None:
+            return q
+        raise TypeError(f"calculator: cannot print {expr} exactly")  # pragma: no cover
+
+    def _print_FloorDiv(self, expr):
+        return f"fdiv({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Mod(self, expr):
+        return f"fmod({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_Gcd(self, expr):
         return f"gcd({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
-    def _print_Pow(self, expr):
-        if expr.exp.is_Integer and 1 < int(expr.exp) <= 4:
-            return "(" + "*".join([f"({self._print(expr.base)})"] * int(expr.exp)) + ")"
-        return super()._print_Pow(expr)
+    def _print_Max(self, expr):
+        return "bmax(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Min(self, expr):
+        return "bmin(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_ScaledFloor(self, expr):
+        w, s = expr.args
+        var = self.scales.get(sympy.Rational(s))
+        if var is None:
+            return f"sfloor({self._print(w)}, {float(s)!r})"
+        return f"sfloor({self._print(w)}, {var})"
+
+    def _print_Function(self, expr):  # pragma: no cover - every function the engine emits is handled above
+        raise TypeError(f"calculator: no exact JavaScript for {type(expr).__name__}")
 
 
-def _js(expr) -> str:
-    return _JS().doprint(sympy.sympify(expr))
+def _js(expr, scales: dict | None = None) -> str:
+    return _BigIntJS(scales).doprint(sympy.sympify(expr))
 
 
-def _markers(calc: Calculator) -> dict[str, sympy.Symbol]:
-    return {f.name: size_symbol(f"v{f.name}", nonnegative=f.minimum == 0) for f in calc.fields}
-
+# --- messages: printed arithmetic -> a JavaScript template literal ---------------------------------------------
 
 _TOKEN = re.compile(r"\s+|\d+|[A-Za-z_][A-Za-z0-9_]*|\*\*|[-+*/(),]|.", re.S)
-_FUNCS = {"floor": "Math.floor", "ceil": "Math.ceil", "Max": "Math.max", "Min": "Math.min", "max": "Math.max",
-          "min": "Math.min"}
+_CALLS = {"max": "bmax", "min": "bmin", "gcd": "gcd"}
 
 
 class _Fragment:
-    """Parse printed arithmetic over the marker names (as :func:`symcnn.pretty` writes it) into JavaScript."""
+    """Parse printed arithmetic over the marker names (as :func:`symcnn.pretty` writes it) into BigInt JavaScript:
+    numbers become ``123n``, ``floor(a/b)`` ``fdiv(a, b)``, ``ceil(a/b)`` ``cdiv(a, b)``, another ``a/b`` an exact
+    ``ediv(a, b)``, ``max``/``min``/``gcd`` the BigInt helpers. ``extra`` maps placeholder names to JavaScript."""
 
-    def __init__(self, tokens: list[str], markers: set[str]):
+    def __init__(self, tokens: list[str], markers: set[str], extra: dict[str, str]):
         self.t = tokens
         self.markers = markers
+        self.extra = extra
         self.seen_marker = False
 
     def _skip(self, i: int) -> int:
@@ -161,46 +205,46 @@ class _Fragment:
             i += 1
         return i
 
-    def _binary(self, i: int, operand, ops: tuple[str, ...], sep: str) -> tuple[str, int]:
+    def _binary(self, i: int, operand, ops: tuple[str, ...]):
         """One precedence level: ``operand (op operand)*``; stops before an operator not followed by an operand."""
-        js, i = operand(i)
+        node, i = operand(i)
         while True:
             j = self._skip(i)
             if not (j < len(self.t) and self.t[j] in ops):
-                return js, i
+                return node, i
             try:
                 rhs, k = operand(self._skip(j + 1))
             except ValueError:
-                return js, i
-            js, i = f"{js}{sep}{self.t[j]}{sep}{rhs}", k
+                return node, i
+            node, i = ("bin", self.t[j], node, rhs), k
 
-    def expr(self, i: int) -> tuple[str, int]:
-        return self._binary(i, self.term, ("+", "-"), " ")
+    def expr(self, i: int):
+        return self._binary(i, self.term, ("+", "-"))
 
-    def term(self, i: int) -> tuple[str, int]:
-        return self._binary(i, self.factor, ("*", "/"), "")
+    def term(self, i: int):
+        return self._binary(i, self.factor, ("*", "/"))
 
-    def factor(self, i: int) -> tuple[str, int]:
+    def factor(self, i: int):
         if i < len(self.t) and self.t[i] == "-":
             inner, k = self.factor(self._skip(i + 1))
-            return f"(-{inner})", k
+            return ("neg", inner), k
         base, i = self.atom(i)
         j = self._skip(i)
         if j < len(self.t) and self.t[j] == "**":
             exp, k = self.factor(self._skip(j + 1))
-            return f"Math.pow({base}, {exp})", k
+            return ("bin", "**", base, exp), k
         return base, i
 
-    def atom(self, i: int) -> tuple[str, int]:
+    def atom(self, i: int):
         if i >= len(self.t):
             raise ValueError("end")
         tok = self.t[i]
         if tok.isdigit():
-            return tok, i + 1
-        if tok in self.markers:
+            return ("num", tok), i + 1
+        if tok in self.markers or tok in self.extra:
             self.seen_marker = True
-            return tok, i + 1
-        if tok in _FUNCS and i + 1 < len(self.t) and self.t[i + 1] == "(":
+            return ("js", self.extra.get(tok, tok)), i + 1
+        if tok in (*_CALLS, "floor", "ceil") and i + 1 < len(self.t) and self.t[i + 1] == "(":
             args, i = [], i + 2
             while True:
                 a, i = self.expr(self._skip(i))
@@ -210,61 +254,140 @@ class _Fragment:
                     i += 1
                     continue
                 if i < len(self.t) and self.t[i] == ")":
-                    return f"{_FUNCS[tok]}({', '.join(args)})", i + 1
+                    return ("call", tok, args), i + 1
                 raise ValueError("unclosed call")
         if tok == "(":
             inner, i = self.expr(self._skip(i + 1))
             i = self._skip(i)
             if i < len(self.t) and self.t[i] == ")":
-                return f"({inner})", i + 1
+                return inner, i + 1
         raise ValueError(f"not an expression at {tok!r}")
 
 
-def message_template(message: str, markers: set[str]) -> str:
+def _emit(node) -> str:
+    kind = node[0]
+    if kind == "num":
+        return f"{node[1]}n"
+    if kind == "js":
+        return node[1]
+    if kind == "neg":
+        return f"(-{_emit(node[1])})"
+    if kind == "bin":
+        _, op, a, b = node
+        if op == "/":
+            return f"ediv({_emit(a)}, {_emit(b)})"
+        return f"({_emit(a)} {op} {_emit(b)})"
+    _, name, args = node
+    if name in ("floor", "ceil"):
+        if len(args) == 1 and args[0][0] == "bin" and args[0][1] == "/":
+            helper = "fdiv" if name == "floor" else "cdiv"
+            return f"{helper}({_emit(args[0][2])}, {_emit(args[0][3])})"
+        raise ValueError(f"{name} of a non-quotient")
+    return f"{_CALLS[name]}({', '.join(_emit(a) for a in args)})"
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
+
+
+def message_template(message: str, markers: set[str], extra: dict[str, str] | None = None) -> str:
     """A JavaScript template literal for a message printed with marker symbols: each quoted expression that
-    mentions a marker becomes ``${...}``; the rest is kept verbatim."""
+    mentions a marker becomes ``${...}`` (BigInt arithmetic); the rest is kept verbatim."""
+    extra = extra or {}
     tokens = _TOKEN.findall(message)
     out, i = [], 0
     while i < len(tokens):
-        parser = _Fragment(tokens, markers)
+        parser = _Fragment(tokens, markers, extra)
         try:
-            js, end = parser.expr(i)
+            node, end = parser.expr(i)
+            js = _emit(node)
         except ValueError:
             js, end = None, i
         if js is not None and parser.seen_marker and end > i:
             out.append("${" + js + "}")
             i = end
         else:
-            out.append(tokens[i].replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${"))
+            out.append(_escape(tokens[i]))
             i += 1
     return "`" + "".join(out) + "`"
 
 
-def _arg_checks(calc: Calculator) -> list[tuple[str, str]]:
-    """(field, message template) of the argument checks, in the order the constructor makes them."""
-    order: list[tuple[str, str]] = []
+# --- the checks, in the library's order -------------------------------------------------------------------
+
+
+def _markers(calc: Calculator, signed: bool = False) -> dict:
+    """Field -> marker: a positive (nonnegative for paddings) integer symbol, or with ``signed`` one without a sign
+    (its minimum becomes a condition the constructor records, in order); scales get their placeholder."""
+    out = {}
+    for f in calc.fields:
+        if f.kind == "scale":
+            out[f.name] = SCALE_PLACEHOLDERS[f.name]
+        elif signed:
+            out[f.name] = sympy.Symbol(f"v{f.name}", integer=True)
+        elif f.minimum == 0:
+            out[f.name] = sympy.Symbol(f"v{f.name}", integer=True, nonnegative=True)
+        else:
+            out[f.name] = sympy.Symbol(f"v{f.name}", integer=True, positive=True)
+    return out
+
+
+def _concrete_default(f: Field):
+    return float(f.default) if f.kind == "scale" else int(f.default)
+
+
+def _shown(sentinel) -> str:
+    """How a refused value appears in the library's message: an int as is, a float scale as its exact
+    ``Fraction`` (the library converts the double before checking it)."""
+    return f"={Fraction(sentinel)!r}" if isinstance(sentinel, float) else f"={sentinel}"
+
+
+def _probe(calc: Calculator, choices: dict) -> list[tuple[str, str]]:
+    """(field, message with ``\\x00`` for the value) of the constructor's range checks, in the order it makes them."""
     args = [f for f in calc.fields if f.role == "arg"]
-    sentinels = {f.name: -(1000 + k) for k, f in enumerate(args)}
+    sentinels = {f.name: (-(1000.5 + k) if f.kind == "scale" else -(1000 + k)) for k, f in enumerate(args)}
     remaining = dict(sentinels)
+    order: list[tuple[str, str]] = []
     while remaining:
-        values = {f.name: remaining.get(f.name, f.default) for f in calc.fields}
+        values = {f.name: remaining.get(f.name, _concrete_default(f)) for f in calc.fields}
         try:
-            calc.build(values)
+            calc.build({**values, **choices})
         except SymcnnError as e:
             msg = str(e)
-            hit = [n for n, s in remaining.items() if f"={s} " in msg or msg.endswith(f"={s}")]
+            hit = [n for n, s in remaining.items() if _shown(s) in msg]
             if len(hit) != 1:
                 raise RuntimeError(f"calculator {calc.name}: cannot attribute {msg!r}") from None
             name = hit[0]
-            tmpl = msg.replace(f"={remaining[name]}", "=\x00")
-            order.append((name, tmpl))
+            order.append((name, msg.replace(_shown(remaining[name]), "=\x00")))
             del remaining[name]
             continue
         raise RuntimeError(f"calculator {calc.name}: arguments {sorted(remaining)} were accepted below minimum")
     return order
 
 
-def _shape_check_template() -> str:
+_MIN_MESSAGE = re.compile(r"^`\w+`=v(\w+) must be >= -?\d+$")
+
+
+def _constructor_sequence(calc: Calculator, choices: dict) -> list[tuple[str, object]]:
+    """The constructor's checks in order: ``("min", field)`` range checks and ``("cond", Condition)``."""
+    layer = calc.build({**_markers(calc, signed=True), **choices})
+    seq: list[tuple[str, object]] = []
+    for c in getattr(layer, "_arg_conditions", ()):
+        m = _MIN_MESSAGE.match(c.message)
+        if m and {s.name for s in c.relation.free_symbols} == {f"v{m.group(1)}"}:
+            seq.append(("min", m.group(1)))
+        else:
+            seq.append(("cond", c))
+    probed = [name for name, _ in _probe(calc, choices)]
+    listed = [x for k, x in seq if k == "min"]
+    if [n for n in probed if n in listed] != listed:
+        raise RuntimeError(f"calculator {calc.name}: range checks out of order")  # pragma: no cover
+    for name in (n for n in probed if n not in listed):  # checks made without a Checker (no condition)
+        later = [j for j, (k, x) in enumerate(seq) if k == "min" and probed.index(x) > probed.index(name)]
+        seq.insert(later[0] if later else len(seq), ("min", name))
+    return seq
+
+
+def _shape_template() -> str:
     try:
         to_expr("analyze", "input_shape", -1000, minimum=1)
     except SymcnnError as e:
@@ -272,119 +395,98 @@ def _shape_check_template() -> str:
     raise RuntimeError("to_expr accepted -1000 as a size")  # pragma: no cover
 
 
-def _literal(tmpl: str, var: str) -> str:
-    text = tmpl.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
-    return "`" + text.replace("\x00", "${" + var + "}") + "`"
+def _literal(tmpl: str, value_js: str) -> str:
+    return "`" + _escape(tmpl).replace("\x00", "${" + value_js + "}") + "`"
 
 
-def _condition_js(label: str, c, names: set[str]) -> str:
+def _condition_js(label: str, c, names: set[str], scales: dict) -> str:
     rel = c.relation
     test = {"==": "===", ">=": ">=", "<=": "<=", ">": ">", "<": "<", "!=": "!=="}[rel.rel_op]
-    msg = message_template(f"{label}: {c.message}", names)
-    return f"  if (!(({_js(rel.lhs)}) {test} ({_js(rel.rhs)}))) return {{error: {msg}}};"
+    message, extra = f"{label}: {c.message}", {}
+    for k, atom in enumerate(sorted(rel.atoms(sympy.Function), key=sympy.default_sort_key)):
+        if type(atom).__name__ == "ScaledFloor" and pretty(atom) in message:
+            message = message.replace(pretty(atom), f"vPLACEHOLDER{k}")
+            extra[f"vPLACEHOLDER{k}"] = _js(atom, scales)
+    msg = message_template(message, names, extra)
+    return f"  if (!({_js(rel.lhs, scales)} {test} {_js(rel.rhs, scales)})) return {{error: {msg}}};"
 
 
-def generate_js(calc: Calculator) -> str:
-    """The ``compute(values)`` function of one calculator, as JavaScript source."""
+def _variant_js(calc: Calculator, fname: str, choices_text: dict) -> str:
+    choices = calc.choice_values(choices_text)
     m = _markers(calc)
-    names = set(s.name for s in m.values())
-    layer = calc.build(m)
-    res = layer.infer(Shape(calc.shape(m)))
-    lines = [f"function compute_{calc.name}(v) {{"]
-    lines += [f"  const {s.name} = v.{n};" for n, s in m.items()]
-    for name, tmpl in _arg_checks(calc):
-        f = next(f for f in calc.fields if f.name == name)
-        lines.append(f"  if (v{name} < {f.minimum}) return {{error: {_literal(tmpl, 'v' + name)}}};")
-    label = layer.label
-    built = tuple(getattr(layer, "_arg_conditions", ()))  # checked by the constructor, before any input
-    later = [c for c in res.conditions if c not in built]
-    for c in built:
-        lines.append(_condition_js(label, c, names))
-    shape_tmpl = _shape_check_template()
-    for entry in calc.shape(m):
-        if isinstance(entry, sympy.Symbol) and next(f for f in calc.fields if f"v{f.name}" == entry.name).role == \
-                "shape":
-            lines.append(f"  if ({entry.name} < 1) return {{error: {_literal(shape_tmpl, entry.name)}}};")
-    for c in later:
-        lines.append(_condition_js(label, c, names))
-    outs = {"H_out": res.output_shape[1], "W_out": res.output_shape[2]}
+    scales = {sympy.Rational(ph.numerator, ph.denominator): f"v{n}" for n, ph in SCALE_PLACEHOLDERS.items()
+              if n in m}
+    names = {f"v{f.name}" for f in calc.fields}
+    fields = {f.name: f for f in calc.fields}
+    layer = calc.build({**m, **choices})
+    shape = calc.shape(m)
+    res = layer.infer(Shape(shape))
+    lines = [f"function {fname}(v) {{"]
+    lines += [f"  const v{f.name} = v.{f.name};" for f in calc.fields]
+    probes = dict(_probe(calc, choices))
+    for kind, x in _constructor_sequence(calc, choices):
+        if kind == "min":
+            f = fields[x]
+            if f.kind == "scale":
+                lines.append(f"  if (!(v{x} > 0)) return {{error: {_literal(probes[x], f'pyfraction(v{x})')}}};")
+            else:
+                lines.append(f"  if (v{x} < {f.minimum}n) return {{error: {_literal(probes[x], 'v' + x)}}};")
+        else:
+            lines.append(_condition_js(layer.label, x, names, scales))
+    shape_tmpl = _shape_template()
+    for entry in shape:
+        if isinstance(entry, sympy.Symbol) and fields[entry.name[1:]].role == "shape":
+            lines.append(f"  if ({entry.name} < 1n) return {{error: {_literal(shape_tmpl, entry.name)}}};")
+    built = tuple(getattr(layer, "_arg_conditions", ()))
+    for c in res.conditions:
+        if c not in built:
+            lines.append(_condition_js(layer.label, c, names, scales))
+    spatial = tuple(res.output_shape)[1:]
+    outs = {f"{a}_out": s for a, s in zip(calc.axes, spatial, strict=True)}
     outs.update({q: getattr(res, q) for q in calc.outputs})
-    body = ", ".join(f"{k}: {_js(v)}" for k, v in outs.items())
-    lines.append(f"  return {{outputs: {{{body}}}}};")
+    if calc.extras is not None:
+        outs.update(calc.extras(layer, m, spatial))
+    body = ",\n    ".join(f"{k}: {_js(v, scales)}" for k, v in outs.items())
+    lines.append(f"  return {{outputs: {{\n    {body}}}}};")
     lines.append("}")
     return "\n".join(lines)
 
 
-_LABELS = {"H_out": "output height", "W_out": "output width", "params": "params", "macs": "MACs",
-           "flops": "FLOPs", "connections": "connections"}
+def generate_js(calc: Calculator) -> str:
+    """The ``compute_<name>(values)`` function of one calculator (one generated function per combination of its
+    choices, and a dispatcher), as JavaScript source."""
+    parts, cases = [], []
+    for k, variant in enumerate(calc.variants()):
+        fname = f"compute_{calc.name}__{k}"
+        parts.append(_variant_js(calc, fname, variant))
+        key = "|".join(variant[c.name] for c in calc.choices)
+        cases.append(f"    case {json.dumps(key)}: return {fname}(v);")
+    key_js = " + \"|\" + ".join(f"v[{json.dumps(c.name)}]" for c in calc.choices) or '""'
+    parts.append(f"function compute_{calc.name}(v) {{\n  switch ({key_js}) {{\n" + "\n".join(cases)
+                 + "\n  }\n  throw new Error(\"unknown choice\");\n}")
+    return "\n\n".join(parts)
 
-_UI = r"""
-function gcd(a, b) { a = Math.abs(a); b = Math.abs(b); while (b) { [a, b] = [b, a % b]; } return a; }
 
-function symcnnCalcMount(root) {
-  const spec = SYMCNN_CALCULATORS[root.dataset.calc];
-  if (!spec || root.dataset.mounted) return;
-  root.dataset.mounted = "1";
-  const form = document.createElement("div");
-  for (const f of spec.fields) {
-    const label = document.createElement("label");
-    label.textContent = f.name + " ";
-    label.title = f.help;
-    const input = document.createElement("input");
-    input.type = "number"; input.step = "1"; input.value = String(f.default); input.name = f.name;
-    input.setAttribute("aria-label", f.name + " (" + f.help + ")");
-    label.appendChild(input);
-    form.appendChild(label);
-  }
-  const error = document.createElement("p");
-  error.className = "symcnn-error";
-  const table = document.createElement("table");
-  const tbody = document.createElement("tbody");
-  for (const key of spec.outputs) {
-    const tr = document.createElement("tr");
-    const th = document.createElement("td"); th.textContent = spec.labels[key];
-    const td = document.createElement("td"); td.dataset.out = key;
-    tr.appendChild(th); tr.appendChild(td); tbody.appendChild(tr);
-  }
-  table.appendChild(tbody);
-  root.appendChild(form); root.appendChild(error); root.appendChild(table);
-  const update = () => {
-    const v = {};
-    for (const input of form.querySelectorAll("input")) {
-      const text = input.value.trim();
-      if (!/^-?[0-9]+$/.test(text)) {
-        error.textContent = "enter an integer for " + input.name; table.style.display = "none"; return;
-      }
-      v[input.name] = parseInt(text, 10);
-    }
-    const r = spec.compute(v);
-    if (r.error !== undefined) { error.textContent = r.error; table.style.display = "none"; return; }
-    error.textContent = ""; table.style.display = "";
-    for (const key of spec.outputs) table.querySelector(`[data-out="${key}"]`).textContent = String(r.outputs[key]);
-  };
-  form.addEventListener("input", update);
-  update();
-}
-
-if (typeof document$ !== "undefined") {
-  document$.subscribe(() => document.querySelectorAll(".symcnn-calc").forEach(symcnnCalcMount));
-}
-if (typeof module !== "undefined") { module.exports = { SYMCNN_CALCULATORS }; }
-"""
+def _spec(calc: Calculator) -> dict:
+    rows = [{"symbol": r.symbol, "label": r.label, "hint": r.hint, "kind": r.kind, "role": r.role,
+             "fields": [{"name": f.name, "axis": f.axis, "default": str(f.default)} for f in r.fields()]}
+            for r in calc.rows]
+    choices = [{"name": c.name, "label": c.label, "hint": c.hint, "options": [o for o, _ in c.options]}
+               for c in calc.choices]
+    return {"title": calc.title, "rows": rows, "choices": choices,
+            "outputs": [{"key": k, "label": label} for k, label in _out_keys(calc)]}
 
 
 def render_js() -> str:
-    """The whole ``calculators.js``: one generated ``compute_*`` per calculator, the registry and the UI."""
-    parts = ["// Generated by symcnn.docsgen from the engine's SymPy expressions and messages. Do not edit.", ""]
+    """The whole ``calculators.js``: the generated ``compute_*`` functions, the registry and the form code."""
+    parts = ["// Generated by symcnn.docsgen from the engine's SymPy expressions and messages. Do not edit.",
+             "\"use strict\";", UI_JS.helpers, ""]
     registry = []
     for calc in CALCULATORS.values():
         parts += [generate_js(calc), ""]
-        spec = {"fields": [{"name": f.name, "default": f.default, "help": f.help} for f in calc.fields],
-                "outputs": ["H_out", "W_out", *calc.outputs],
-                "labels": {k: _LABELS[k] for k in ("H_out", "W_out", *calc.outputs)}}
-        registry.append(f"  {json.dumps(calc.name)}: Object.assign({json.dumps(spec)}, "
+        registry.append(f"  {json.dumps(calc.name)}: Object.assign({json.dumps(_spec(calc))}, "
                         f"{{compute: compute_{calc.name}}}),")
-    parts += ["const SYMCNN_CALCULATORS = {", *registry, "};", _UI]
+    parts += ["const SYMCNN_CALCULATORS = {", *registry, "};", UI_JS.form]
     return "\n".join(parts)
 
 
@@ -392,9 +494,6 @@ def calculator_html(name: str) -> str:
     """The Markdown block placing a calculator on a page."""
     calc = CALCULATORS[name]
     return (f'<div class="symcnn-calc" data-calc="{calc.name}" markdown="0"></div>\n\n'
-            f"*{calc.title}*: outputs and error messages come from JavaScript generated from the same SymPy "
-            "expressions and validity conditions as the formulas below; a refused input shows the message the "
-            "layer raises (`symcnn.analyze` prefixes it with the layer index and input shape).")
-
-
-
+            f"*Calculator: {calc.title}.* Every number is computed exactly (any size, also above 2^53) by "
+            "JavaScript generated from the same expressions and validity conditions as the formulas on this page; "
+            "an input the library refuses shows the layer's own message.")
