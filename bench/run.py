@@ -327,11 +327,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+#: RESULTS.md from this line on is written by hand from the standalone scripts (bench_engine.py, bench_solve.py,
+#: bench_training.py, bench_onnx.py) and kept when run.py re-renders the page
+HAND_RUN = "<!-- hand-run targets -->"
+
+
 def write_pages(res: dict, out_dir: Path) -> None:
     """RESULTS.md and the plots next to results.json, rendered as the docs page is."""
     pages = _bench_page.render(res)
     page = pages.pop(_bench_page.PAGE)
-    (out_dir / "RESULTS.md").write_text(page)
+    old = out_dir / "RESULTS.md"
+    if old.exists() and HAND_RUN in old.read_text():  # the hand-run section (bench_*.py scripts) is kept
+        page = page.rstrip("\n") + "\n\n" + old.read_text()[old.read_text().index(HAND_RUN):]
+    old.write_text(page)
     for path, text in pages.items():  # the plot, at the same place relative to RESULTS.md as to the docs page
         target_path = out_dir / Path(path).relative_to(Path(_bench_page.PAGE).parent)
         target_path.parent.mkdir(parents=True, exist_ok=True)
