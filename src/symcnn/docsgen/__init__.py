@@ -16,15 +16,16 @@ import importlib.util
 import pathlib
 import shutil
 
-from .. import derive
+from .. import __version__, derive
 from ..errata import errata
 from ._calculators import calculator_html, render_js
 from ._core import Page
 from ._guides import render_guides
 from ._layers import render_layers
 from ._models import render_models
+from ._nav import NAV_FILE, site_config
 from ._plots import render_plots
-from ._proofs import render_derivations, render_errata
+from ._proofs import render_bibliography, render_derivations, render_errata
 
 __all__ = ["render", "render_pages", "write", "build", "serve", "find_root", "main", "GENERATED"]
 
@@ -61,11 +62,11 @@ def render_pages() -> tuple[list[Page], dict[str, str]]:
     pages = [_home_index()]
     pages += render_layers(derivations, calculators)
     pages += render_derivations(derivations)
-    pages += render_errata(errata())
+    pages += render_errata(errata(), derivations)
     pages += render_models()
     plot_pages, plot_files = render_plots()
     guide_pages, guide_files = render_guides()
-    pages += plot_pages + guide_pages
+    pages += plot_pages + guide_pages + render_bibliography()
     files.update(plot_files)
     files.update(guide_files)
     return pages, files
@@ -82,6 +83,7 @@ def render() -> dict[str, str]:
     for name in OPTIONAL_PAGES:
         if importlib.util.find_spec(name) is not None:
             out.update(importlib.import_module(name).render())
+    out[NAV_FILE] = site_config([p for p in out if p.endswith(".md")], __version__)
     return out
 
 

@@ -21,20 +21,91 @@ import sympy
 
 from ..present import fmt, latex, pretty
 
-__all__ = ["Page", "Formula", "tex", "code", "md_escape", "MATH_RE"]
+__all__ = ["Page", "Formula", "tex", "code", "md_escape", "MATH_RE", "NOTATION", "notation", "prose", "cite_links",
+           "BIB_PAGE"]
 
 #: a display or inline math span as written by :class:`Page` (what the tests and the browser look for)
 MATH_RE = re.compile(r"\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
 
+#: the site's one notation: engine symbol name -> the symbol shown (the Notation page lists them all)
+NOTATION = {"C": "C_in", "K": "C_out", "OP": "O_p"}
+
+#: the bibliography page, relative to docs/
+BIB_PAGE = "reference/bibliography.md"
+
+
+def notation(expr):
+    """``expr`` with the engine's symbol names replaced by the site's notation (C -> C_in, K -> C_out, OP -> O_p)."""
+    if isinstance(expr, dict):
+        return {k: notation(v) for k, v in expr.items()}
+    if isinstance(expr, (tuple, list)):
+        return type(expr)(notation(e) for e in expr)
+    if not isinstance(expr, sympy.Basic):
+        return expr
+    swap = {s: sympy.Symbol(NOTATION[s.name], **s.assumptions0) for s in expr.free_symbols
+            if isinstance(s, sympy.Symbol) and s.name in NOTATION}
+    return expr.xreplace(swap) if swap else expr
+
+
+_DOLLAR = re.compile(r"\$(.+?)\$", re.S)
+_TICKS = re.compile(r"``(.+?)''|``(.+?)``")
+
+
+def prose(text: str) -> str:
+    """Text of the package (a statement, a step, an argument) as Markdown: ``$...$`` LaTeX becomes inline math,
+    literal ``*`` and ``_`` outside math are escaped (never emphasis), and pipes are escaped."""
+    out, last = [], 0
+    for m in _DOLLAR.finditer(text):
+        out.append(_plain(text[last:m.start()]))
+        out.append("\\(" + m.group(1).strip() + "\\)")
+        last = m.end()
+    out.append(_plain(text[last:]))
+    return "".join(out)
+
+
+def _plain(text: str) -> str:
+    text = _TICKS.sub(lambda m: "\u201c" + (m.group(1) or m.group(2)) + "\u201d", text)
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("|", "\\|").replace(
+        "<", "&lt;")
+
+
+def cite_links(sources, prefix: str) -> str:
+    """Citations by key, each a link to its entry on the bibliography page (``prefix``: the relative path from the
+    citing page to ``docs/``); ``"key, locator"`` keeps the locator."""
+    from .._bibliography import BIBLIOGRAPHY, key_of
+
+    parts = []
+    for s in sources:
+        key = key_of(s)
+        where = s.split(",", 1)[1].strip() if "," in s else ""
+        if key in BIBLIOGRAPHY:
+            link = f"[{key}]({prefix}{BIB_PAGE}#{key})"
+            parts.append(f"{link}, {where}" if where else link)
+        else:
+            parts.append(_plain(s))
+    return "; ".join(parts)
+
+
+_UPRIGHT = {"C_{in}": r"C_{\text{in}}", "C_{out}": r"C_{\text{out}}"}
+
 
 def tex(expr) -> str:
-    """LaTeX of an expression, a relation, or a tuple of them (comma separated, in parentheses)."""
+    """LaTeX of an expression, a relation, or a tuple of them (comma separated, in parentheses), in the site's
+    notation (:data:`NOTATION`)."""
+    out = _tex(expr)
+    for a, b in _UPRIGHT.items():
+        out = out.replace(a, b)
+    return out
+
+
+def _tex(expr) -> str:
     if isinstance(expr, dict):
         return r", \quad ".join(f"{_key(k)} = {tex(v)}" for k, v in expr.items())
     if isinstance(expr, (tuple, list)):
         return r"\left(" + ", ".join(tex(e) for e in expr) + r"\right)"
     if isinstance(expr, str):
         raise TypeError(f"tex: {expr!r} is text, not an expression")
+    expr = notation(expr)
     if isinstance(expr, sympy.Rel):
         op = {"==": "=", ">=": r"\geq", "<=": r"\leq", ">": ">", "<": "<", "!=": r"\neq"}[expr.rel_op]
         return f"{latex(expr.lhs)} {op} {latex(expr.rhs)}"
@@ -52,9 +123,10 @@ def code(expr) -> str:
     if isinstance(expr, (tuple, list)):
         s = fmt(tuple(expr))
     elif isinstance(expr, sympy.Rel):
+        expr = notation(expr)
         s = f"{pretty(expr.lhs)} {expr.rel_op} {pretty(expr.rhs)}"
     elif isinstance(expr, sympy.Basic):
-        s = pretty(expr)
+        s = pretty(notation(expr))
     else:
         s = str(expr)
     return "`" + s.replace("`", "'").replace("|", "/") + "`"
@@ -106,6 +178,34 @@ class Page:
         body = tex(expr) if not lhs else f"{lhs} = {tex(expr)}"
         self.formulas.append(Formula(body, lhs, expr, False))
         return f"\\({body}\\)"
+
+    def prose(self, text: str) -> str:
+        """Package text (``$...$`` LaTeX inside) as Markdown; its math spans are recorded with no expression."""
+        out = prose(text)
+        for m in MATH_RE.finditer(out):
+            self.formulas.append(Formula((m.group(1) or m.group(2)).strip(), "", None, False))
+        return out
+
+    def aligned(self, rows, *, where: str = "") -> None:
+        """One display block of equations aligned on ``=``: ``rows`` are ``(lhs TeX, expression)`` pairs, one line
+        each (a long sum is broken into named parts instead of running off the page)."""
+        lines = [f"{lhs} &= {tex(e)}" for lhs, e in rows]
+        body = r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}"
+        if where:
+            body += rf" \quad \text{{{where}}}"
+        self.formulas.append(Formula(body, "", tuple(rows), True))
+        self.lines.extend([f"\\[ {body} \\]", ""])
+
+    def details(self, title: str, kind: str = "note") -> None:
+        """Start a collapsed block (``??? note``): the lines added until :meth:`end_details` are indented."""
+        self.lines.extend([f'??? {kind} "{title}"', ""])
+        self._indent = len(self.lines)
+
+    def end_details(self) -> None:
+        start = getattr(self, "_indent", None)
+        if start is not None:
+            self.lines[start:] = [("    " + ln) if ln else ln for ln in self.lines[start:]]
+            self._indent = None
 
     def table(self, head: list[str], rows: list[list[str]]) -> None:
         self.lines.append("| " + " | ".join(head) + " |")
