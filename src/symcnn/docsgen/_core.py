@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from ..present import fmt, latex, pretty
+from ..present import fmt, latex, number, pretty
 
 __all__ = ["Page", "Formula", "tex", "code", "md_escape", "MATH_RE", "NOTATION", "notation", "prose", "cite_links",
            "BIB_PAGE"]
@@ -86,7 +86,47 @@ def cite_links(sources, prefix: str) -> str:
     return "; ".join(parts)
 
 
-_UPRIGHT = {"C_{in}": r"C_{\text{in}}", "C_{out}": r"C_{\text{out}}"}
+_UPRIGHT = {"C_{in}": r"C_{\text{in}}", "C_{out}": r"C_{\text{out}}", "H_{out}": r"H_{\text{out}}",
+            "W_{out}": r"W_{\text{out}}", "T_{out}": r"T_{\text{out}}", "L_{out}": r"L_{\text{out}}"}
+
+#: the order factors of a cost are written in (C_out, C_in/G, kernel, output sizes), as people write them
+_FACTOR_ORDER = ("C_out", "K", "C_in", "C", "G", "M", "F", "T_out", "H_out", "W_out", "L_out", "T", "H", "W", "L")
+
+
+def _product(expr) -> str | None:
+    """A monomial (an integer or rational coefficient times powers of symbols) in the order people write a cost:
+    ``C_out * C_in/G * F^2 * H_out * W_out`` with ``\\cdot``; None when ``expr`` is not such a monomial."""
+    if not isinstance(expr, sympy.Mul):
+        return None
+    coeff, rest = expr.as_coeff_Mul()
+    factors = sympy.Mul.make_args(rest)
+    powers = []
+    for f in factors:
+        base, e = f.as_base_exp()
+        if not (isinstance(base, sympy.Symbol) and e.is_Integer and base.name in _FACTOR_ORDER):
+            return None
+        powers.append((base, int(e)))
+    if len(powers) < 2 or not coeff.is_Rational:
+        return None
+    num = [(b, e) for b, e in powers if e > 0]
+    den = [(b, -e) for b, e in powers if e < 0]
+    num.sort(key=lambda be: _FACTOR_ORDER.index(be[0].name))
+    if len(den) > 1 or (den and den[0][1] != 1):
+        return None
+
+    def one(b, e):
+        t = latex(b)
+        return t if e == 1 else f"{t}^{{{e}}}"
+
+    parts = [one(b, e) for b, e in num]
+    if den:
+        g = one(*den[0])
+        cin = next((k for k, (b, _) in enumerate(num) if b.name in ("C_in", "C")), None)
+        if cin is None:
+            return None
+        parts[cin] = rf"\frac{{{parts[cin]}}}{{{g}}}"
+    head = "" if coeff == 1 else (latex(coeff) + r" \cdot ")
+    return head + r" \cdot ".join(parts)
 
 
 def tex(expr) -> str:
@@ -95,7 +135,18 @@ def tex(expr) -> str:
     out = _tex(expr)
     for a, b in _UPRIGHT.items():
         out = out.replace(a, b)
-    return out
+    return _LONG_INT.sub(_grouped, out)
+
+
+_LONG_INT = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
+
+
+def _grouped(m) -> str:
+    """A long integer in TeX with thousands separators (``38{,}592``), except as an exponent or index."""
+    before = m.string[max(0, m.start() - 2):m.start()]
+    if before.endswith(("^", "_")) or before in ("^{", "_{"):
+        return m.group(0)
+    return number(int(m.group(0))).replace(",", "{,}")
 
 
 def _tex(expr) -> str:
@@ -106,6 +157,12 @@ def _tex(expr) -> str:
     if isinstance(expr, str):
         raise TypeError(f"tex: {expr!r} is text, not an expression")
     expr = notation(expr)
+    mono = _product(expr)
+    if mono is not None:
+        return mono
+    if isinstance(expr, sympy.Add) and all(_product(t) is not None or t.is_Symbol for t in expr.args):
+        terms = sorted(expr.args, key=lambda t: (-len(sympy.Mul.make_args(t)), str(t)))
+        return " + ".join(_product(t) or latex(t) for t in terms)
     if isinstance(expr, sympy.Rel):
         op = {"==": "=", ">=": r"\geq", "<=": r"\leq", ">": ">", "<": "<", "!=": r"\neq"}[expr.rel_op]
         return f"{latex(expr.lhs)} {op} {latex(expr.rhs)}"

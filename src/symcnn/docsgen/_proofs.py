@@ -14,7 +14,7 @@ import sympy
 
 from .._bibliography import BIBLIOGRAPHY
 from ..present import fmt, number
-from ._core import BIB_PAGE, Page, cite_links, md_escape
+from ._core import BIB_PAGE, Page, cite_links, code, md_escape
 
 __all__ = ["render_derivations", "render_errata", "render_bibliography", "proof_label"]
 
@@ -48,6 +48,17 @@ def _link_derivations(text: str, names, prefix: str) -> str:
         raw = m.group(1).replace("\\_", "_")
         return f"[derivation {m.group(1)}]({prefix}{raw}.md)" if raw in names else m.group(0)
     return re.sub(r"derivation ((?:[a-z0-9]|\\_)+)", sub, text)
+
+
+_FLOOR = re.compile(r"\bfloor\(([^()]*)\)")
+_CEIL = re.compile(r"\bceil(?:ing)?\(([^()]*)\)")
+
+
+def _words(text: str) -> str:
+    """Grid descriptions in the notation of the pages: ``floor(W/n)`` reads ``⌊W/n⌋``, ``ceil(W/S)`` ``⌈W/S⌉``."""
+    for _ in range(4):
+        text = _FLOOR.sub(r"⌊\1⌋", _CEIL.sub(r"⌈\1⌉", text))
+    return md_escape(text).replace("*", "\\*")
 
 
 def proof_label(p) -> str:
@@ -106,7 +117,7 @@ def _derivation(d, names) -> Page:
         page.add("")
     page.add("## Check", "")
     page.para(f"The engine's formula compared with brute force (window enumeration, scattering, counting) on "
-              f"**{c.cases:,} cases**: {c.mismatches} mismatches. Grids: {md_escape(c.grid)}.")
+              f"**{c.cases:,} cases**: {c.mismatches} mismatches. Grids: {_words(c.grid)}.")
     if c.examples:
         keys = list(c.examples[0])
         page.table(keys, [[md_escape(fmt(e.get(k, ""))) for k in keys] for e in c.examples])
@@ -165,7 +176,7 @@ def render_errata(errata: list, derivation_names=()) -> list[Page]:
     for e in errata:
         page.add(f"## {md_escape(e.title)}", "")
         if e.quote:
-            page.add(f"> {md_escape(e.quote).replace('*', chr(92) + '*')}", "")
+            page.add(f"> Quoted: {code(e.quote)}", "")
         page.para(f"Stated in: {md_escape(e.source)}. Status: **{'refuted' if e.verified else 'NOT VERIFIED'}** "
                   f"(`{e.name}`).")
         page.formula(r"\text{claimed}", e.claimed)
@@ -175,7 +186,7 @@ def render_errata(errata: list, derivation_names=()) -> list[Page]:
             page.para(f"Smallest counterexample: {md_escape(point)}: the claim gives {_value(e.claimed_value)}, "
                       f"the correct value is {_value(e.correct_value)}.")
         page.para(f"{_link_derivations(_agree(e.agrees_when, page), names, 'derivations/')}; verified on "
-                  f"{e.cases:,} cases ({md_escape(e.grid)}): {e.condition_mismatches} exceptions.")
+                  f"{e.cases:,} cases ({_words(e.grid)}): {e.condition_mismatches} exceptions.")
         if _is_math(e.agrees_condition):
             page.formula("", e.agrees_condition)
         if e.examples:
