@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import pathlib
 import random
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET

@@ -16,8 +16,8 @@ import sympy
 from .. import layers as L
 from .._analysis import analyze
 from .._graph import Graph, Input
-from .._symbols import C, D, F, G, H, K, P, S, W, size_symbol
 from .._intmath import decide
+from .._symbols import C, D, F, G, H, K, P, S, W, size_symbol
 from ..present import number
 from ._core import NOTATION, Page, cite_links, code, md_escape
 
@@ -116,7 +116,8 @@ FAMILIES: tuple[Family, ...] = (
                  {"C": 512, "O": 7, "H": 10, "W": 10}, {"flops": "adaptive_pool_windows"}),
             Case("SpatialPyramidPooling (levels 4, 2, 1)", lambda: L.SpatialPyramidPooling((4, 2, 1)), (C, H, W),
                  {"C": 256, "H": 13, "W": 13}, {"output": "spp_levels"},
-                 "A fixed-length output of 21 values per channel (16 + 4 + 1 bins) for any input size inside the validity range."),
+                 "A fixed-length output of 21 values per channel (16 + 4 + 1 bins) for any input size inside the "
+                 "validity range."),
         ),
         ("max_pool2d",),
     ),

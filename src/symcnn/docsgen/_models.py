@@ -15,8 +15,8 @@ from .. import models
 from .._analysis import analyze
 from .._errors import SymcnnError
 from .._symbols import H, W
-from ..solve import valid_input_sizes
 from ..present import number
+from ..solve import valid_input_sizes
 from ._core import Formula, Page, code, md_escape
 from ._layers import _always_true, _ge_form
 from ._nav import model_title
@@ -110,8 +110,8 @@ def _headline_rf(page: Page, num, t: int) -> None:
     last = num.layers[-1].receptive_field
     page.add("## Receptive field", "")
     page.para(f"At the last spatial feature map (`{r.name}`, {'×'.join(str(int(x)) for x in r.output_shape[1:])} "
-              f"at {t}×{t}) each output sees **{_v(rf.size[-1])} × {_v(rf.size[-2] if len(rf.size) > 1 else rf.size[-1])}"
-              f"** input pixels, with a jump of {_v(rf.stride[-1])} between neighbouring outputs, effective padding "
+              f"at {t}×{t}) each output sees **{_v(rf.size[-1])} × {_v(rf.size[0])}** input pixels, "
+              f"with a jump of {_v(rf.stride[-1])} between neighbouring outputs, effective padding "
               f"{_v(rf.padding[-1])}, and output 0 centred at input coordinate {_v(rf.start[-1])} "
               "([araujo2019](../bibliography.md#araujo2019)).")
     if last.size and last.size != rf.size:
@@ -191,7 +191,8 @@ def _table(page: Page, sym, num, t: int) -> None:
     if sym is not None:
         page.details("Per-layer output sizes and MACs as formulas in H and W")
         page.table(["#", "name", "output", "MACs"],
-                   [[str(k), f"`{r.name}`", code(tuple(r.output_shape)), code(r.macs)] for k, r in enumerate(sym.layers)])
+                   [[str(k), f"`{r.name}`", code(tuple(r.output_shape)), code(r.macs)]
+                    for k, r in enumerate(sym.layers)])
         page.end_details()
 
 
