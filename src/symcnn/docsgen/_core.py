@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from ..present import fmt, latex, number, pretty
+from ..present import latex, number, pretty
 
-__all__ = ["Page", "Formula", "tex", "code", "md_escape", "MATH_RE", "NOTATION", "notation", "prose", "cite_links",
-           "BIB_PAGE"]
+__all__ = ["Page", "Formula", "tex", "code", "words", "md_escape", "MATH_RE", "NOTATION", "notation", "prose",
+           "cite_links", "BIB_PAGE"]
 
 #: a display or inline math span as written by :class:`Page` (what the tests and the browser look for)
 MATH_RE = re.compile(r"\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
@@ -61,6 +61,18 @@ def prose(text: str) -> str:
         last = m.end()
     out.append(_plain(text[last:]))
     return "".join(out)
+
+
+_FLOOR = re.compile(r"\bfloor\(((?:[^()]|\([^()]*\))*)\)")
+_CEIL = re.compile(r"\bceil(?:ing)?\(((?:[^()]|\([^()]*\))*)\)")
+
+
+def words(text: str) -> str:
+    """Engine text (a message, a grid description) in the notation of the pages: ``floor(W/n)`` reads ``⌊W/n⌋``,
+    ``ceil(W/S)`` reads ``⌈W/S⌉`` (innermost first), made safe for Markdown."""
+    for _ in range(6):
+        text = _FLOOR.sub(r"⌊\1⌋", _CEIL.sub(r"⌈\1⌉", text))
+    return md_escape(text).replace("*", "·")
 
 
 def _plain(text: str) -> str:
@@ -175,18 +187,23 @@ def _key(k) -> str:
     return tex(k)
 
 
-def code(expr) -> str:
-    """An expression as inline code in its display form (safe inside a Markdown table cell)."""
+def _uni(expr) -> str:
+    """An expression as people write it in text (``⌊(H + 2P − F)/S⌋ + 1``, ``C·F²``), in the site's notation."""
     if isinstance(expr, (tuple, list)):
-        s = fmt(tuple(expr))
-    elif isinstance(expr, sympy.Rel):
+        inner = ", ".join(_uni(e) for e in expr)
+        return f"({inner},)" if len(expr) == 1 else f"({inner})"
+    if isinstance(expr, sympy.Rel):
         expr = notation(expr)
-        s = f"{pretty(expr.lhs)} {expr.rel_op} {pretty(expr.rhs)}"
-    elif isinstance(expr, sympy.Basic):
-        s = pretty(notation(expr))
-    else:
-        s = str(expr)
-    return "`" + s.replace("`", "'").replace("|", "/") + "`"
+        op = {"==": "=", ">=": "≥", "<=": "≤", "!=": "≠"}.get(expr.rel_op, expr.rel_op)
+        return f"{pretty(expr.lhs, unicode=True)} {op} {pretty(expr.rhs, unicode=True)}"
+    if isinstance(expr, sympy.Basic):
+        return pretty(notation(expr), unicode=True)
+    return str(expr)
+
+
+def code(expr) -> str:
+    """An expression as inline code in the form people write (safe inside a Markdown table cell)."""
+    return "`" + _uni(expr).replace("`", "'").replace("|", "/") + "`"
 
 
 def md_escape(text: str) -> str:

@@ -19,7 +19,7 @@ from .._graph import Graph, Input
 from .._intmath import decide
 from .._symbols import C, D, F, G, H, K, P, S, W, size_symbol
 from ..present import number
-from ._core import NOTATION, Page, cite_links, code, md_escape
+from ._core import NOTATION, Page, cite_links, code, md_escape, words
 
 __all__ = ["FAMILIES", "Family", "Case", "render_layers", "case_analysis"]
 
@@ -277,7 +277,7 @@ def _condition(page: Page, c, names: dict) -> None:
     else:
         page.para("Required by PyTorch:")
         page.formula("", rel)
-    page.para("Message when it fails: " + code(c.message.replace("`", "")))
+    page.para("Message when it fails: “" + words(c.message.replace("`", "")) + "”")
 
 
 def _case(page: Page, case: Case, derivations: dict) -> None:

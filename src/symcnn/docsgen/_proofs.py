@@ -14,7 +14,7 @@ import sympy
 
 from .._bibliography import BIBLIOGRAPHY
 from ..present import fmt, number
-from ._core import BIB_PAGE, Page, cite_links, code, md_escape
+from ._core import BIB_PAGE, Page, cite_links, md_escape, words
 
 __all__ = ["render_derivations", "render_errata", "render_bibliography", "proof_label"]
 
@@ -50,15 +50,8 @@ def _link_derivations(text: str, names, prefix: str) -> str:
     return re.sub(r"derivation ((?:[a-z0-9]|\\_)+)", sub, text)
 
 
-_FLOOR = re.compile(r"\bfloor\(([^()]*)\)")
-_CEIL = re.compile(r"\bceil(?:ing)?\(([^()]*)\)")
-
-
 def _words(text: str) -> str:
-    """Grid descriptions in the notation of the pages: ``floor(W/n)`` reads ``⌊W/n⌋``, ``ceil(W/S)`` ``⌈W/S⌉``."""
-    for _ in range(4):
-        text = _FLOOR.sub(r"⌊\1⌋", _CEIL.sub(r"⌈\1⌉", text))
-    return md_escape(text).replace("*", "\\*")
+    return words(text)
 
 
 def proof_label(p) -> str:
@@ -176,7 +169,7 @@ def render_errata(errata: list, derivation_names=()) -> list[Page]:
     for e in errata:
         page.add(f"## {md_escape(e.title)}", "")
         if e.quote:
-            page.add(f"> Quoted: {code(e.quote)}", "")
+            page.add(f"> “{words(e.quote)}”", "")
         page.para(f"Stated in: {md_escape(e.source)}. Status: **{'refuted' if e.verified else 'NOT VERIFIED'}** "
                   f"(`{e.name}`).")
         page.formula(r"\text{claimed}", e.claimed)
