@@ -165,6 +165,13 @@ def test_no_reference_to_files_outside_the_project(rendered):
     for path, text in texts.items():
         for needle in ("FORMULAS", "WORKED-EXAMPLES", "tests/", "test_", ".py`", "issue 1", "issue #"):
             assert needle not in text, (path, needle)
+    out = docsgen.render()  # the optional pages of other modules (tool comparison, benchmarks) too
+    for path in ("reference/counting.md", "reference/benchmarks.md"):
+        if path in out:
+            for needle in ("FORMULAS", "WORKED-EXAMPLES", "tests/", "issue #"):
+                assert needle not in out[path], (path, needle)
+            for name in _SYMPY_NAMES:
+                assert name not in _visible(out[path]), (path, name)
 
 
 def test_every_page_has_a_title_and_is_in_the_navigation(rendered):

@@ -95,8 +95,11 @@ def _status(t: dict) -> str:
 
 
 def _cell(text) -> str:
-    """Table cells never contain a pipe (it would end the cell)."""
-    return str(text).replace("|", "/").replace("\n", " ")
+    """Table cells never contain a pipe (it would end the cell); recorded formulas read as on every other page
+    (``floor(H/32)`` as ``⌊H/32⌋``)."""
+    from ._core import words
+
+    return words(str(text).replace("|", "/").replace("\n", " ")).replace("\\|", "/")
 
 
 def _table(head: list[str], rows: list[list]) -> list[str]:
