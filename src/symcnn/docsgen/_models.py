@@ -133,7 +133,7 @@ def _stages(sym) -> list[tuple[int, int]]:
     return runs
 
 
-def _closed_forms(page: Page, a, num) -> None:
+def _closed_forms(page: Page, a, num, name: str) -> None:
     page.add("## Closed forms", "")
     page.para(f"Input `{a.input_shape!r}`; every quantity as a function of the input size \\(H \\times W\\)."
               .replace("\\(H \\times W\\)", "H × W"))
@@ -165,12 +165,25 @@ def _closed_forms(page: Page, a, num) -> None:
             page.formula("", _ge_form(c.relation))
         if len(conds) > 12:
             page.para(f"… and {len(conds) - 12} more (`symcnn.analyze(...).constraints`).")
+        if any(isinstance(c.relation, sympy.Eq) for c in conds):
+            _sizes_in_words(page, name)
     last = a.layers[last_feature_map(num)].receptive_field
     if last.size:
         page.details(f"Receptive field at the last feature map (`{a.layers[last_feature_map(num)].name}`) as a formula")
         page.formula(r"r", tuple(last.size))
         page.formula(r"j", tuple(last.stride))
         page.end_details()
+
+
+def _sizes_in_words(page: Page, name: str) -> None:
+    """An equality condition (a layer that needs an exact size, like LeNet-5's C5 producing 1×1) read as the list
+    of sizes it allows, computed by the solver."""
+    sizes = list(valid_input_sizes(models.get(name), between=(1, 1024)).sizes)
+    if sizes and len(sizes) <= 64:
+        run = (f"{sizes[0]}..{sizes[-1]}" if sizes == list(range(sizes[0], sizes[-1] + 1))
+               else ", ".join(str(x) for x in sizes))
+        page.para(f"In words: these hold exactly for input sizes H, W ∈ {{{run}}} (between 1 and 1,024, "
+                  "computed by `symcnn.valid_input_sizes`).")
 
 
 def _table(page: Page, sym, num, t: int) -> None:
@@ -214,8 +227,9 @@ def _lenet(page: Page, sym, num, t: int) -> None:
         mem = 1
         for x in r.output_shape:
             mem *= int(x)
-        rows.append([f"`{r.name}`", r.kind, code(tuple(r.output_shape)), number(mem), _n(r.params),
-                     _n(r.connections)])
+        arith = _conv_arith(r.layer, r) if r.kind in ("Conv2d", "Linear") else _n(r.params)
+        rows.append([f"`{r.name}`", r.kind, "×".join(str(int(x)) for x in r.output_shape), number(mem),
+                     md_escape(arith), _n(r.connections)])
     rows.append(["**total**", "", "", "", _n(num.params), _n(num.connections)])
     page.table(["layer", "kind", "output", "memory", "trainable params", "connections"], rows)
 
@@ -380,7 +394,7 @@ def render_models() -> list[Page]:
         if name in _WALKS:
             _WALKS[name](page, sym, num, t)
         if sym is not None:
-            _closed_forms(page, sym, num)
+            _closed_forms(page, sym, num, name)
         _table(page, sym, num, t)
         pages.append(page)
         rows.append([f"[{model_title(name)}]({name}.md)", f"{t}×{t}", _n(num.params), _n(num.macs),
