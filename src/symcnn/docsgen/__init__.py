@@ -41,15 +41,21 @@ def _home_index() -> Page:
     page.para("Generated from the engine each time the site is built: every formula is printed from the SymPy "
               "expression the library evaluates, every figure is computed.")
     page.table(["section", "what"], [
+        ["[Getting started](../getting-started.md)", "install, the two commands, the results that surprise"],
+        ["[Notation](../notation.md)", "one letter per concept, mapped to the conv. arithmetic guide and PyTorch"],
         ["[Layers](layers/index.md)", "per layer family: output size, params, MACs, FLOPs, connections, receptive "
                                       "field, constraints, worked examples, calculators"],
+        ["[Receptive field](receptive-field.md)", "every zoo model's field, jump, padding and centre"],
         ["[Derivations](derivations/index.md)", "each formula derived, proved with SymPy, checked by brute force"],
         ["[Errata](errata.md)", "published formulas that are wrong, with the smallest counterexample"],
-        ["[Models](models/index.md)", "every zoo model: closed forms and per-layer tables"],
+        ["[Models](models/index.md)", "every zoo model: stages, closed forms and per-layer tables"],
         ["[Plots](plots.md)", "MACs vs input size, receptive field vs depth"],
+        ["[Counting tools](counting.md)", "what torchvision, fvcore, thop, ptflops and torchinfo count"],
         ["[Solvers](solvers.md)", "padding, stride or input size from a target shape"],
         ["[Command line](cli.md)", "the `symcnn` command"],
         ["[API reference](api.md)", "the public functions and classes"],
+        ["[Benchmarks](benchmarks.md)", "how fast the engine is"],
+        ["[Bibliography](bibliography.md)", "every source cited, by key"],
     ])
     return page
 
