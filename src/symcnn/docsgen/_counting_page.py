@@ -37,7 +37,7 @@ def _zoo_names() -> tuple[str, ...]:
 
 
 def _g(value) -> str:
-    """Giga with three decimals, as torchvision and FORMULAS.md print them."""
+    """Giga with three decimals, as torchvision prints them."""
     return f"{int(value) / 1e9:.3f}"
 
 
