@@ -95,11 +95,8 @@ def _status(t: dict) -> str:
 
 
 def _cell(text) -> str:
-    """Table cells never contain a pipe (it would end the cell); recorded formulas read as on every other page
-    (``floor(H/32)`` as ``⌊H/32⌋``)."""
-    from ._core import words
-
-    return words(str(text).replace("|", "/").replace("\n", " ")).replace("\\|", "/")
+    """Table cells never contain a pipe (it would end the cell)."""
+    return str(text).replace("|", "/").replace("\n", " ")
 
 
 def _table(head: list[str], rows: list[list]) -> list[str]:

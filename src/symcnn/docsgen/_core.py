@@ -70,9 +70,14 @@ _CEIL = re.compile(r"\bceil(?:ing)?\(((?:[^()]|\([^()]*\))*)\)")
 def words(text: str) -> str:
     """Engine text (a message, a grid description) in the notation of the pages: ``floor(W/n)`` reads ``⌊W/n⌋``,
     ``ceil(W/S)`` reads ``⌈W/S⌉`` (innermost first), made safe for Markdown."""
+    return md_escape(brackets(text)).replace("*", "·")
+
+
+def brackets(text: str) -> str:
+    """``floor(x)`` and ``ceil(x)`` in text written ``⌊x⌋`` and ``⌈x⌉`` (innermost first); nothing else changes."""
     for _ in range(6):
         text = _FLOOR.sub(r"⌊\1⌋", _CEIL.sub(r"⌈\1⌉", text))
-    return md_escape(text).replace("*", "·")
+    return text
 
 
 def _plain(text: str) -> str:
