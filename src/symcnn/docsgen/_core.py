@@ -57,7 +57,7 @@ def prose(text: str) -> str:
     out, last = [], 0
     for m in _DOLLAR.finditer(text):
         out.append(_plain(text[last:m.start()]))
-        out.append("\\(" + m.group(1).strip() + "\\)")
+        out.append("\\(" + upright(m.group(1).strip()) + "\\)")
         last = m.end()
     out.append(_plain(text[last:]))
     return "".join(out)
@@ -103,8 +103,6 @@ def cite_links(sources, prefix: str) -> str:
     return "; ".join(parts)
 
 
-_UPRIGHT = {"C_{in}": r"C_{\text{in}}", "C_{out}": r"C_{\text{out}}", "H_{out}": r"H_{\text{out}}",
-            "W_{out}": r"W_{\text{out}}", "T_{out}": r"T_{\text{out}}", "L_{out}": r"L_{\text{out}}"}
 
 #: the order factors of a cost are written in (C_out, C_in/G, kernel, output sizes), as people write them
 _FACTOR_ORDER = ("C_out", "K", "C_in", "C", "G", "M", "F", "T_out", "H_out", "W_out", "L_out", "T", "H", "W", "L")
@@ -149,10 +147,15 @@ def _product(expr) -> str | None:
 def tex(expr) -> str:
     """LaTeX of an expression, a relation, or a tuple of them (comma separated, in parentheses), in the site's
     notation (:data:`NOTATION`)."""
-    out = _tex(expr)
-    for a, b in _UPRIGHT.items():
-        out = out.replace(a, b)
-    return _LONG_INT.sub(_grouped, out)
+    return _LONG_INT.sub(_grouped, upright(_tex(expr)))
+
+
+_WORD_INDEX = re.compile(r"_\{([a-z]{2,})\}")
+
+
+def upright(tex_text: str) -> str:
+    """Word subscripts upright, as in print: ``C_{in}`` -> ``C_{\\text{in}}``, ``N_{params}`` likewise."""
+    return _WORD_INDEX.sub(r"_{\\text{\1}}", tex_text)
 
 
 _LONG_INT = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
