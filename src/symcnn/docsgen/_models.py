@@ -288,10 +288,11 @@ def _resnet50(page: Page, sym, num, t: int) -> None:
         page.formula(r"W_{\text{last}}", sym.layers[k].output_shape[-1])
     v1, v15 = resnet50_rf_versions()
     page.para(f"**V1 and V1.5.** torchvision's ResNet-50 is V1.5: a downsampling bottleneck puts its stride on "
-              f"the 3×3 convolution. The original V1 (the paper, TF-slim, the Distill table "
-              f"[araujo2019](../bibliography.md#araujo2019)) puts it on the first 1×1 convolution, so the 3×3 "
-              f"convolutions after it work on the finer grid at a larger jump. Receptive field at the last feature "
-              f"map, computed by the engine on both: **V1.5 {v15}**, **V1 {v1}**.")
+              f"the 3×3 convolution, which therefore still reads the finer grid. The original V1 (the paper, TF-slim, "
+              f"the Distill table [araujo2019](../bibliography.md#araujo2019)) puts the stride on the first 1×1 "
+              f"convolution, so the block's 3×3 already works on the downsampled grid, at twice the jump, and widens "
+              f"the field twice as much. Receptive field at the last feature map, computed by the engine on both: "
+              f"**V1.5 {v15}**, **V1 {v1}**.")
 
 
 def _unet(page: Page, sym, num, t: int) -> None:
@@ -373,9 +374,10 @@ def render_receptive_field() -> Page:
     page.add("## ResNet-50: V1 or V1.5", "")
     page.para(f"Published tables differ for ResNet-50 because two architectures carry the name. The original (V1: "
               f"He et al. [he2016resnet](bibliography.md#he2016resnet), TF-slim, the Distill article) puts a "
-              f"downsampling block's stride on its first 1×1 convolution; torchvision's model (V1.5, the zoo's "
-              f"`resnet50`) puts it on the 3×3 convolution, so each stride acts one 3×3 earlier and the later 3×3 "
-              f"convolutions see a coarser jump. Computed by the engine at 224: **V1 {v1}**, **V1.5 {v15}**.")
+              f"downsampling block's stride on its first 1×1 convolution, so the block's 3×3 convolution already "
+              f"works on the downsampled grid, at twice the jump; torchvision's model (V1.5, the zoo's `resnet50`) "
+              f"puts the stride on the 3×3 convolution itself, which then reads the finer grid and widens the field "
+              f"half as much. Computed by the engine at 224: **V1 {v1}**, **V1.5 {v15}**.")
     return page
 
 
