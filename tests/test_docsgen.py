@@ -5,6 +5,7 @@ generated JavaScript gives the library's numbers and messages (run under node)."
 from __future__ import annotations
 
 import pathlib
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -61,10 +62,11 @@ def test_pool_page_covers_ceil_mode_adaptive_and_spp(rendered):
 
 def _reprint(f: _core.Formula) -> str:
     e = f.expr
-    if isinstance(e, sympy.Basic) and not isinstance(e, sympy.Rel):
-        body = sc.latex(e)  # the library's printer, called here directly
-    else:
-        body = _core.tex(e)
+    if f.expr is None:  # math written in the package's own text (a statement, a step): LaTeX between $ signs
+        return f.tex
+    if isinstance(e, tuple) and f.tex.startswith(r"\begin{aligned}"):
+        return r"\begin{aligned} " + r" \\ ".join(f"{lhs} &= {_core.tex(x)}" for lhs, x in e) + r" \end{aligned}"
+    body = _core.tex(e)
     return body if not f.lhs else f"{f.lhs} = {body}"
 
 
@@ -90,23 +92,128 @@ def test_no_math_in_table_cells(rendered):
                 assert "\\(" not in line and "\\[" not in line and "$$" not in line, (path, line)
 
 
+def _recorded(page, lhs: str):
+    return next(f for f in page.formulas if f.lhs == lhs)
+
+
 def test_conv_page_formulas_equal_an_independent_analysis(rendered):
-    text = rendered[0]["reference/layers/conv.md"].text()
+    """The named intermediates: MACs is written with H_out and W_out; put their formulas back and it is the
+    engine's MACs of an independent analysis, as are the output size, params and FLOPs."""
+    page = rendered[0]["reference/layers/conv.md"]
     a = sc.analyze(sc.Conv2d(C, K, F, stride=S, padding=P, dilation=D), (C, H, W))
-    for name, expr in (("W_{\\text{out}}", a.output_shape[2]), ("\\text{params}", a.params),
-                       ("\\text{MACs}", a.macs), ("\\text{FLOPs}", a.flops)):
-        assert f"\\[ {name} = {sc.latex(expr)} \\]" in text
+    h_out, w_out = (sympy.Symbol(n, integer=True, positive=True) for n in ("H_out", "W_out"))
+    back = {h_out: a.output_shape[1], w_out: a.output_shape[2]}
+    assert _recorded(page, r"W_{\text{out}}").expr == a.output_shape[2]
+    for lhs, want in ((r"\text{params}", a.params), (r"\text{MACs}", a.macs), (r"\text{FLOPs}", a.flops)):
+        got = _recorded(page, lhs).expr
+        assert sympy.expand(got.xreplace(back) - want) == 0, lhs
+    assert h_out in _recorded(page, r"\text{MACs}").expr.free_symbols
 
 
-def test_golden_latex(rendered):
+def test_golden_formulas_as_rendered(rendered):
+    """A few key formulas exactly as a reader sees them (TeX on the page)."""
     pages, _ = rendered
     conv = _math(pages["reference/layers/conv.md"].text())
     assert r"W_{\text{out}} = \left\lfloor \frac{W + 2 P - D \left(F - 1\right) - 1}{S} \right\rfloor + 1" in conv
+    assert (r"\text{MACs} = C_{\text{out}} \cdot C_{\text{in}} \cdot F^{2} \cdot H_{\text{out}} \cdot "
+            r"W_{\text{out}}") in conv
+    assert (r"\text{MACs} = C_{\text{out}} \cdot \frac{C_{\text{in}}}{G} \cdot F^{2} \cdot H_{\text{out}} \cdot "
+            r"W_{\text{out}}") in conv
+    assert r"\text{params} = C_{\text{out}} \cdot C_{\text{in}} \cdot F^{2} + C_{\text{out}}" in conv
+    assert r"W_{\text{out}} = \left\lceil \frac{W}{S} \right\rceil" in conv                 # SAME
+    assert r"W + 2 P \geq D \left(F - 1\right) + 1" in conv                               # output size >= 1
     tr = _math(pages["reference/layers/transposed.md"].text())
     assert r"W_{\text{out}} = S \left(W - 1\right) + O_{p} + D \left(F - 1\right) - 2 P + 1" in tr
     pool = _math(pages["reference/layers/pool.md"].text())
     assert (r"W_{\text{out}} = \min\left(\left\lfloor \frac{W + 2 P - F - 1}{S} \right\rfloor + 1, "
             r"\left\lfloor \frac{W + P - 1}{S} \right\rfloor\right) + 1") in pool
+    vgg = _math(pages["reference/models/vgg16.md"].text())
+    assert any(r"\text{MACs}_{1} &= 38{,}592 \cdot H \cdot W" in m for m in vgg)
+    errata = pages["reference/errata.md"].text()
+    assert "the claim gives -1/3, the correct value is 1" in errata
+    assert "They agree exactly when never" not in errata and "The two never agree" in errata
+
+
+_SYMPY_NAMES = ("Gcd(", "Max(", "Min(", "Mod(", "floor(", "ceiling(", "Piecewise(", "Eq(", "Sum(", "Product(")
+
+
+def _visible(text: str) -> str:
+    """Page text a reader sees as prose, math and table cells (code blocks, where Python's forms are the point,
+    removed; inline code stays: formulas in table cells are inline code)."""
+    return re.sub(r"```.*?```", "", text, flags=re.S)
+
+
+def test_no_sympy_names_in_rendered_text(rendered):
+    pages, _ = rendered
+    for path, page in pages.items():
+        if path.endswith(("api.md", "cli.md", "solvers.md", "benchmarks.md", "plots.md")):
+            continue  # other authors' pages (examples run at the Python prompt), checked in the browser test
+        seen = _visible(page.text())
+        for name in _SYMPY_NAMES:
+            assert name not in seen, (path, name)
+        assert not re.search(r"(?<![\w/.])\d\.\d{6,}", seen), path  # no float noise (DOIs aside)
+
+
+def test_no_reference_to_files_outside_the_project(rendered):
+    pages, files = rendered
+    texts = {p: page.text() for p, page in pages.items()}
+    for static in ("index.md", "getting-started.md", "notation.md", "conventions.md"):
+        texts[static] = (ROOT / "docs" / static).read_text()
+    for path, text in texts.items():
+        for needle in ("FORMULAS", "WORKED-EXAMPLES", "tests/", "test_", ".py`", "issue 1", "issue #"):
+            assert needle not in text, (path, needle)
+    out = docsgen.render()  # the optional pages of other modules (tool comparison, benchmarks) too
+    for path in ("reference/counting.md", "reference/benchmarks.md"):
+        if path in out:
+            for needle in ("FORMULAS", "WORKED-EXAMPLES", "tests/", "issue #"):
+                assert needle not in out[path], (path, needle)
+            if path == "reference/counting.md":  # the benchmarks quote recorded final sizes as the run printed them
+                for name in _SYMPY_NAMES:
+                    assert name not in _visible(out[path]), (path, name)
+
+
+def test_every_page_has_a_title_and_is_in_the_navigation(rendered):
+    out = docsgen.render()
+    nav = out["reference/_snippets/site.yml"]
+    for path, text in out.items():
+        if path.endswith(".md") and "/_snippets/" not in path:
+            assert text.startswith("# ") and len(text.splitlines()[0]) > 3, path
+            assert f'"{path}"' in nav, path
+    for static in ("index.md", "getting-started.md", "notation.md", "conventions.md"):
+        assert f'"{static}"' in nav
+    assert nav.index("getting-started.md") < nav.index("notation.md") < nav.index("reference/layers/index.md") \
+        < nav.index("reference/receptive-field.md") < nav.index("reference/derivations/index.md") \
+        < nav.index("reference/errata.md") < nav.index("reference/models/index.md") < nav.index("reference/api.md")
+    assert f"symcnn {sc.__version__}" in nav
+    assert rendered[0]["reference/models/lenet5.md"].text().startswith("# LeNet-5\n")
+    assert rendered[0]["reference/models/vgg16.md"].text().startswith("# VGG-16\n")
+    assert rendered[0]["reference/models/resnet50.md"].text().startswith("# ResNet-50\n")
+
+
+def test_citations_link_to_the_bibliography(rendered):
+    from symcnn._bibliography import BIBLIOGRAPHY
+
+    pages, _ = rendered
+    bib = pages["reference/bibliography.md"].text()
+    for key, source in BIBLIOGRAPHY.items():
+        assert f"## {key} {{#{key}}}" in bib and source.url in bib
+    for name in sc.derive.names():
+        text = pages[f"reference/derivations/{name}.md"].text()
+        for s in getattr(sc.derive, name)().sources:
+            assert f"bibliography.md#{s.split(',')[0]}" in text
+        assert "../../reference/bibliography.md#" in text
+    assert "../reference/bibliography.md#" in pages["reference/errata.md"].text()
+
+
+def test_receptive_field_headline_and_versions(rendered):
+    pages, _ = rendered
+    rf = pages["reference/receptive-field.md"].text()
+    assert "| [VGG-16](models/vgg16.md) | 224 | `features.30` | 7×7 | 212 | 32 |" in rf
+    assert "| [ResNet-50](models/resnet50.md) | 224 | `layer4.2.relu_out` | 7×7 | 427 | 32 |" in rf
+    assert "**V1 483**, **V1.5 427**" in rf
+    vgg = pages["reference/models/vgg16.md"].text()
+    assert "**212 × 212**" in vgg and "formally have a field of 404" in vgg
+    assert "3·3·3·64 + 64 = 1,792" in vgg and "3·3·64·64 + 64 = 36,928" in vgg
 
 
 # --- figures are the engine's ---------------------------------------------------------------------------------
@@ -130,7 +237,7 @@ def test_worked_examples_and_walkthroughs_reproduce_published_figures(rendered):
     vgg = pages["reference/models/vgg16.md"].text()
     for figure in ("138,357,544", "14,714,688", "123,642,856", "102,764,544", "553,430,176", "527.8 MiB"):
         assert figure in vgg
-    assert "W ≡ 12 (mod 16), W >= 188" in pages["reference/models/unet.md"].text()
+    assert "W ≡ 12 (mod 16), W >= 188" in pages["reference/models/unet.md"].text().replace("\\>", ">")
     assert "(64, 112, 112)" in files["reference/_snippets/home_example.md"]
 
 

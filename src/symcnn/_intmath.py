@@ -3,7 +3,7 @@
 SymPy's ``floor`` never collapses ``floor(floor(x/2)/2)``; CNN stacks produce exactly such nests. Like
 PyTorch's ``FloorDiv`` (torch/utils/_sympy/functions.py), JAX's shape polynomials and TVM's
 ``rewrite_simplify``, symcnn keeps its own function class, :class:`FloorDiv`, whose constructor applies
-the rules of FORMULAS.md §9 (all numerators are integers, all divisors positive integers):
+these rules (all numerators are integers, all divisors positive integers):
 
 * R1 ``floor(x/1) = x``; numbers evaluate;
 * R2/R3 ``floor((floor(x/a) + y)/b) = floor((x + a*y)/(a*b))`` (R2 is the case y = 0);
@@ -159,7 +159,7 @@ class FloorDiv(sympy.Function):
         return super().__new__(cls, _sympify_arg(x, "numerator"), _sympify_arg(d, "divisor"), **kwargs)
 
     @classmethod
-    def eval(cls, x, d):  # noqa: C901 - one rule per branch, in the order of FORMULAS.md §9
+    def eval(cls, x, d):  # noqa: C901 - one rule per branch, in the order of the module docstring
         x = _sympify_arg(x, "numerator")
         d = _sympify_arg(d, "divisor")
         _check_divisor(d)

@@ -1,6 +1,6 @@
 """Counting conventions: the total each FLOP/MAC tool prints for a network, as a SymPy expression.
 
-"FLOPs" and "MACs" mean different things to different tools (FORMULAS.md section 5): torchvision's "GFLOPS"
+"FLOPs" and "MACs" mean different things to different tools: torchvision's "GFLOPS"
 are conv + linear multiply-accumulates, ``torch.utils.flop_counter`` counts two FLOPs per MAC, fvcore adds
 batch norm, adaptive average pooling and upsampling, thop and ptflops add more and count transposed
 convolutions or activations their own way. :func:`count` reproduces each tool's total from symcnn's

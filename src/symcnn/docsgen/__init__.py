@@ -28,7 +28,7 @@ import pathlib
 import re
 import shutil
 
-from .. import derive
+from .. import __version__, derive
 from .._errors import SymcnnError
 from ..errata import errata
 from ._calculators import CALCULATORS, calculator_html, render_calculator_page, render_js
@@ -36,8 +36,9 @@ from ._core import Page
 from ._guides import render_guides
 from ._layers import render_layers
 from ._models import render_models
+from ._nav import NAV_FILE, site_config
 from ._plots import render_plots
-from ._proofs import render_derivations, render_errata
+from ._proofs import render_bibliography, render_derivations, render_errata
 
 __all__ = ["render", "render_pages", "write", "build", "serve", "find_root", "main", "GENERATED", "ROOT_MARKER",
            "SITE_MARKER"]
@@ -60,16 +61,22 @@ def _home_index() -> Page:
     page.para("Generated from the engine each time the site is built: every formula is printed from the SymPy "
               "expression the library evaluates, every figure is computed.")
     page.table(["section", "what"], [
+        ["[Getting started](../getting-started.md)", "install, the two commands, the results that surprise"],
+        ["[Notation](../notation.md)", "one letter per concept, mapped to the conv. arithmetic guide and PyTorch"],
         ["[Layers](layers/index.md)", "per layer family: output size, params, MACs, FLOPs, connections, receptive "
                                       "field, constraints, worked examples, calculators"],
         ["[Calculators](calculators.md)", "every layer family's sizes, params, MACs and FLOPs, exact, in the browser"],
+        ["[Receptive field](receptive-field.md)", "every zoo model's field, jump, padding and centre"],
         ["[Derivations](derivations/index.md)", "each formula derived, proved with SymPy, checked by brute force"],
         ["[Errata](errata.md)", "published formulas that are wrong, with the smallest counterexample"],
-        ["[Models](models/index.md)", "every zoo model: closed forms and per-layer tables"],
+        ["[Models](models/index.md)", "every zoo model: stages, closed forms and per-layer tables"],
         ["[Plots](plots.md)", "MACs vs input size, receptive field vs depth"],
+        ["[Counting tools](counting.md)", "what torchvision, fvcore, thop, ptflops and torchinfo count"],
         ["[Solvers](solvers.md)", "padding, stride or input size from a target shape"],
         ["[Command line](cli.md)", "the `symcnn` command"],
         ["[API reference](api.md)", "the public functions and classes"],
+        ["[Benchmarks](benchmarks.md)", "how fast the engine is"],
+        ["[Bibliography](bibliography.md)", "every source cited, by key"],
     ])
     return page
 
@@ -85,11 +92,11 @@ def render_pages(cli=None) -> tuple[list[Page], dict[str, str]]:
     pages += render_layers(derivations, calculators)
     pages.append(render_calculator_page())
     pages += render_derivations(derivations)
-    pages += render_errata(errata())
+    pages += render_errata(errata(), derivations)
     pages += render_models()
     plot_pages, plot_files = render_plots()
     guide_pages, guide_files = render_guides(cli)
-    pages += plot_pages + guide_pages
+    pages += plot_pages + guide_pages + render_bibliography()
     files.update(plot_files)
     files.update(guide_files)
     return pages, files
@@ -107,6 +114,7 @@ def render(cli=None) -> dict[str, str]:
     for name in OPTIONAL_PAGES:
         if importlib.util.find_spec(name) is not None:
             out.update(importlib.import_module(name).render())
+    out[NAV_FILE] = site_config([p for p in out if p.endswith(".md")], __version__)
     return out
 
 

@@ -19,22 +19,170 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from ..present import fmt, latex, pretty
+from ..present import latex, number, pretty
 
-__all__ = ["Page", "Formula", "tex", "code", "md_escape", "MATH_RE"]
+__all__ = ["Page", "Formula", "tex", "code", "words", "md_escape", "MATH_RE", "NOTATION", "notation", "prose",
+           "cite_links", "BIB_PAGE"]
 
 #: a display or inline math span as written by :class:`Page` (what the tests and the browser look for)
 MATH_RE = re.compile(r"\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
 
+#: the site's one notation: engine symbol name -> the symbol shown (the Notation page lists them all)
+NOTATION = {"C": "C_in", "K": "C_out", "OP": "O_p"}
+
+#: the bibliography page, relative to docs/
+BIB_PAGE = "reference/bibliography.md"
+
+
+def notation(expr):
+    """``expr`` with the engine's symbol names replaced by the site's notation (C -> C_in, K -> C_out, OP -> O_p)."""
+    if isinstance(expr, dict):
+        return {k: notation(v) for k, v in expr.items()}
+    if isinstance(expr, (tuple, list)):
+        return type(expr)(notation(e) for e in expr)
+    if not isinstance(expr, sympy.Basic):
+        return expr
+    swap = {s: sympy.Symbol(NOTATION[s.name], **s.assumptions0) for s in expr.free_symbols
+            if isinstance(s, sympy.Symbol) and s.name in NOTATION}
+    return expr.xreplace(swap) if swap else expr
+
+
+_DOLLAR = re.compile(r"\$(.+?)\$", re.S)
+_TICKS = re.compile(r"``(.+?)''|``(.+?)``")
+
+
+def prose(text: str) -> str:
+    """Text of the package (a statement, a step, an argument) as Markdown: ``$...$`` LaTeX becomes inline math,
+    literal ``*`` and ``_`` outside math are escaped (never emphasis), and pipes are escaped."""
+    out, last = [], 0
+    for m in _DOLLAR.finditer(text):
+        out.append(_plain(text[last:m.start()]))
+        out.append("\\(" + upright(m.group(1).strip()) + "\\)")
+        last = m.end()
+    out.append(_plain(text[last:]))
+    return "".join(out)
+
+
+_FLOOR = re.compile(r"\bfloor\(((?:[^()]|\([^()]*\))*)\)")
+_CEIL = re.compile(r"\bceil(?:ing)?\(((?:[^()]|\([^()]*\))*)\)")
+
+
+def words(text: str) -> str:
+    """Engine text (a message, a grid description) in the notation of the pages: ``floor(W/n)`` reads ``⌊W/n⌋``,
+    ``ceil(W/S)`` reads ``⌈W/S⌉`` (innermost first), made safe for Markdown."""
+    return md_escape(brackets(text)).replace("*", "·")
+
+
+def brackets(text: str) -> str:
+    """``floor(x)`` and ``ceil(x)`` in text written ``⌊x⌋`` and ``⌈x⌉`` (innermost first); nothing else changes."""
+    for _ in range(6):
+        text = _FLOOR.sub(r"⌊\1⌋", _CEIL.sub(r"⌈\1⌉", text))
+    return text
+
+
+def _plain(text: str) -> str:
+    text = _TICKS.sub(lambda m: "\u201c" + (m.group(1) or m.group(2)) + "\u201d", text)
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("|", "\\|").replace(
+        "<", "&lt;")
+
+
+def cite_links(sources, prefix: str) -> str:
+    """Citations by key, each a link to its entry on the bibliography page (``prefix``: the relative path from the
+    citing page to ``docs/``); ``"key, locator"`` keeps the locator."""
+    from .._bibliography import BIBLIOGRAPHY, key_of
+
+    parts = []
+    for s in sources:
+        key = key_of(s)
+        where = s.split(",", 1)[1].strip() if "," in s else ""
+        if key in BIBLIOGRAPHY:
+            link = f"[{key}]({prefix}{BIB_PAGE}#{key})"
+            parts.append(f"{link}, {where}" if where else link)
+        else:
+            parts.append(_plain(s))
+    return "; ".join(parts)
+
+
+
+#: the order factors of a cost are written in (C_out, C_in/G, kernel, output sizes), as people write them
+_FACTOR_ORDER = ("C_out", "K", "C_in", "C", "G", "M", "F", "T_out", "H_out", "W_out", "L_out", "T", "H", "W", "L")
+
+
+def _product(expr) -> str | None:
+    """A monomial (an integer or rational coefficient times powers of symbols) in the order people write a cost:
+    ``C_out * C_in/G * F^2 * H_out * W_out`` with ``\\cdot``; None when ``expr`` is not such a monomial."""
+    if not isinstance(expr, sympy.Mul):
+        return None
+    coeff, rest = expr.as_coeff_Mul()
+    factors = sympy.Mul.make_args(rest)
+    powers = []
+    for f in factors:
+        base, e = f.as_base_exp()
+        if not (isinstance(base, sympy.Symbol) and e.is_Integer and base.name in _FACTOR_ORDER):
+            return None
+        powers.append((base, int(e)))
+    if len(powers) < 2 or not coeff.is_Rational:
+        return None
+    num = [(b, e) for b, e in powers if e > 0]
+    den = [(b, -e) for b, e in powers if e < 0]
+    num.sort(key=lambda be: _FACTOR_ORDER.index(be[0].name))
+    if len(den) > 1 or (den and den[0][1] != 1):
+        return None
+
+    def one(b, e):
+        t = latex(b)
+        return t if e == 1 else f"{t}^{{{e}}}"
+
+    parts = [one(b, e) for b, e in num]
+    if den:
+        g = one(*den[0])
+        cin = next((k for k, (b, _) in enumerate(num) if b.name in ("C_in", "C")), None)
+        if cin is None:
+            return None
+        parts[cin] = rf"\frac{{{parts[cin]}}}{{{g}}}"
+    head = "" if coeff == 1 else (latex(coeff) + r" \cdot ")
+    return head + r" \cdot ".join(parts)
+
 
 def tex(expr) -> str:
-    """LaTeX of an expression, a relation, or a tuple of them (comma separated, in parentheses)."""
+    """LaTeX of an expression, a relation, or a tuple of them (comma separated, in parentheses), in the site's
+    notation (:data:`NOTATION`)."""
+    return _LONG_INT.sub(_grouped, upright(_tex(expr)))
+
+
+_WORD_INDEX = re.compile(r"_\{([a-z]{2,})\}")
+
+
+def upright(tex_text: str) -> str:
+    """Word subscripts upright, as in print: ``C_{in}`` -> ``C_{\\text{in}}``, ``N_{params}`` likewise."""
+    return _WORD_INDEX.sub(r"_{\\text{\1}}", tex_text)
+
+
+_LONG_INT = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
+
+
+def _grouped(m) -> str:
+    """A long integer in TeX with thousands separators (``38{,}592``), except as an exponent or index."""
+    before = m.string[max(0, m.start() - 2):m.start()]
+    if before.endswith(("^", "_")) or before in ("^{", "_{"):
+        return m.group(0)
+    return number(int(m.group(0))).replace(",", "{,}")
+
+
+def _tex(expr) -> str:
     if isinstance(expr, dict):
         return r", \quad ".join(f"{_key(k)} = {tex(v)}" for k, v in expr.items())
     if isinstance(expr, (tuple, list)):
         return r"\left(" + ", ".join(tex(e) for e in expr) + r"\right)"
     if isinstance(expr, str):
         raise TypeError(f"tex: {expr!r} is text, not an expression")
+    expr = notation(expr)
+    mono = _product(expr)
+    if mono is not None:
+        return mono
+    if isinstance(expr, sympy.Add) and all(_product(t) is not None or t.is_Symbol for t in expr.args):
+        terms = sorted(expr.args, key=lambda t: (-len(sympy.Mul.make_args(t)), str(t)))
+        return " + ".join(_product(t) or latex(t) for t in terms)
     if isinstance(expr, sympy.Rel):
         op = {"==": "=", ">=": r"\geq", "<=": r"\leq", ">": ">", "<": "<", "!=": r"\neq"}[expr.rel_op]
         return f"{latex(expr.lhs)} {op} {latex(expr.rhs)}"
@@ -47,17 +195,23 @@ def _key(k) -> str:
     return tex(k)
 
 
-def code(expr) -> str:
-    """An expression as inline code in its display form (safe inside a Markdown table cell)."""
+def _uni(expr) -> str:
+    """An expression as people write it in text (``⌊(H + 2P − F)/S⌋ + 1``, ``C·F²``), in the site's notation."""
     if isinstance(expr, (tuple, list)):
-        s = fmt(tuple(expr))
-    elif isinstance(expr, sympy.Rel):
-        s = f"{pretty(expr.lhs)} {expr.rel_op} {pretty(expr.rhs)}"
-    elif isinstance(expr, sympy.Basic):
-        s = pretty(expr)
-    else:
-        s = str(expr)
-    return "`" + s.replace("`", "'").replace("|", "/") + "`"
+        inner = ", ".join(_uni(e) for e in expr)
+        return f"({inner},)" if len(expr) == 1 else f"({inner})"
+    if isinstance(expr, sympy.Rel):
+        expr = notation(expr)
+        op = {"==": "=", ">=": "≥", "<=": "≤", "!=": "≠"}.get(expr.rel_op, expr.rel_op)
+        return f"{pretty(expr.lhs, unicode=True)} {op} {pretty(expr.rhs, unicode=True)}"
+    if isinstance(expr, sympy.Basic):
+        return pretty(notation(expr), unicode=True)
+    return str(expr)
+
+
+def code(expr) -> str:
+    """An expression as inline code in the form people write (safe inside a Markdown table cell)."""
+    return "`" + _uni(expr).replace("`", "'").replace("|", "/") + "`"
 
 
 def md_escape(text: str) -> str:
@@ -106,6 +260,34 @@ class Page:
         body = tex(expr) if not lhs else f"{lhs} = {tex(expr)}"
         self.formulas.append(Formula(body, lhs, expr, False))
         return f"\\({body}\\)"
+
+    def prose(self, text: str) -> str:
+        """Package text (``$...$`` LaTeX inside) as Markdown; its math spans are recorded with no expression."""
+        out = prose(text)
+        for m in MATH_RE.finditer(out):
+            self.formulas.append(Formula((m.group(1) or m.group(2)).strip(), "", None, False))
+        return out
+
+    def aligned(self, rows, *, where: str = "") -> None:
+        """One display block of equations aligned on ``=``: ``rows`` are ``(lhs TeX, expression)`` pairs, one line
+        each (a long sum is broken into named parts instead of running off the page)."""
+        lines = [f"{lhs} &= {tex(e)}" for lhs, e in rows]
+        body = r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}"
+        if where:
+            body += rf" \quad \text{{{where}}}"
+        self.formulas.append(Formula(body, "", tuple(rows), True))
+        self.lines.extend([f"\\[ {body} \\]", ""])
+
+    def details(self, title: str, kind: str = "note") -> None:
+        """Start a collapsed block (``??? note``): the lines added until :meth:`end_details` are indented."""
+        self.lines.extend([f'??? {kind} "{title}"', ""])
+        self._indent = len(self.lines)
+
+    def end_details(self) -> None:
+        start = getattr(self, "_indent", None)
+        if start is not None:
+            self.lines[start:] = [("    " + ln) if ln else ln for ln in self.lines[start:]]
+            self._indent = None
 
     def table(self, head: list[str], rows: list[list[str]]) -> None:
         self.lines.append("| " + " | ".join(head) + " |")

@@ -37,7 +37,7 @@ def _zoo_names() -> tuple[str, ...]:
 
 
 def _g(value) -> str:
-    """Giga with three decimals, as torchvision and FORMULAS.md print them."""
+    """Giga with three decimals, as torchvision prints them."""
     return f"{int(value) / 1e9:.3f}"
 
 
@@ -61,8 +61,8 @@ def _kinds_breakdown(analysis, convention: str) -> str:
 def _formulas(p: Page, descs) -> None:
     p.add("## One layer under every convention", "")
     p.para("The same layers, symbolic in the input size, counted by `symcnn.count` under each convention "
-           "(stride `S`, padding `P`, kernel `F`, `C` input and `K` output channels). The convolution has a "
-           "bias, so ptflops and torchinfo add one addition per output element.")
+           "(stride S, padding P, kernel F, C_in input and C_out output channels, as on the notation page). "
+           "The convolution has a bias, so ptflops and torchinfo add one addition per output element.")
     conv = Conv2d(C, K, F, stride=S, padding=P)
     up = ConvTranspose2d(C, K, F, stride=S, bias=False)
     for d in descs:
@@ -88,7 +88,7 @@ def _tool_sections(p: Page, descs) -> None:
 def _zoo_tables(p: Page, descs, names) -> None:
     p.add(f"## The zoo at {_SIZE} x {_SIZE}", "")
     p.para("Totals in G (10^9) of each convention's unit, computed by `symcnn.count` and checked against the "
-           "tools in `tests/test_counting.py` (resnet50, vgg16_bn, mobilenet_v2, densenet121 on their "
+           "tools themselves by the project's test suite (resnet50, vgg16_bn, mobilenet_v2, densenet121 on their "
            "`symcnn.to_torch` twins, at 224 and at 193 x 257). `flop_counter` counts FLOPs (2 per "
            "multiply-accumulate); every other column counts MACs.")
     analyses = {}
@@ -138,7 +138,7 @@ def page(models: tuple[str, ...] | None = None) -> Page:
     """The page as a :class:`~symcnn.docsgen._core.Page` (its formulas recorded for the docs tests)."""
     descs = conventions()
     names = _zoo_names() if models is None else tuple(models)
-    p = Page(PATH, "Counting conventions")
+    p = Page(PATH, "Counting tools")
     p.para('"FLOPs" in papers and tools are rarely FLOPs: torchvision\'s published "GFLOPS" are '
            "multiply-accumulates (MACs) of convolutions and linear layers, `torch.utils.flop_counter` counts "
            "two FLOPs per MAC, and fvcore, thop, ptflops and torchinfo each add their own selection of bias, "

@@ -16,12 +16,15 @@ import sympy
 from .. import layers as L
 from .._analysis import analyze
 from .._graph import Graph, Input
+from .._intmath import decide
 from .._symbols import C, D, F, G, H, K, P, S, W, size_symbol
-from ._core import Page, code
+from ..present import number
+from ._core import NOTATION, Page, cite_links, code, md_escape, words
 
 __all__ = ["FAMILIES", "Family", "Case", "render_layers", "case_analysis"]
 
 OP = size_symbol("O_p", nonnegative=True)  #: output_padding of the transposed convolution page
+O = size_symbol("O")  #: the output size of adaptive pooling (the adaptive-pooling derivation's O)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ FAMILIES: tuple[Family, ...] = (
                  {**_CONV, "output": "same_padding"}),
             Case("Conv2d, padding=\"full\"", lambda: L.Conv2d(C, K, F, padding="full"), (C, H, W),
                  {"C": 1, "K": 1, "F": 3, "H": 2, "W": 2}, {**_CONV, "output": "full_padding"},
-                 "WORKED-EXAMPLES: a 2x2 input with a 3x3 kernel gives 4x4."),
+                 "A 2 by 2 input with a 3 by 3 kernel gives 4 by 4."),
             Case("Conv2d with groups", lambda: L.Conv2d(C, K, F, groups=G), (C, H, W),
                  {"C": 32, "K": 64, "F": 3, "G": 4, "H": 56, "W": 56}, {k: v for k, v in _CONV.items()
                                                                        if k != "output"}),
@@ -92,7 +95,7 @@ FAMILIES: tuple[Family, ...] = (
                  dilation=D), (C, H, W), {"C": 1, "K": 1, "F": 3, "S": 2, "P": 0, "O_p": 0, "D": 1, "H": 3, "W": 3},
                  {"output": "transposed_output_size", "output_padding": "transposed_offset",
                   "receptive field": "receptive_field"},
-                 "WORKED-EXAMPLES: a 3x3 input, 3x3 kernel, stride 2 gives 7x7 here (5x5 with padding 1)."),
+                 "A 3 by 3 input, 3 by 3 kernel, stride 2 gives 7 by 7 here (5 by 5 with padding 1)."),
         ),
         ("conv_transpose2d",),
     ),
@@ -108,12 +111,13 @@ FAMILIES: tuple[Family, ...] = (
                  {"output": "pool_ceil_mode", "receptive field": "receptive_field"}),
             Case("AvgPool2d", lambda: L.AvgPool2d(F, S, P), (C, H, W),
                  {"C": 1, "F": 2, "S": 2, "P": 0, "H": 4, "W": 4}, {"output": "conv_output_size"},
-                 "WORKED-EXAMPLES: a 4x4 input, 2x2 window, stride 2 gives 2x2."),
-            Case("AdaptiveAvgPool2d", lambda: L.AdaptiveAvgPool2d(K), (C, H, W),
-                 {"C": 512, "K": 7, "H": 10, "W": 10}, {"flops": "adaptive_pool_windows"}),
+                 "A 4 by 4 input, 2 by 2 window, stride 2 gives 2 by 2."),
+            Case("AdaptiveAvgPool2d", lambda: L.AdaptiveAvgPool2d(O), (C, H, W),
+                 {"C": 512, "O": 7, "H": 10, "W": 10}, {"flops": "adaptive_pool_windows"}),
             Case("SpatialPyramidPooling (levels 4, 2, 1)", lambda: L.SpatialPyramidPooling((4, 2, 1)), (C, H, W),
                  {"C": 256, "H": 13, "W": 13}, {"output": "spp_levels"},
-                 "A fixed-length output C*(16 + 4 + 1) for any input size inside the validity range."),
+                 "A fixed-length output of 21 values per channel (16 + 4 + 1 bins) for any input size inside the "
+                 "validity range."),
         ),
         ("max_pool2d",),
     ),
@@ -174,6 +178,22 @@ FAMILIES: tuple[Family, ...] = (
     ),
 )
 
+#: the sources each family page cites (keys of the bibliography)
+SOURCES = {
+    "conv": ("torch-conv2d", "dumoulin2016", "tf-padding", "onnx-conv"),
+    "transposed": ("torch-convtranspose2d", "dumoulin2016"),
+    "pool": ("torch-maxpool2d", "torch-avgpool2d", "torch-adaptiveavgpool2d", "he2015spp", "onnx-maxpool"),
+    "dense": ("cs231n",),
+    "resize": ("torch-upsample",),
+    "activation": ("torch-dropout",),
+    "lenet": ("lecun1998",),
+}
+
+_SYMBOLS_TEXT = (r"Symbols (see the notation page): input size $H, W$; channels $C_{\text{in}}$ and "
+                 r"$C_{\text{out}}$; kernel $F$; stride $S$; padding $P$; dilation $D$; groups $G$; output "
+                 r"sizes $H_{\text{out}}, W_{\text{out}}$. The conventions page says what MACs, FLOPs and "
+                 "connections count.")
+
 # (quantity key, TeX name, attribute of Analysis)
 _QUANTITIES = (
     ("params", r"\text{params}", "params"),
@@ -203,6 +223,63 @@ def _axis_names(n: int) -> tuple[str, ...]:
     return {1: ("W",), 2: ("H", "W"), 3: ("T", "H", "W")}.get(n, ())
 
 
+def output_names(a) -> dict:
+    """``{output size expression: H_out / W_out symbol}`` for the spatial outputs that are formulas (bare symbols
+    and numbers stay as they are): the named intermediates the other quantities are written with."""
+    out = tuple(a.output_shape)[1:]
+    names = {}
+    for axis, size in zip(_axis_names(len(out)), out, strict=False):
+        if isinstance(size, sympy.Basic) and size.free_symbols and not size.is_Symbol:
+            names[size] = sympy.Symbol(f"{axis}_out", integer=True, positive=True)
+    return names
+
+
+def _ge_form(rel):
+    """A size condition ``lhs >= rhs`` rearranged as people write it: the input side (terms in the sizes and the
+    padding) on the left, the kernel side (collected, factored) on the right. Same difference ``lhs - rhs``."""
+    if not isinstance(rel, sympy.GreaterThan):
+        return rel
+    diff = sympy.expand(rel.lhs - rel.rhs)
+    sizes = {s for s in diff.free_symbols if s.name in ("H", "W", "T", "L", "P", "S")}
+    left = sum((t for t in sympy.Add.make_args(diff) if t.free_symbols & sizes), sympy.Integer(0))
+    rest = -(diff - left)
+    const = sum((t for t in sympy.Add.make_args(rest) if t.is_Number), sympy.Integer(0))
+    right = sympy.factor(rest - const) + const
+    if left == 0 or not any(t.could_extract_minus_sign() is False for t in sympy.Add.make_args(left)):
+        return rel
+    return sympy.Ge(left, right, evaluate=False)
+
+
+def _always_true(rel) -> bool:
+    """True when the engine proves the condition for every value: decided directly, or with each ``max`` on the
+    larger side replaced by one of its arguments (a lower bound)."""
+    if decide(rel) is True:
+        return True
+    if not isinstance(rel, sympy.GreaterThan):
+        return False
+    diff = sympy.expand(rel.lhs - rel.rhs)
+    for m in diff.atoms(sympy.Max):
+        if sympy.expand(diff.coeff(m)).is_positive:
+            for arg in m.args:
+                if decide(sympy.Ge(diff.xreplace({m: arg}), 0)) is True:
+                    return True
+    return False
+
+
+def _condition(page: Page, c, names: dict) -> None:
+    rel = c.relation
+    if "output size below 1" in c.message or "is below 1" in c.message:
+        axis = next((n for n in ("H", "W", "T", "L") if f"axis {n}" in c.message or f"({n} - 1)" in c.message),
+                    "")
+        what = f"output size ${axis}_{{\\text{{out}}}} \\ge 1$" if axis else "output size at least 1"
+        page.para(page.prose(f"The {what}: the effective kernel fits the padded input,"))
+        page.formula("", _ge_form(rel))
+    else:
+        page.para("Required by PyTorch:")
+        page.formula("", rel)
+    page.para("Message when it fails: “" + words(c.message.replace("`", "")) + "”")
+
+
 def _case(page: Page, case: Case, derivations: dict) -> None:
     a = case_analysis(case)
     page.add(f"## {case.title}", "")
@@ -210,10 +287,11 @@ def _case(page: Page, case: Case, derivations: dict) -> None:
     page.add("### Output size", "")
     out = a.output_shape
     spatial = len(out) - 1
-    page.formula(r"\text{output shape}", tuple(out))
+    names = output_names(a)
     for name, size in zip(_axis_names(spatial), tuple(out)[1:], strict=False):
         if size.free_symbols:
             page.formula(f"{name}_{{\\text{{out}}}}", size)
+    page.formula(r"\text{output shape}", tuple(e.xreplace(names) for e in out))
     _verified(page, derivations, "output", case)
     if "output_padding" in case.derivations:
         _verified(page, derivations, "output_padding", case)
@@ -222,7 +300,7 @@ def _case(page: Page, case: Case, derivations: dict) -> None:
         if key == "buffers" and value == 0:
             continue
         page.add(f"### {key if key in ('params', 'buffers', 'connections') else texname[6:-1]}", "")
-        page.formula(texname, value)
+        page.formula(texname, value.xreplace(names) if isinstance(value, sympy.Basic) else value)
         _verified(page, derivations, key, case)
     rf = a.receptive_field
     if rf.size:
@@ -232,20 +310,23 @@ def _case(page: Page, case: Case, derivations: dict) -> None:
         page.formula(r"j", tuple(rf.stride))
         _verified(page, derivations, "receptive field", case)
     page.add("### Constraints", "")
-    if a.conditions:
+    shown = [c for c in a.conditions if not _always_true(c.relation)]
+    if shown:
         page.para("Conditions that stay symbolic; when one is false for given numbers, the layer raises "
                   "`symcnn.SymcnnError` with the message shown.")
-        for c in a.conditions:
-            page.formula("", c.relation)
-            page.para(f"Message: *{c.message.replace('*', chr(92) + '*')}*")
+        for c in shown:
+            _condition(page, c, names)
+    elif a.conditions:
+        page.para(f"None: the engine proves the {len(a.conditions)} size conditions of this layer true for every "
+                  "input size.")
     else:
         page.para("None: the layer is valid for every input size its arguments allow.")
     num = a.subs(**{k: v for k, v in case.numbers.items() if k in {s.name for s in a.free_symbols}})
     page.add("### Worked example", "")
-    shown = ", ".join(f"{k} = {v}" for k, v in case.numbers.items())
-    page.para(f"With {shown} (the analysis above, substituted):")
+    shown_n = ", ".join(f"{NOTATION.get(k, k)} = {number(v)}" for k, v in case.numbers.items())
+    page.para(f"With {md_escape(shown_n)} (the analysis above, substituted):")
     rows = [["output shape", code(tuple(num.output_shape))]]
-    rows += [[key, f"{int(getattr(num, attr)):,}" if getattr(num, attr).is_Integer else code(getattr(num, attr))]
+    rows += [[key, number(getattr(num, attr)) if getattr(num, attr).is_Integer else code(getattr(num, attr))]
              for key, _, attr in _QUANTITIES]
     if num.receptive_field.size:
         rows.append(["receptive field", code(tuple(num.receptive_field.size))])
@@ -261,10 +342,10 @@ def render_layers(derivations: dict, calculators: dict[str, str]) -> list[Page]:
     rows = []
     for fam in FAMILIES:
         page = Page(f"reference/layers/{fam.slug}.md", fam.title)
-        page.para(fam.intro + f" Source: `{fam.module}` (the module docstring states the conventions).")
-        page.para("Symbols: input size H, W; channels C (input) and K (output); kernel F; stride S; "
-                  "padding P; dilation D; groups G. See [conventions](../../conventions.md) for what MACs, FLOPs "
-                  "and connections count.")
+        page.para(fam.intro)
+        src = SOURCES.get(fam.slug, ())
+        page.para(page.prose(_SYMBOLS_TEXT) + " [Notation](../../notation.md) · [Conventions](../../conventions.md)."
+                  + (f" Sources: {cite_links(src, '../../')}." if src else ""))
         for calc in fam.calculators:
             page.add("## Calculator", "", calculators[calc], "")
         for case in fam.cases:

@@ -3,7 +3,7 @@
 Three solvers, all built on :func:`symcnn.analyze` run with the unknowns as symbols:
 
 * :func:`solve` -- layer arguments (or input sizes) left as symbols, a target output shape: the closed form
-  (FORMULAS.md §8, obtained by unwrapping every ``floor(x/a) = q`` into ``a*q <= x <= a*q + a - 1``, rule R6)
+  (obtained by unwrapping every ``floor(x/a) = q`` into ``a*q <= x <= a*q + a - 1``, rule R6)
   and every solution inside bounds, each re-checked exactly;
 * :func:`valid_input_sizes` -- the input sizes for which a network runs (every condition of the analysis
   holds), or loses no pixel to rounding (``exact=True``: every floor division exact), as arithmetic

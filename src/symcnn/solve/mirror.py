@@ -30,7 +30,7 @@ def _flat_layers(model, which: str, arg: str) -> list:
 
 def mirror_output_padding(encoder, decoder, input_shape) -> OutputPaddings:
     """The ``output_padding`` of every transposed layer of ``decoder`` such that each decoder stage restores
-    the size of its mirrored encoder stage, as a formula in the input size (FORMULAS.md §2.3):
+    the size of its mirrored encoder stage, as a formula in the input size (derivation transposed_offset):
     ``output_padding = (X + P_l + P_r - F_eff) mod S`` with ``X`` the encoder stage's input size.
 
     Encoder stages are the convolution / pooling layers that change the spatial size; the last one pairs with
