@@ -161,7 +161,8 @@ def to_expr(label: str, name: str, value, *, minimum: int | None = None, checker
                 what = "positive" if minimum == 1 else ("non-negative" if minimum == 0 else f">= {minimum}")
                 raise SymcnnError(f"{label}: `{name}`={int(expr)} must be {what} (an integer >= {minimum})")
         elif checker is not None:
-            checker.require(sympy.Ge(expr, minimum), f"`{name}`={fmt(expr)} must be >= {minimum}")
+            checker.require(sympy.Ge(expr, minimum, evaluate=False),
+                            lambda: f"`{name}`={fmt(expr)} must be >= {minimum}")
     return expr
 
 
@@ -277,7 +278,7 @@ class Layer:
     def _expect_channels(self, shape: Sequence, expected: sympy.Expr, checker: Checker, arg: str) -> None:
         checker.require(
             sympy.Eq(shape[0], expected),
-            f"input has {fmt(shape[0])} channels but `{arg}`={fmt(expected)}",
+            lambda: f"input has {fmt(shape[0])} channels but `{arg}`={fmt(expected)}",
         )
 
 
