@@ -199,6 +199,9 @@ class Layer:
 
     #: number of inputs the layer takes (merge layers: None = any number >= 2)
     n_inputs: int | None = 1
+    #: False for bookkeeping layers that produce no tensor of their own (a parameter count carried after the
+    #: output): the analysis counts no activations (nor their memory) for them
+    counts_activations: bool = True
     _frozen = False
 
     def __init_subclass__(cls, **kwargs):
