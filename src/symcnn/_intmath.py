@@ -63,10 +63,13 @@ def _expand(x: sympy.Expr) -> sympy.Expr:
     """Products of sums multiplied out (so every term of a numerator is a monomial), nothing else."""
     if x.is_Atom:
         return x
+    terms = sympy.Add.make_args(x)
+    if not any((t.is_Mul or t.is_Pow) and t.has(sympy.Add) for t in terms):
+        return x  # nothing to multiply out: rebuilding a long sum costs a sort
     return sympy.Add(*[
         sympy.expand(t, deep=False, power_exp=False, power_base=False, log=False, multinomial=True)
         if (t.is_Mul or t.is_Pow) and t.has(sympy.Add) else t
-        for t in sympy.Add.make_args(x)
+        for t in terms
     ])
 
 

@@ -219,9 +219,11 @@ class _ConvNd(Layer):
                             f"the input size {fmt(w)} along axis {names[i]} (PyTorch's rule)"
                         ),
                     )
-            # unevaluated: Checker.require decides it (SymPy's own evaluation of a long sum is slow)
+            # W + P_l + P_r - F_eff, built once (one sort of a long sum): the check and the size share it; the
+            # relation stays unevaluated, Checker.require decides it (SymPy's evaluation of a long sum is slow)
+            room = sympy.Add(w, pl, pr, -f_eff)
             ck.require(
-                sympy.Ge(w + pl + pr, f_eff, evaluate=False),
+                sympy.Ge(room, 0, evaluate=False),
                 lambda w=w, k=k, pl=pl, pr=pr, f_eff=f_eff, i=i: (
                     f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
                     f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)"
@@ -230,7 +232,7 @@ class _ConvNd(Layer):
             if self.padding in ("same", "same_lower"):
                 out.append(ceildiv(w, s))
             else:
-                out.append(conv_output_size(w, k, s, pl, pr, d))
+                out.append(floordiv(room, s) + 1)  # conv_output_size(w, k, s, pl, pr, d)
         return tuple(out), pads
 
     def infer(self, x: Shape) -> LayerResult:
