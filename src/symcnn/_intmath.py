@@ -397,12 +397,14 @@ def _polynomial_sign(expr: sympy.Expr):
         if low is None:
             return _UNKNOWN
         linear = linear and mono.is_Symbol
-        if coeff > 0:
+        if not low:
+            has_pos, has_neg = has_pos or coeff.is_positive, has_neg or not coeff.is_positive
+        elif coeff.is_positive:  # (low is 0 or 1: skip SymPy arithmetic on long sums)
             has_pos = True
-            pos += coeff * low
+            pos += coeff
         else:
             has_neg = True
-            neg += coeff * low
+            neg += coeff
     if not has_neg:
         return True if const + pos >= 0 else _UNKNOWN
     if not has_pos:
