@@ -180,6 +180,8 @@ def test_unused_parameters_are_counted_like_parameters():
     assert b.params == a.params - 1_001_000 - 94 - 7 == 8 * 27 + 8 + 8 * 5 + 5
     assert used.unused_parameters == net.unused_parameters
     assert b.macs == a.macs and b.output_shape == a.output_shape
+    # the bookkeeping layer produces no tensor: activations and their memory as without it (found in review)
+    assert b.activations == a.activations and b.activation_bytes() == a.activation_bytes()
     for convention in ("ptflops", "fvcore", "thop", "torchinfo"):
         assert sc.count(net, (3, 19, 23), convention) == sc.count(used, (3, 19, 23), convention)
     twin = sc.to_torch(net)
@@ -200,7 +202,9 @@ def test_shared_parameters_are_counted_once():
 
     module = Tied()
     net = sc.from_torch(module, (6,))
-    assert sc.analyze(net, (6,)).params == sum(p.numel() for p in module.parameters()) == 36 + 12
+    a = sc.analyze(net, (6,))
+    assert a.params == sum(p.numel() for p in module.parameters()) == 36 + 12
+    assert a.activations == 6 + 6 + 6  # enc, relu, dec; the SharedParameters note produces no tensor
     assert net.notes == ("parameters shared by several modules are counted once: enc.weight",)
 
 

@@ -375,8 +375,11 @@ def test_fpn_sizes_agree_at_every_add():
     r = valid_input_sizes(net, between=(100, 400))  # from 100: no add input of size 1 (broadcast, see report)
     want = [w for w in range(100, 401) if runs(net, (3, w))]
     # the adds broadcast as in PyTorch (an input of size 1 is valid): each add condition is a product
-    # (a - b)*(b - 1) = 0, which the periodic closed form does not split yet, so the sizes are listed
-    assert list(r) == want
+    # (a - b)*(b - 1) = 0, split into the union of its factors' conditions, each periodic
+    assert list(r) == want and r.periodic
+    # every stage size before an add is even, or the smaller input is 1 (broadcast: sizes 1..8)
+    assert r.describe() == "L >= 1, L <= 8 or L mod 64 in {0, 57..63}, L >= 57"
+    assert [w for w in range(1, 400) if w in r] == [w for w in range(1, 400) if runs(net, (3, w))]
 
 
 def test_spatial_pyramid_pooling_sizes():

@@ -162,7 +162,7 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
             params=sympy.Integer(0) if shared else res.params,
             buffers=sympy.Integer(0) if shared else res.buffers,
             macs=batch * res.macs, flops=batch * res.flops, connections=batch * res.connections,
-            activations=batch * prod(res.output_shape),
+            activations=batch * prod(res.output_shape) if call.layer.counts_activations else sympy.Integer(0),
             receptive_field=rf,
             shared=shared,
         ))

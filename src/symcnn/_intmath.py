@@ -63,10 +63,13 @@ def _expand(x: sympy.Expr) -> sympy.Expr:
     """Products of sums multiplied out (so every term of a numerator is a monomial), nothing else."""
     if x.is_Atom:
         return x
+    terms = sympy.Add.make_args(x)
+    if not any((t.is_Mul or t.is_Pow) and t.has(sympy.Add) for t in terms):
+        return x  # nothing to multiply out: rebuilding a long sum costs a sort
     return sympy.Add(*[
         sympy.expand(t, deep=False, power_exp=False, power_base=False, log=False, multinomial=True)
         if (t.is_Mul or t.is_Pow) and t.has(sympy.Add) else t
-        for t in sympy.Add.make_args(x)
+        for t in terms
     ])
 
 
@@ -394,12 +397,14 @@ def _polynomial_sign(expr: sympy.Expr):
         if low is None:
             return _UNKNOWN
         linear = linear and mono.is_Symbol
-        if coeff > 0:
+        if not low:
+            has_pos, has_neg = has_pos or coeff.is_positive, has_neg or not coeff.is_positive
+        elif coeff.is_positive:  # (low is 0 or 1: skip SymPy arithmetic on long sums)
             has_pos = True
-            pos += coeff * low
+            pos += coeff
         else:
             has_neg = True
-            neg += coeff * low
+            neg += coeff
     if not has_neg:
         return True if const + pos >= 0 else _UNKNOWN
     if not has_pos:

@@ -161,7 +161,8 @@ def to_expr(label: str, name: str, value, *, minimum: int | None = None, checker
                 what = "positive" if minimum == 1 else ("non-negative" if minimum == 0 else f">= {minimum}")
                 raise SymcnnError(f"{label}: `{name}`={int(expr)} must be {what} (an integer >= {minimum})")
         elif checker is not None:
-            checker.require(sympy.Ge(expr, minimum), f"`{name}`={fmt(expr)} must be >= {minimum}")
+            checker.require(sympy.Ge(expr, minimum, evaluate=False),
+                            lambda: f"`{name}`={fmt(expr)} must be >= {minimum}")
     return expr
 
 
@@ -198,6 +199,9 @@ class Layer:
 
     #: number of inputs the layer takes (merge layers: None = any number >= 2)
     n_inputs: int | None = 1
+    #: False for bookkeeping layers that produce no tensor of their own (a parameter count carried after the
+    #: output): the analysis counts no activations (nor their memory) for them
+    counts_activations: bool = True
     _frozen = False
 
     def __init_subclass__(cls, **kwargs):
@@ -277,7 +281,7 @@ class Layer:
     def _expect_channels(self, shape: Sequence, expected: sympy.Expr, checker: Checker, arg: str) -> None:
         checker.require(
             sympy.Eq(shape[0], expected),
-            f"input has {fmt(shape[0])} channels but `{arg}`={fmt(expected)}",
+            lambda: f"input has {fmt(shape[0])} channels but `{arg}`={fmt(expected)}",
         )
 
 

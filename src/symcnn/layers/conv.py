@@ -159,7 +159,7 @@ class _ConvNd(Layer):
             value = getattr(self, arg)
             ck.require(
                 sympy.Eq(sympy.Mod(value, self.groups), 0),
-                f"`{arg}`={fmt(value)} must be divisible by `groups`={fmt(self.groups)}",
+                lambda arg=arg, value=value: f"`{arg}`={fmt(value)} must be divisible by `groups`={fmt(self.groups)}",
             )
         self._set(_arg_conditions=tuple(ck.conditions))
         self._freeze()
@@ -213,21 +213,26 @@ class _ConvNd(Layer):
                 relation, rule = _MODE_LIMITS[self.padding_mode]
                 for side, p in ((("left", pl), ("right", pr)) if pl != pr else (("each side", pl),)):
                     ck.require(
-                        relation(p, w),
+                        relation(p, w, evaluate=False),
                         lambda p=p, w=w, i=i, side=side, rule=rule: (
                             f"`padding`={fmt(p)} ({side}) with `padding_mode`={self.padding_mode!r} must be {rule} "
                             f"the input size {fmt(w)} along axis {names[i]} (PyTorch's rule)"
                         ),
                     )
+            # W + P_l + P_r - F_eff, built once (one sort of a long sum): the check and the size share it; the
+            # relation stays unevaluated, Checker.require decides it (SymPy's evaluation of a long sum is slow)
+            room = sympy.Add(w, pl, pr, -f_eff)
             ck.require(
-                sympy.Ge(w + pl + pr, f_eff),
-                f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
-                f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)",
+                sympy.Ge(room, 0, evaluate=False),
+                lambda w=w, k=k, pl=pl, pr=pr, f_eff=f_eff, i=i: (
+                    f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
+                    f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)"
+                ),
             )
             if self.padding in ("same", "same_lower"):
                 out.append(ceildiv(w, s))
             else:
-                out.append(conv_output_size(w, k, s, pl, pr, d))
+                out.append(floordiv(room, s) + 1)  # conv_output_size(w, k, s, pl, pr, d)
         return tuple(out), pads
 
     def infer(self, x: Shape) -> LayerResult:

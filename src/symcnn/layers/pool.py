@@ -64,7 +64,7 @@ def pool_output_size(size, kernel, stride, pad_left=0, pad_right=None, dilation=
     size = sympy.sympify(size)
     f_eff = effective_kernel(kernel, dilation)
     steps = ceildiv(size + pad_left + pad_right - f_eff, stride)
-    if decide(sympy.Le(pad_right + stride, f_eff)) is True:
+    if decide(sympy.Le(pad_right + stride, f_eff, evaluate=False)) is True:
         # steps*S < W + P_l + P_r - F_eff + S <= W + P_l: the last window always starts inside, so the
         # min is the first term for every W (keeps stacks of ceil_mode pools one compact term)
         return steps + 1
@@ -99,8 +99,10 @@ class _PoolNd(Layer):
         for k, pair in zip(kernel, pads, strict=True):
             for p in pair:
                 ck.require(
-                    sympy.Le(2 * p, k),
-                    f"`padding`={fmt(p)} must be at most half of `kernel_size`={fmt(k)} (PyTorch's limit)",
+                    sympy.Le(2 * p, k, evaluate=False),
+                    lambda p=p, k=k: (
+                        f"`padding`={fmt(p)} must be at most half of `kernel_size`={fmt(k)} (PyTorch's limit)"
+                    ),
                 )
         self._set(kernel_size=kernel, stride=stride_t, padding=pads, dilation=dil, ceil_mode=ceil_mode)
         self._set(_arg_conditions=tuple(ck.conditions))
@@ -133,21 +135,25 @@ class _PoolNd(Layer):
             f_eff = effective_kernel(k, d)
             if self._check_input_size:
                 ck.require(
-                    sympy.Ge(w, k),
+                    sympy.Ge(w, k, evaluate=False),
                     lambda w=w, k=k, i=i: f"input size {fmt(w)} along axis {names[i]} is smaller than the kernel "
                     f"{fmt(k)} (PyTorch's {self.kind} checks the unpadded input)",
                 )
             if self.ceil_mode:  # a partial last window counts: W + P_l + P_r > F_eff - S suffices
                 ck.require(
-                    sympy.Ge(w + pl + pr + s - 1, f_eff),
-                    f"kernel {fmt(k)} (effective {fmt(f_eff)}) exceeds the padded input {fmt(w + pl + pr)} "
-                    f"by a stride {fmt(s)} or more along axis {names[i]} (output size below 1, ceil_mode)",
+                    sympy.Ge(w + pl + pr + s - 1, f_eff, evaluate=False),
+                    lambda w=w, k=k, s=s, pl=pl, pr=pr, f_eff=f_eff, i=i: (
+                        f"kernel {fmt(k)} (effective {fmt(f_eff)}) exceeds the padded input {fmt(w + pl + pr)} "
+                        f"by a stride {fmt(s)} or more along axis {names[i]} (output size below 1, ceil_mode)"
+                    ),
                 )
             else:
                 ck.require(
-                    sympy.Ge(w + pl + pr, f_eff),
-                    f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
-                    f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)",
+                    sympy.Ge(w + pl + pr, f_eff, evaluate=False),
+                    lambda w=w, k=k, pl=pl, pr=pr, f_eff=f_eff, i=i: (
+                        f"kernel {fmt(k)} (effective {fmt(f_eff)}) is larger than the padded input "
+                        f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)"
+                    ),
                 )
             out.append(pool_output_size(w, k, s, pl, pr, d, self.ceil_mode))
         outputs = x[0] * prod(out)

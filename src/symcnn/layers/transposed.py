@@ -60,8 +60,10 @@ class _ConvTransposeNd(_ConvNd):
         for op, s, d in zip(ops, self.stride, self.dilation, strict=True):
             limit = smax(s, d)
             ck.require(
-                sympy.Lt(op, limit),
-                f"`output_padding`={fmt(op)} must be smaller than max(`stride`, `dilation`) = {fmt(limit)}",
+                sympy.Lt(op, limit, evaluate=False),
+                lambda op=op, limit=limit: (
+                    f"`output_padding`={fmt(op)} must be smaller than max(`stride`, `dilation`) = {fmt(limit)}"
+                ),
             )
         self._set(output_padding=ops, _arg_conditions=tuple(ck.conditions))
         self._freeze()
@@ -84,7 +86,8 @@ class _ConvTransposeNd(_ConvNd):
             strict=True,
         ):
             o = transposed_output_size(w, k, s, pl, pr, d, op)
-            ck.require(sympy.Ge(o, 1), f"output size {fmt(o)} is below 1 (padding crops more than the output)")
+            ck.require(sympy.Ge(o, 1, evaluate=False),
+                       lambda o=o: f"output size {fmt(o)} is below 1 (padding crops more than the output)")
             out.append(o)
         n = self.out_channels / self.groups * prod(self.kernel_size)
         macs = prod(spatial) * self.in_channels * n

@@ -16,6 +16,7 @@ Display order of a sum: positive terms before negative ones, input sizes first, 
 
 from __future__ import annotations
 
+import functools
 import numbers
 import re
 from fractions import Fraction
@@ -35,13 +36,14 @@ __all__ = ["TextPrinter", "LatexPrinter", "pretty", "latex", "fmt", "number", "t
 _SIZE_NAME = re.compile(r"^[WHLTN](_?\w*)?$")
 
 
+@functools.lru_cache(maxsize=8192)
 def _term_key(term: sympy.Expr):
+    """Sort key of one term of a sum (cached: a deep network prints the same long sums many times)."""
     coeff, mono = term.as_coeff_Mul()
     if mono == 1:
         return (2, 0, "")
-    names = sorted(str(s) for s in mono.free_symbols)
-    is_size = any(_SIZE_NAME.match(n) for n in names)
-    return (1 if coeff < 0 else 0, 0 if is_size else 1, sympy.default_sort_key(mono))
+    is_size = any(_SIZE_NAME.match(s.name if isinstance(s, sympy.Symbol) else str(s)) for s in mono.free_symbols)
+    return (1 if coeff.is_negative else 0, 0 if is_size else 1, sympy.default_sort_key(mono))
 
 
 def _ordered(expr: sympy.Add) -> list[sympy.Expr]:
@@ -65,21 +67,24 @@ def _ceil_sum(expr) -> tuple | None:
     With a numeric divisor the engine already keeps the ceiling form inside the FloorDiv."""
     if not isinstance(expr, sympy.Add):
         return None
+    floors = [t for t in expr.args if type(t).__name__ == "FloorDiv"]
+    if not floors:
+        return None
     const = sum((t for t in expr.args if t.is_Number), sympy.Integer(0))
     if not (const.is_Integer and const >= 1):
         return None
-    for t in _ordered(expr):
-        if type(t).__name__ == "FloorDiv":
-            y = sympy.expand(t.args[0] + 1)
-            if len(sympy.Add.make_args(y)) == 1 and y != 0:
-                return t, y, t.args[1]
+    for t in sorted(floors, key=_term_key):  # the display order of the floors (as in _ordered)
+        y = sympy.expand(t.args[0] + 1)
+        if len(sympy.Add.make_args(y)) == 1 and y != 0:
+            return t, y, t.args[1]
     return None
 
 
 def _collapses(expr) -> bool:
     """True for a sum that prints as one ``ceil(...)`` (it needs no parentheses as a factor)."""
-    found = _ceil_sum(expr)
-    return found is not None and len(expr.args) == 2 and sympy.Integer(1) in expr.args
+    if not (isinstance(expr, sympy.Add) and len(expr.args) == 2 and sympy.Integer(1) in expr.args):
+        return False
+    return _ceil_sum(expr) is not None
 
 
 def _paren(printer, e: sympy.Expr) -> str:
@@ -177,6 +182,8 @@ class _Symcnn:
                 f"{self.parenthesize(b, PRECEDENCE['Mul'], strict=False)}")
 
 
+#: printed products, by (printer class, product, settings); cleared when full
+_MUL_TEXT: dict = {}
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _RELATION = {"==": "=", ">=": "≥", "<=": "≤", "!=": "≠", ">": ">", "<": "<"}
 
@@ -232,6 +239,19 @@ class TextPrinter(_Symcnn, _SympyStrPrinter):
         return self._signed(super()._print_Rational(expr))
 
     def _print_Mul(self, expr):
+        try:  # a product prints the same under the same settings: deep networks repeat terms like 2*P_i
+            key = (type(self), expr, tuple(sorted(self._settings.items())))
+            hash(key)
+        except TypeError:
+            return self._print_Mul_uncached(expr)
+        text = _MUL_TEXT.get(key)
+        if text is None:
+            if len(_MUL_TEXT) >= 8192:
+                _MUL_TEXT.clear()
+            text = _MUL_TEXT[key] = self._print_Mul_uncached(expr)
+        return text
+
+    def _print_Mul_uncached(self, expr):
         text = super()._print_Mul(expr)
         if not self._settings["unicode"]:
             return text

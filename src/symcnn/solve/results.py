@@ -269,14 +269,16 @@ class InputSizes:
         if self.periodic:
             if not self.progressions:
                 return "none"
-            progs = self.progressions
-            step = progs[0].step
-            t = min(p.start for p in progs)
+            finite = [p for p in self.progressions if p.stop is not None]  # e.g. a few small exceptions
+            progs = [p for p in self.progressions if p.stop is None]
+            step = progs[0].step if progs else 0
+            t = min((p.start for p in progs), default=0)
             if len(progs) > 2 and all(
-                p.step == step and p.stop is None and p.start == t + (p.start - t) % step for p in progs
+                p.step == step and p.start == t + (p.start - t) % step for p in progs
             ):  # one threshold, several residues
                 res = sorted(p.start % step for p in progs)
-                return f"{name} mod {step} in {{{_ranges(res)}}}, {name} >= {t}"
+                return " or ".join([*(p.describe(name) for p in finite),
+                                    f"{name} mod {step} in {{{_ranges(res)}}}, {name} >= {t}"])
             return " or ".join(p.describe(name) for p in self.progressions)
         if self.period:  # periodic, but the period is longer than the residue classes scanned
             return _show(self.closed_form) + (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ from ..layers.transposed import _ConvTransposeNd
 from ._inputs import check_input_shape
 from ._progressions import _progressions, _relation_diff, _residue_classes, _slope_period
 from ._search import _numeric
-from .results import _MAX_PERIOD, InputSizes, _int_range
+from .results import _MAX_PERIOD, InputSizes, Progression, _int_range
 
 _MAX_SIZES = 1_000_000  # explicit sizes listed by valid_input_sizes
 
@@ -235,7 +236,55 @@ def _isotropic(analysis: Analysis) -> bool:
     return True
 
 
+_MAX_BRANCHES = 256  # conjunctions a union of product conditions is split into
+
+
+def _alternatives(rel, x) -> list:
+    """``[rel]``, or for ``f_1*f_2*...*f_k = 0`` (an add that broadcasts: ``(a - b)*(b - 1) = 0``) the
+    conditions ``f_i = 0`` of the factors that involve ``x``, one of which must hold."""
+    if not isinstance(rel, sympy.Eq):
+        return [rel]
+    lhs, rhs = rel.lhs, rel.rhs
+    if rhs != 0:
+        lhs, rhs = (rhs, lhs) if lhs == 0 else (lhs, rhs)
+    if rhs != 0 or not lhs.is_Mul:
+        return [rel]
+    factors = [f for f in sympy.Mul.make_args(lhs) if f.has(x)]
+    if len(factors) < 2 or any(not f.is_number and f.is_Pow and not f.exp.is_Integer for f in factors):
+        return [rel]
+    # a power f**n (n >= 1) is zero exactly when f is
+    return [sympy.Eq(f.base if f.is_Pow and f.exp.is_positive else f, 0) for f in factors]
+
+
+def _union(progs: list[Progression]) -> list[Progression]:
+    """Progressions of several conjunctions merged: duplicates and contained ones dropped, the bounded ones
+    rewritten as maximal runs of consecutive sizes when they are few (``1 <= L <= 8``)."""
+    def inside(p, q):
+        return (p != q and p.step % q.step == 0 and p.start in q
+                and (q.stop is None or (p.stop is not None and p.stop <= q.stop)))
+
+    progs = list(dict.fromkeys(progs))
+    progs = [p for p in progs if not any(inside(p, q) for q in progs)]
+    bounded = [p for p in progs if p.stop is not None]
+    free = [p for p in progs if p.stop is None]
+    if bounded and sum((p.stop - p.start) // p.step + 1 for p in bounded) <= 100_000:
+        values = sorted({v for p in bounded for v in range(p.start, p.stop + 1, p.step)
+                         if not any(v in q for q in free)})
+        bounded = []
+        for v in values:
+            if bounded and bounded[-1].stop == v - 1:
+                bounded[-1] = Progression(bounded[-1].start, 1, v)
+            else:
+                bounded.append(Progression(v, 1, v))
+    return sorted(bounded + free, key=lambda g: (g.stop is None, g.start))
+
+
 def _sizes_from_relations(x, rels, between, exact) -> InputSizes:
+    alternatives = [_alternatives(r, x) for r in rels]
+    if any(len(a) > 1 for a in alternatives) and math.prod(len(a) for a in alternatives) <= _MAX_BRANCHES:
+        split = _sizes_of_union(x, rels, alternatives, between, exact)
+        if split is not None:
+            return split
     lo, hi = between
     kinds = [_relation_diff(r) for r in rels]
     sps = [_slope_period(d, x) for _, d in kinds]
@@ -254,3 +303,28 @@ def _sizes_from_relations(x, rels, between, exact) -> InputSizes:
         for v in _numeric(rels, [x])(xs):
             ok &= np.broadcast_to(v, xs.shape).astype(bool)
     return InputSizes(x, xs[ok], between, [], False, rels, exact, period or None)
+
+
+def _sizes_of_union(x, rels, alternatives, between, exact) -> InputSizes | None:
+    """The sizes when some conditions are products: the union over every choice of one factor per product
+    of the (periodic) conjunction it gives; None when a branch is not periodic."""
+    lo, hi = between
+    branches = []
+    for choice in itertools.product(*alternatives):
+        kinds = [_relation_diff(r) for r in choice]
+        sps = [_slope_period(d, x) for _, d in kinds]
+        if any(sp is None for sp in sps) or any(k == "ne" for k, _ in kinds):
+            return None
+        branches.append((kinds, sps))
+    period = math.lcm(1, *(sp[1] for _, sps in branches for sp in sps))
+    if period * len(branches) > _MAX_PERIOD:
+        return None
+    progs: list[Progression] = []
+    for kinds, sps in branches:
+        fn = _numeric([d for _, d in kinds], [x]) if kinds else None
+        classes = _residue_classes(kinds, sps, period, fn)
+        if classes[0].any():
+            progs.extend(_progressions(classes, period))
+    progs = _union(progs)
+    sizes = np.unique(np.concatenate([p.values(lo, hi) for p in progs])) if progs else []
+    return InputSizes(x, sizes, between, progs, True, rels, exact, period)

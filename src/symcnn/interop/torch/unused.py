@@ -22,6 +22,7 @@ class _ParameterNote(Identity):
     """An identity on the network output that carries a parameter count (``groups``: name -> count)."""
 
     _sign = 1
+    counts_activations = False  # no tensor of its own: the output passes through
 
     def __init__(self, groups):
         groups = tuple((str(k), int(v)) for k, v in dict(groups).items())
