@@ -109,9 +109,9 @@ def test_scale_and_machine_sections():
     res["machine"]["load_after"] = [6.5, 3.0, 1.0]
     assert "**The machine was busy** (1-minute load up to 6.5 on 2 cores)" in _bench_page.render(res)[_bench_page.PAGE]
     rows = {r[0]: r for r in _table_rows(md, "| model | layer calls |")}
-    assert rows["resnet50"][1:6] == ["175", "40 ms", "17 ms", "`ceil(H/32)` (2)", "35 ops, 5 products"]
+    assert rows["resnet50"][1:6] == ["175", "40 ms", "17 ms", "`⌈H/32⌉` (2)", "35 ops, 5 products"]
     assert rows["densenet121"][1] == "failed: boom"
-    assert "9408*ceil(H/2)*ceil(W/2) + 2048000" in md
+    assert "9408⌈H/2⌉·⌈W/2⌉ + 2048000" in md  # the recorded form, as people write it
     assert "site build | not measured: symcnn.docsgen has no __main__ yet" in md
 
 

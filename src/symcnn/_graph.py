@@ -79,10 +79,11 @@ class Sequential:
     """``torch.nn.Sequential``: modules applied in order. Children are named ``"0"``, ``"1"``, ... or by
     the keys of an ``OrderedDict`` (or keyword arguments).
 
-    >>> import symcnn as sc
-    >>> net = sc.Sequential(sc.Conv2d(3, 8, 3), sc.ReLU(), sc.MaxPool2d(2))
-    >>> sc.analyze(net, (3, 32, 32)).output_shape
-    (8, 15, 15)
+    Examples:
+        >>> import symcnn as sc
+        >>> net = sc.Sequential(sc.Conv2d(3, 8, 3), sc.ReLU(), sc.MaxPool2d(2))
+        >>> sc.analyze(net, (3, 32, 32)).output_shape
+        (8, 15, 15)
     """
 
     n_inputs = 1

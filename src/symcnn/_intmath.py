@@ -284,18 +284,19 @@ class Gcd(sympy.Function):
 
 
 def floordiv(x, d) -> sympy.Expr:
-    """``floor(x/d)`` in canonical form (see :class:`FloorDiv`)."""
+    """⌊x/d⌋ in canonical form (see :class:`FloorDiv`)."""
     return FloorDiv(x, d)
 
 
 def ceildiv(x, d) -> sympy.Expr:
-    """``ceil(x/d) = floor((x + d - 1)/d)`` (R5).
+    """⌈x/d⌉ = ⌊(x + d − 1)/d⌋ (R5).
 
-    >>> from symcnn import W, S
-    >>> ceildiv(W, S), pretty(ceildiv(W, S))         # stored as floor((W - 1)/S) + 1, shown as people write it
-    (floor((W - 1)/S) + 1, 'ceil(W/S)')
-    >>> ceildiv(224, 32), ceildiv(225, 32)
-    (7, 8)
+    Examples:
+        >>> from symcnn import W, S
+        >>> ceildiv(W, S), pretty(ceildiv(W, S))         # stored as floor((W - 1)/S) + 1, shown as people write it
+        (floor((W - 1)/S) + 1, 'ceil(W/S)')
+        >>> ceildiv(224, 32), ceildiv(225, 32)
+        (7, 8)
     """
     x = _sympify_arg(x, "numerator")
     d = _sympify_arg(d, "divisor")

@@ -26,9 +26,10 @@ def size_symbol(name: str, *, nonnegative: bool = False) -> sympy.Symbol:
 def symbols(names: str, *, nonnegative: bool = False) -> tuple[sympy.Symbol, ...] | sympy.Symbol:
     """Several integer symbols at once, like :func:`sympy.symbols` (space or comma separated).
 
-    >>> W1, W2 = symbols("W1 W2")
-    >>> W1.is_integer and W1.is_positive
-    True
+    Examples:
+        >>> W1, W2 = symbols("W1 W2")
+        >>> W1.is_integer and W1.is_positive
+        True
     """
     parts = [p for p in names.replace(",", " ").split() if p]
     syms = tuple(size_symbol(p, nonnegative=nonnegative) for p in parts)

@@ -511,10 +511,11 @@ def count(model, input_shape=None, convention: str = "torchvision") -> sympy.Exp
     Returns:
         A SymPy integer expression, in the unit of the convention (FLOPs for ``"flop_counter"``, else MACs).
 
-    >>> import symcnn as sc
-    >>> up = sc.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1, bias=False)
-    >>> sc.count(up, (4, 10, 10)), sc.count(up, (4, 10, 10), convention="thop")   # 10*10*4*8*9; 20*20*...
-    (28800, 115200)
+    Examples:
+        >>> import symcnn as sc
+        >>> up = sc.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1, bias=False)
+        >>> sc.count(up, (4, 10, 10)), sc.count(up, (4, 10, 10), convention="thop")   # 10*10*4*8*9; 20*20*...
+        (28800, 115200)
     """
     rules = _rules(convention)
     if isinstance(model, Analysis):

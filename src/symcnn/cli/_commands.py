@@ -75,7 +75,7 @@ def cmd_formula(args) -> tuple[str, int]:
             text = (f"size {tup(rf.size)}, stride {tup(rf.stride)}" if not args.latex else
                     rf"\text{{size}} = {tup(rf.size)},\quad \text{{stride}} = {tup(rf.stride)}")
             if not rf.exact:
-                text += " (not exact: a bound or estimate, see symcnn/receptive.py)"
+                text += " (not exact: a bound or estimate: a transposed convolution, upsampling or opaque layer)"
     elif quantity == "constraints":
         if not a.conditions:
             text = "none (valid for every value of the symbols)"

@@ -240,6 +240,19 @@ def _agreement(res: dict) -> list[str]:
     return _table(["model", "tool", "compared", "MACs equal at every size", "max rel. diff", "params equal"], rows)
 
 
+def _math(text: str) -> str:
+    """A recorded closed form (text as ``symcnn.pretty`` printed it) as people write it: ``ceil(H/32)`` -> ⌈H/32⌉.
+    Read back with the whitelist parser (never evaluated); left as recorded if it does not parse."""
+    from .._errors import SymcnnError
+    from .._parse import parse_expr_safe
+    from ..present import pretty
+
+    try:
+        return pretty(parse_expr_safe(text), unicode=True)
+    except (SymcnnError, ValueError):
+        return text
+
+
 def _scale(res: dict) -> list[str]:
     sc = res.get("scale", {})
     if not sc:
@@ -252,7 +265,7 @@ def _scale(res: dict) -> list[str]:
         fs, m = r.get("feature_size", {}), r.get("macs", {})
         shown = name if r.get("input_shape", "(3, H, W)") == "(3, H, W)" else f"{name} on {r['input_shape']}"
         rows.append([shown, r.get("layers", "-"), _sec(r.get("analyze_first_s")), _sec(r.get("analyze_warm_min_s")),
-                     f"`{fs['expr']}` ({fs['count_ops']})" if fs else "-",
+                     f"`{_math(fs['expr'])}` ({fs['count_ops']})" if fs else "-",
                      f"{m.get('count_ops', '-')} ops, {m.get('product_terms', '-')} products",
                      _sec(r.get("marginal", {}).get("scalar_median_s")),
                      _sec(r.get("marginal", {}).get("vectorised_per_size_s"))])
@@ -271,7 +284,7 @@ def _scale(res: dict) -> list[str]:
         lines += [f"![Analysis time against depth, every zoo model (log scale)]({_SCALE_SVG})", ""]
     r50 = sc.get("resnet50", {}).get("macs", {})
     if r50.get("expr"):
-        lines += ["The resnet50 MACs closed form (symbolic in H and W):", "", "```text", r50["expr"], "```", ""]
+        lines += ["The resnet50 MACs closed form (symbolic in H and W):", "", "```text", _math(r50["expr"]), "```", ""]
     return lines
 
 

@@ -37,12 +37,13 @@ class Opaque(Layer):
         connections: default ``macs``.
         name: shown in messages and in ``repr``.
 
-    >>> import symcnn as sc
-    >>> se = sc.Opaque(output_shape=lambda s: s, params=lambda s: 2 * s[0] * (s[0] // 4) + s[0] + s[0] // 4,
-    ...                macs=lambda s: 2 * s[0] * (s[0] // 4), name="SqueezeExcite")
-    >>> a = sc.analyze(se, (64, sc.H, sc.W))
-    >>> a.output_shape, a.params, a.macs     # 2*64*16 + 64 + 16 = 2128
-    ((64, H, W), 2128, 2048)
+    Examples:
+        >>> import symcnn as sc
+        >>> se = sc.Opaque(output_shape=lambda s: s, params=lambda s: 2 * s[0] * (s[0] // 4) + s[0] + s[0] // 4,
+        ...                macs=lambda s: 2 * s[0] * (s[0] // 4), name="SqueezeExcite")
+        >>> a = sc.analyze(se, (64, sc.H, sc.W))
+        >>> a.output_shape, a.params, a.macs     # 2*64*16 + 64 + 16 = 2128
+        ((64, H, W), 2128, 2048)
     """
 
     def __init__(self, output_shape=_REQUIRED, params=_REQUIRED, macs=_REQUIRED, flops=None, buffers=0,

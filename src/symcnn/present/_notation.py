@@ -318,9 +318,10 @@ class LatexPrinter(_Symcnn, _SympyLatexPrinter):
 def pretty(expr, **settings) -> str:
     """The display form of an expression: sizes first, then positive terms, negatives, constants.
 
-    >>> from symcnn import W, P, F, S, floordiv
-    >>> pretty(floordiv(W + 2 * P - F, S) + 1)
-    'floor((W + 2*P - F)/S) + 1'
+    Examples:
+        >>> from symcnn import W, P, F, S, floordiv
+        >>> pretty(floordiv(W + 2 * P - F, S) + 1)
+        'floor((W + 2*P - F)/S) + 1'
     """
     return TextPrinter(settings).doprint(sympy.sympify(expr))
 
@@ -328,9 +329,10 @@ def pretty(expr, **settings) -> str:
 def latex(expr, **settings) -> str:
     r"""LaTeX in the same display order as :func:`pretty`.
 
-    >>> from symcnn import W, P, F, S, floordiv
-    >>> latex(floordiv(W + 2 * P - F, S) + 1)
-    '\\left\\lfloor \\frac{W + 2 P - F}{S} \\right\\rfloor + 1'
+    Examples:
+        >>> from symcnn import W, P, F, S, floordiv
+        >>> latex(floordiv(W + 2 * P - F, S) + 1)
+        '\\left\\lfloor \\frac{W + 2 P - F}{S} \\right\\rfloor + 1'
     """
     return LatexPrinter(settings).doprint(sympy.sympify(expr))
 

@@ -85,7 +85,7 @@ def summary_table(analysis, title: str = "model", extra=()) -> SummaryTable:
         ("receptive field", tuple(rf.size)),
         ("receptive field stride", tuple(rf.stride)),
         *((("receptive field is exact", "no: a bound or estimate (adaptive pooling, strided transposed conv, "
-            "upsampling or an opaque layer on the way; see symcnn/receptive.py)"),) if not rf.exact else ()),
+            "upsampling or an opaque layer on the way)"),) if not rf.exact else ()),
         *tuple(extra),
     )
     conditions = tuple(f"{c!r}  ({c.where}: {c.message})" for c in analysis.conditions)

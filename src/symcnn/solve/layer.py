@@ -136,16 +136,17 @@ def solve(model, input_shape, output_shape, *, bounds=None, unknowns=None) -> So
     Returns:
         :class:`Solutions`.
 
-    >>> import symcnn as sc
-    >>> r = solve(sc.Conv2d(3, 64, kernel_size=sc.F, stride=sc.S, padding=sc.P), (3, 224, 224),
-    ...           (64, 112, 112),
-    ...           bounds={sc.F: (1, 5), sc.S: (1, 4), sc.P: (0, 2)})
-    >>> [tuple(s.values()) for s in r]        # (F, S, P): 112 = floor((224 + 2P - F)/S) + 1
-    [(1, 2, 0), (2, 2, 0), (3, 2, 1), (4, 2, 1), (5, 2, 2)]
-    >>> from symcnn import W, P
-    >>> O = sc.symbols("O")
-    >>> solve(sc.Conv1d(1, 1, 7, stride=2, padding=P), (1, W), (1, O), unknowns=[P]).closed_form
-    Eq(P, O + floor((-W)/2) + 3)
+    Examples:
+        >>> import symcnn as sc
+        >>> r = solve(sc.Conv2d(3, 64, kernel_size=sc.F, stride=sc.S, padding=sc.P), (3, 224, 224),
+        ...           (64, 112, 112),
+        ...           bounds={sc.F: (1, 5), sc.S: (1, 4), sc.P: (0, 2)})
+        >>> [tuple(s.values()) for s in r]        # (F, S, P): 112 = floor((224 + 2P - F)/S) + 1
+        [(1, 2, 0), (2, 2, 0), (3, 2, 1), (4, 2, 1), (5, 2, 2)]
+        >>> from symcnn import W, P
+        >>> O = sc.symbols("O")
+        >>> solve(sc.Conv1d(1, 1, 7, stride=2, padding=P), (1, W), (1, O), unknowns=[P]).closed_form
+        Eq(P, O + floor((-W)/2) + 3)
     """
     input_shape = check_input_shape("solve", input_shape)
     try:

@@ -36,15 +36,16 @@ def mirror_output_padding(encoder, decoder, input_shape) -> OutputPaddings:
     Encoder stages are the convolution / pooling layers that change the spatial size; the last one pairs with
     the first transposed layer of the decoder, and so on. The decoder's own ``output_padding`` is ignored.
 
-    >>> import symcnn as sc
-    >>> enc = sc.Sequential(sc.Conv2d(3, 8, 3, stride=2, padding=1), sc.Conv2d(8, 8, 3, stride=2, padding=1))
-    >>> dec = sc.Sequential(sc.ConvTranspose2d(8, 8, 3, stride=2, padding=1),
-    ...                     sc.ConvTranspose2d(8, 3, 3, stride=2, padding=1))
-    >>> r = mirror_output_padding(enc, dec, (3, sc.H, sc.W))
-    >>> r.output_padding[1]              # (W + 2*1 - 3) mod 2
-    (Mod(H + 1, 2), Mod(W + 1, 2))
-    >>> r.at(H=64, W=65)
-    [(1, 0), (1, 0)]
+    Examples:
+        >>> import symcnn as sc
+        >>> enc = sc.Sequential(sc.Conv2d(3, 8, 3, stride=2, padding=1), sc.Conv2d(8, 8, 3, stride=2, padding=1))
+        >>> dec = sc.Sequential(sc.ConvTranspose2d(8, 8, 3, stride=2, padding=1),
+        ...                     sc.ConvTranspose2d(8, 3, 3, stride=2, padding=1))
+        >>> r = mirror_output_padding(enc, dec, (3, sc.H, sc.W))
+        >>> r.output_padding[1]              # (W + 2*1 - 3) mod 2
+        (Mod(H + 1, 2), Mod(W + 1, 2))
+        >>> r.at(H=64, W=65)
+        [(1, 0), (1, 0)]
     """
     which = "mirror_output_padding"
     dec_layers = _flat_layers(decoder, which, "decoder")

@@ -167,12 +167,13 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
         input_requires_grad: the network input requires grad (the model is part of a larger network): the
             first layers then compute their input gradient too.
 
-    >>> import symcnn as sc
-    >>> t = training(sc.Sequential(sc.Conv2d(3, 8, 3), sc.ReLU()), (3, sc.H, sc.W), optimizer="sgd")
-    >>> t.backward_macs                           # weight gradient only: the input does not require grad
-    216*B*(H - 2)*(W - 2)
-    >>> t.saved_activation_bytes                  # the conv's input and the ReLU's output, float32
-    12*B*H*W + 32*B*(H - 2)*(W - 2)
+    Examples:
+        >>> import symcnn as sc
+        >>> t = training(sc.Sequential(sc.Conv2d(3, 8, 3), sc.ReLU()), (3, sc.H, sc.W), optimizer="sgd")
+        >>> t.backward_macs                           # weight gradient only: the input does not require grad
+        216*B*(H - 2)*(W - 2)
+        >>> t.saved_activation_bytes                  # the conv's input and the ReLU's output, float32
+        12*B*H*W + 32*B*(H - 2)*(W - 2)
     """
     where = "training"
     dtype = check_dtype(where, "dtype", dtype)

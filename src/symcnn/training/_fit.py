@@ -57,10 +57,11 @@ def max_batch(model, input_shape, *, memory, **options) -> int:
     ``options`` are those of :func:`symcnn.training` (dtype, optimizer, frozen, inplace, checkpoint,
     mixed_precision, master_weights, device). The input shape must be numbers.
 
-    >>> import symcnn as sc
-    >>> net = sc.Sequential(sc.Conv2d(3, 8, 3, padding=1), sc.ReLU())
-    >>> max_batch(net, (3, 32, 32), memory="1 MiB", optimizer="sgd")   # 1728 + 2048*n... bytes
-    23
+    Examples:
+        >>> import symcnn as sc
+        >>> net = sc.Sequential(sc.Conv2d(3, 8, 3, padding=1), sc.ReLU())
+        >>> max_batch(net, (3, 32, 32), memory="1 MiB", optimizer="sgd")   # 1728 + 2048*n... bytes
+        23
     """
     where = "max_batch"
     limit = parse_memory(where, memory)

@@ -285,13 +285,14 @@ def to_torch(model):
     Raises:
         SymcnnError: PyTorch is missing, an argument is symbolic, or a layer has no PyTorch form.
 
-    >>> import symcnn as sc
-    >>> m = sc.to_torch(sc.Sequential(sc.Conv2d(3, 8, 3, padding=1), sc.ReLU()))  # doctest: +SKIP
-    >>> m                                                                          # doctest: +SKIP
-    Sequential(
-      (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
-      (1): ReLU()
-    )
+    Examples:
+        >>> import symcnn as sc
+        >>> m = sc.to_torch(sc.Sequential(sc.Conv2d(3, 8, 3, padding=1), sc.ReLU()))  # doctest: +SKIP
+        >>> m                                                                          # doctest: +SKIP
+        Sequential(
+          (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+          (1): ReLU()
+        )
     """
     torch = _import_torch()
     if not isinstance(model, (Layer, Sequential, Graph)):
