@@ -100,7 +100,17 @@ def test_build_leaves_the_marker_that_lets_it_rebuild(tmp_path, monkeypatch):
     import mkdocs.commands.build
 
     built = []
-    monkeypatch.setattr(docsgen, "write", lambda root, pages=None, cli=None: root / "docs")
+
+    def write(root, pages=None, cli=None):  # the real write generates the navigation mkdocs.yml inherits
+        from symcnn.docsgen._nav import NAV_FILE, site_config
+
+        nav = root / "docs" / NAV_FILE
+        if not nav.exists():  # a fresh clone: nothing generated yet
+            nav.parent.mkdir(parents=True, exist_ok=True)
+            nav.write_text(site_config([]))
+        return root / "docs"
+
+    monkeypatch.setattr(docsgen, "write", write)
     monkeypatch.setattr(mkdocs.commands.build, "build", lambda cfg: built.append(cfg["site_dir"]))
     site = tmp_path / "site"
     assert docsgen.build(site_dir=site) == site.resolve()

@@ -214,8 +214,8 @@ def test_unknown_operators_are_named_with_their_node():
 
 
 def test_transposes_that_move_axes_are_refused():
-    node = helper.make_node("Transpose", ["x"], ["y"], name="t", perm=[0, 2, 3, 1])
-    with pytest.raises(SymcnnError, match=r"node 't' \(Transpose\): a transpose with `perm`=\[0, 2, 3, 1\]"):
+    node = helper.make_node("Transpose", ["x"], ["y"], name="t", perm=[0, 1, 3, 2])
+    with pytest.raises(SymcnnError, match=r"node 't' \(Transpose\): a transpose with `perm`=\[0, 1, 3, 2\]"):
         from_onnx(_model(node, [1, 3, 8, 8]))
 
 
