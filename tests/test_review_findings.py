@@ -98,7 +98,6 @@ def test_junk_raises_only_symcnn_error(case):
         calls[case]()
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 7")
 def test_onnx_pool_refusal_names_the_node():
     pytest.importorskip("onnx")
     from onnx import TensorProto
