@@ -44,7 +44,6 @@ def test_site_marker_does_not_license_deleting_files_symcnn_did_not_write(tmp_pa
         docsgen.check_site_dir(site, docsgen.find_root())
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 4")
 def test_from_torch_keeps_inplace_so_training_refuses_what_pytorch_fails_on():
     torch = pytest.importorskip("torch")
     nn = torch.nn
