@@ -7,7 +7,6 @@ import pytest
 import symcnn as sc
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 1")
 def test_symbolic_stride_before_symbolic_ceil_pool_does_not_recurse_forever():
     s2 = sc.symbols("S2")
     net = sc.Sequential(sc.Conv1d(1, 1, 1, stride=sc.S), sc.MaxPool1d(sc.F, stride=s2, ceil_mode=True))
