@@ -283,13 +283,13 @@ class Analysis:
 
     def activation_bytes(self, dtype: str = "float32") -> sympy.Expr:
         """Total activation memory (every layer output kept) in bytes for ``dtype``."""
-        if dtype not in DTYPE_BYTES:
+        if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
             raise SymcnnError(f"activation_bytes: `dtype`={dtype!r} must be one of {', '.join(DTYPE_BYTES)}")
         return DTYPE_BYTES[dtype] * self.activations
 
     def param_bytes(self, dtype: str = "float32") -> sympy.Expr:
         """Parameter memory in bytes for ``dtype`` (VGG16: 138,357,544 * 4 = 553,430,176 B = 527.8 MiB)."""
-        if dtype not in DTYPE_BYTES:
+        if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
             raise SymcnnError(f"param_bytes: `dtype`={dtype!r} must be one of {', '.join(DTYPE_BYTES)}")
         return DTYPE_BYTES[dtype] * self.params
 
@@ -297,6 +297,8 @@ class Analysis:
     def _mapping(self, mapping, kwargs) -> dict:
         by_name = {s.name: s for s in self.free_symbols}
         out: dict = {}
+        if mapping is not None and not isinstance(mapping, Mapping):
+            raise SymcnnError(f"subs: `mapping`={mapping!r} must be a dict of symbol (or name) -> value")
         items = list((mapping or {}).items()) + list(kwargs.items())
         for key, value in items:
             if isinstance(key, str):

@@ -213,10 +213,10 @@ class FloorDiv(sympy.Function):
                 if f.is_positive is True and f.is_integer is True and \
                         all(_divides(c * m, f) for m, c in terms.items()):
                     return FloorDiv(_expand(x / f), _expand(d / f))
-            pulled = [c * m for m, c in terms.items() if _divides(c * m, d)]
-            if pulled:
-                pulled_sum = sympy.Add(*pulled)
-                return _expand(pulled_sum / d) + FloorDiv(x - pulled_sum, d)
+            pulled = {m: c for m, c in terms.items() if _divides(c * m, d)}
+            if pulled:  # the remainder is rebuilt from the expanded terms (``x - pulled`` can keep them)
+                rest = _from_terms({m: c for m, c in terms.items() if m not in pulled})
+                return _expand(_from_terms(pulled) / d) + FloorDiv(rest, d)
             if d.is_Add:  # a sum as divisor: x = Q*d + R with a polynomial Q of integer coefficients
                 quotient = _poly_quotient(x, d)
                 if quotient is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sympy
 
+from ._errors import SymcnnError
+
 __all__ = ["W", "H", "L", "T", "F", "P", "S", "D", "C", "G", "K", "N", "symbols", "size_symbol"]
 
 
@@ -31,6 +33,8 @@ def symbols(names: str, *, nonnegative: bool = False) -> tuple[sympy.Symbol, ...
         >>> W1.is_integer and W1.is_positive
         True
     """
+    if not isinstance(names, str):
+        raise SymcnnError(f"symbols: `names`={names!r} must be a string of names separated by spaces or commas")
     parts = [p for p in names.replace(",", " ").split() if p]
     syms = tuple(size_symbol(p, nonnegative=nonnegative) for p in parts)
     return syms[0] if len(syms) == 1 else syms

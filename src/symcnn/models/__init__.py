@@ -42,6 +42,6 @@ def names() -> list[str]:
 
 def get(name: str, **kwargs):
     """Build a zoo model by name."""
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise SymcnnError(f"models.get: unknown model {name!r}; choose one of: {', '.join(names())}")
     return _REGISTRY[name](**kwargs)

@@ -354,6 +354,10 @@ def _fit(rows: list[list[str]], width: int, total_row: int, protect: int = 3) ->
 def render(analysis, format: str = "table", title: str = "model", width: int | None = None,  # noqa: A002
            extra=()) -> str:
     """Render ``analysis`` in one of :data:`FORMATS` (``extra``: more ``(label, value)`` facts)."""
+    if not isinstance(format, str) or format not in FORMATS:
+        raise SymcnnError(f"render: `format`={format!r} must be one of {', '.join(FORMATS)}")
+    if not isinstance(title, str):
+        raise SymcnnError(f"render: `title`={title!r} must be a string")
     if format == "table":
         return to_text(analysis, title, width, extra)
     funcs = {"markdown": to_markdown, "latex": to_latex, "csv": to_csv, "json": to_json, "html": to_html}

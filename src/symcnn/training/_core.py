@@ -384,7 +384,9 @@ def render_rows(cost: TrainingCost, columns, fmt: str) -> str:
     """The per-layer rows of ``cost`` and a total row as text, Markdown, CSV or HTML."""
     import html
 
-    bad = [c for c in columns if c not in QUANTITIES]
+    if isinstance(columns, str) or not isinstance(columns, (list, tuple)):
+        raise SymcnnError(f"table: `columns`={columns!r} must be a list or tuple of names from {', '.join(QUANTITIES)}")
+    bad = [c for c in columns if not isinstance(c, str) or c not in QUANTITIES]
     if bad:
         raise SymcnnError(f"table: unknown column(s) {', '.join(map(repr, bad))}; use {', '.join(QUANTITIES)}")
     if fmt not in ("text", "markdown", "csv", "html"):

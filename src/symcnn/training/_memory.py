@@ -51,7 +51,9 @@ def dtype_bytes(dtype: str) -> int:
 
 def optimizer_state_factor(where: str, optimizer) -> tuple[int, bool]:
     """(tensors like the parameter, float32 ``step`` scalar) kept by ``optimizer``."""
-    name = optimizer.lower().replace("-", "_").replace(" ", "_") if isinstance(optimizer, str) else optimizer
+    if not isinstance(optimizer, str):
+        raise SymcnnError(f"{where}: `optimizer`={optimizer!r} must be one of {', '.join(OPTIMIZERS)}")
+    name = optimizer.lower().replace("-", "_").replace(" ", "_")
     name = {"momentum": "sgd_momentum", "sgdm": "sgd_momentum"}.get(name, name)
     if name not in OPTIMIZERS:
         raise SymcnnError(f"{where}: `optimizer`={optimizer!r} must be one of {', '.join(OPTIMIZERS)}")

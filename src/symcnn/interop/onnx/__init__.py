@@ -126,7 +126,7 @@ class _Walk:
                     outs = _fold(node, ins, attrs)
                 if outs is None:
                     outs = handler(self, node, ins, attrs)
-            except OpError as e:
+            except (OpError, SymcnnError) as e:  # a layer constructor's refusal is the node's refusal too
                 self.refused.append(f"{where}: {e}")
                 outs = [UNKNOWN] * len(node.output)
             for name, value in zip(node.output, outs, strict=False):

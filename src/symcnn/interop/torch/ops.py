@@ -13,7 +13,7 @@ from ...layers._base import fmt
 from ...layers.dense import Flatten
 from ...layers.merge import Add, Concat, Mul, ScalarOp
 from ...layers.resize import Upsample
-from .tables import _ACT_ARGS, _bind, _seq
+from .tables import _act_args, _bind, _seq
 from .values import _BATCH, _Dim, _show, _size_of, _Sizes, _Unsupported
 
 
@@ -26,7 +26,7 @@ class _Ops:
 
     def op_act(self, node, handler, args, kwargs):
         name = handler[1]
-        keep = {k: v for k, v in kwargs.items() if k in _ACT_ARGS.get(name, ())}
+        keep = {k: v for k, v in kwargs.items() if k in _act_args(name)}
         if name in ("Softmax", "LogSoftmax") and len(args) > 1:
             keep["dim"] = args[1]
         layer = getattr(_act, name)(**keep)

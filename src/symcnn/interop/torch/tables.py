@@ -54,9 +54,18 @@ _ACT_ARGS = {
 }
 
 
+def _act_args(name) -> tuple[str, ...]:
+    """The arguments kept for activation ``name``: ``_ACT_ARGS``, plus ``inplace`` where the layer takes it
+    (it does not change the counts, but training's memory and PyTorch's backward depend on it)."""
+    layer_cls = getattr(_act, name)
+    takes = {a[0] for a in getattr(layer_cls, "_args", ())}
+    return _ACT_ARGS.get(name, ()) + (("inplace",) if "inplace" in takes else ())
+
+
 def _from_act(name):
     layer_cls = getattr(_act, name)
-    return lambda m: layer_cls(**_module_args(m, _ACT_ARGS.get(name, ())))
+    names = _act_args(name)
+    return lambda m: layer_cls(**_module_args(m, names))
 
 
 def _from_pad(name):
