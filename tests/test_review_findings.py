@@ -17,7 +17,6 @@ def test_symbolic_stride_before_symbolic_ceil_pool_does_not_recurse_forever():
     assert tuple(sub.output_shape) == tuple(num.output_shape)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2")
 @pytest.mark.parametrize("call", ["pretty", "latex", "conv_output_size", "effective_kernel", "transposed_output_size"])
 def test_public_helpers_never_evaluate_strings(call, tmp_path):
     marker = tmp_path / "evaluated"
