@@ -85,8 +85,8 @@ def test_site_dir_with_someone_elses_files_is_refused_unless_force(tmp_path, cap
         docsgen.check_site_dir(mine, root)
     assert docsgen.check_site_dir(mine, root, force=True) == mine.resolve()
     assert docsgen.check_site_dir(tmp_path / "new", root) == (tmp_path / "new").resolve()
-    (mine / docsgen.SITE_MARKER).write_text("")
-    assert docsgen.check_site_dir(mine, root) == mine.resolve()  # an earlier symcnn site is replaced
+    (mine / docsgen.SITE_MARKER).write_text("# header\nnotes.txt\n")
+    assert docsgen.check_site_dir(mine, root) == mine.resolve()  # a site whose files the marker lists is replaced
 
 
 def test_site_dir_may_never_hold_the_docs(tmp_path):
@@ -99,15 +99,67 @@ def test_site_dir_may_never_hold_the_docs(tmp_path):
 def test_build_leaves_the_marker_that_lets_it_rebuild(tmp_path, monkeypatch):
     import mkdocs.commands.build
 
-    built = []
+    pages = [{"index.html": "one", "a/b.html": "b", "gone/x.html": "x"}, {"index.html": "two", "a/c.html": "c"}]
+
+    def fake_build(cfg):  # what mkdocs writes, into the folder it is given
+        for rel, text in pages.pop(0).items():
+            (pathlib.Path(cfg["site_dir"]) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (pathlib.Path(cfg["site_dir"]) / rel).write_text(text)
+
     monkeypatch.setattr(docsgen, "write", lambda root, pages=None, cli=None: root / "docs")
-    monkeypatch.setattr(mkdocs.commands.build, "build", lambda cfg: built.append(cfg["site_dir"]))
+    monkeypatch.setattr(mkdocs.commands.build, "build", fake_build)
+    monkeypatch.setattr(docsgen, "_config", lambda root, site_dir, strict: {"site_dir": str(site_dir)})
     site = tmp_path / "site"
     assert docsgen.build(site_dir=site) == site.resolve()
-    assert (site / docsgen.SITE_MARKER).is_file()
-    (site / "index.html").write_text("old build")
+    lines = (site / docsgen.SITE_MARKER).read_text().splitlines()
+    assert lines[0].startswith("#") and sorted(lines[1:]) == ["a/b.html", "gone/x.html", "index.html"]
+    (site / ".git").mkdir()
+    (site / ".git" / "HEAD").write_text("kept: hidden entries are never touched")
     assert docsgen.build(site_dir=site) == site.resolve()
-    assert built == [str(site.resolve())] * 2
+    assert (site / "index.html").read_text() == "two" and (site / "a" / "c.html").is_file()
+    assert not (site / "a" / "b.html").exists() and not (site / "gone").exists()  # emptied folder removed
+    assert (site / ".git" / "HEAD").is_file()
+    assert sorted((site / docsgen.SITE_MARKER).read_text().splitlines()[1:]) == ["a/c.html", "index.html"]
+    (site / "notes.txt").write_text("mine")
+    with pytest.raises(sc.SymcnnError, match="notes.txt"):  # a file the marker does not list stops the build
+        docsgen.build(site_dir=site)
+    assert (site / "index.html").read_text() == "two" and (site / "notes.txt").read_text() == "mine"
+
+
+def test_forged_marker_deletes_nothing_it_does_not_list(tmp_path):
+    root = docsgen.find_root()
+    site = tmp_path / "site"
+    (site / "sub").mkdir(parents=True)
+    (site / "notes.txt").write_text("mine")
+    (site / "sub" / "data.csv").write_text("1,2")
+    (site / docsgen.SITE_MARKER).write_text("")
+    with pytest.raises(sc.SymcnnError, match=r"notes\.txt, sub/data\.csv.*--force"):
+        docsgen.check_site_dir(site, root)
+    (site / docsgen.SITE_MARKER).write_text("# forged\nnotes.txt\n")
+    with pytest.raises(sc.SymcnnError, match=r"sub/data\.csv"):
+        docsgen.check_site_dir(site, root)
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "index.html").write_text("new")
+    with pytest.raises(sc.SymcnnError):
+        docsgen._replace_site(site, built, root, force=False)
+    assert (site / "notes.txt").read_text() == "mine" and (site / "sub" / "data.csv").read_text() == "1,2"
+    for bad in ("../outside.txt", "/etc/passwd"):
+        (site / docsgen.SITE_MARKER).write_text(f"# forged\n{bad}\nsub/data.csv\n")
+        with pytest.raises(sc.SymcnnError, match="not a file inside"):
+            docsgen.check_site_dir(site, root)
+    assert (site / "notes.txt").is_file() and (site / "sub" / "data.csv").is_file()
+
+
+def test_force_still_refuses_home_root_and_the_current_folder(tmp_path, monkeypatch):
+    root = docsgen.find_root()
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    for bad in (pathlib.Path.home(), work, tmp_path / "a", tmp_path):
+        with pytest.raises(sc.SymcnnError, match="home folder|docs folder"):
+            docsgen.check_site_dir(bad, root, force=True)
+    assert docsgen.check_site_dir(work / "site", root, force=True) == (work / "site").resolve()
 
 
 def test_docs_serve_unknown_host_is_bad_input(monkeypatch, capsys):

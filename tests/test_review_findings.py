@@ -29,7 +29,6 @@ def test_public_helpers_never_evaluate_strings(call, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 3")
 def test_site_marker_does_not_license_deleting_files_symcnn_did_not_write(tmp_path):
     pytest.importorskip("mkdocs")
     from symcnn import docsgen
