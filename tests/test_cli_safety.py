@@ -253,7 +253,59 @@ def test_a_factory_returning_something_else_is_refused(nets, capsys):
 def test_the_target_rule_is_in_the_help(capsys):
     assert cli.main(["summary", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "standard-library modules are refused" in text and "defined in that module itself" in text
+    assert "standard-library modules" in text and "defined in that module itself" in text
+    assert "pip, setuptools" in text and "site-packages" in text and "torchvision" in text
+
+
+@pytest.mark.parametrize("target", ["pip:main", "pip._internal.cli.main:main", "wheel:__version__",
+                                    "mkdocs.__main__:cli", "pytest:main", "symcnn.docsgen:build",
+                                    "symcnn.docsgen:serve", "symcnn.models:get"])
+def test_symcnn_and_tooling_targets_are_refused_without_running(target, monkeypatch, capsys):
+    module_name, attr = target.split(":")
+    module = pytest.importorskip(module_name)
+    called = []
+    monkeypatch.setattr(module, attr, lambda *a, **k: called.append(target))
+    status, out, err = run(["summary", target], capsys)
+    _one_line_error(status, err)
+    assert called == [] and out == "" and ("tooling" in err or "symcnn itself" in err)
+
+
+def test_functions_of_installed_packages_are_refused_without_calling(monkeypatch, capsys):
+    yaml = pytest.importorskip("yaml")
+    assert "-packages" in yaml.__file__  # an installed package, not the user's code
+    called = []
+
+    def safe_load():
+        called.append("yaml")
+
+    safe_load.__module__ = "yaml"
+    monkeypatch.setattr(yaml, "safe_load", safe_load)
+    status, out, err = run(["summary", "yaml:safe_load"], capsys)
+    _one_line_error(status, err)
+    assert called == [] and "neither your own code nor a model library" in err
+
+
+def test_functions_of_the_users_own_files_and_of_model_libraries_are_accepted(nets, monkeypatch, capsys):
+    from symcnn.cli import _resolve
+
+    assert _resolve._own_code(sys.modules.get(nets) or __import__(nets))
+    assert not _resolve._own_code(pytest.importorskip("yaml"))
+    import types
+
+    lib = types.ModuleType("timm.symcnn_fake")  # a model library's factory, installed under site-packages
+    lib.__file__ = "/venv/lib/python3.11/site-packages/timm/symcnn_fake.py"
+
+    def tiny():
+        import symcnn as sc
+
+        return sc.Sequential(sc.Conv2d(3, 5, 1))
+
+    tiny.__module__ = lib.__name__
+    lib.tiny = tiny
+    monkeypatch.setitem(sys.modules, "timm.symcnn_fake", lib)
+    monkeypatch.setattr(_resolve.importlib, "import_module", lambda name: sys.modules[name])
+    status, out, err = run(["summary", "timm.symcnn_fake:tiny", "--input", "3x4x4", "--format", "csv"], capsys)
+    assert status == 0 and "(5,4,4)" in out.replace(" ", ""), err
 
 
 def test_the_current_folder_does_not_shadow_installed_modules(tmp_path, monkeypatch, capsys):

@@ -112,7 +112,6 @@ def test_onnx_pool_refusal_names_the_node():
 
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 8")
 def test_module_attribute_does_not_call_a_third_party_entry_point(capsys):
     pytest.importorskip("pip")
     from symcnn.cli import main
