@@ -85,8 +85,8 @@ def test_site_dir_with_someone_elses_files_is_refused_unless_force(tmp_path, cap
         docsgen.check_site_dir(mine, root)
     assert docsgen.check_site_dir(mine, root, force=True) == mine.resolve()
     assert docsgen.check_site_dir(tmp_path / "new", root) == (tmp_path / "new").resolve()
-    (mine / docsgen.SITE_MARKER).write_text("")
-    assert docsgen.check_site_dir(mine, root) == mine.resolve()  # an earlier symcnn site is replaced
+    (mine / docsgen.SITE_MARKER).write_text("# header\nnotes.txt\n")
+    assert docsgen.check_site_dir(mine, root) == mine.resolve()  # a site whose files the marker lists is replaced
 
 
 def test_site_dir_may_never_hold_the_docs(tmp_path):
@@ -99,25 +99,67 @@ def test_site_dir_may_never_hold_the_docs(tmp_path):
 def test_build_leaves_the_marker_that_lets_it_rebuild(tmp_path, monkeypatch):
     import mkdocs.commands.build
 
-    built = []
+    pages = [{"index.html": "one", "a/b.html": "b", "gone/x.html": "x"}, {"index.html": "two", "a/c.html": "c"}]
 
-    def write(root, pages=None, cli=None):  # the real write generates the navigation mkdocs.yml inherits
-        from symcnn.docsgen._nav import NAV_FILE, site_config
+    def fake_build(cfg):  # what mkdocs writes, into the folder it is given
+        for rel, text in pages.pop(0).items():
+            (pathlib.Path(cfg["site_dir"]) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (pathlib.Path(cfg["site_dir"]) / rel).write_text(text)
 
-        nav = root / "docs" / NAV_FILE
-        if not nav.exists():  # a fresh clone: nothing generated yet
-            nav.parent.mkdir(parents=True, exist_ok=True)
-            nav.write_text(site_config([]))
-        return root / "docs"
-
-    monkeypatch.setattr(docsgen, "write", write)
-    monkeypatch.setattr(mkdocs.commands.build, "build", lambda cfg: built.append(cfg["site_dir"]))
+    monkeypatch.setattr(docsgen, "write", lambda root, pages=None, cli=None: root / "docs")
+    monkeypatch.setattr(mkdocs.commands.build, "build", fake_build)
+    monkeypatch.setattr(docsgen, "_config", lambda root, site_dir, strict: {"site_dir": str(site_dir)})
     site = tmp_path / "site"
     assert docsgen.build(site_dir=site) == site.resolve()
-    assert (site / docsgen.SITE_MARKER).is_file()
-    (site / "index.html").write_text("old build")
+    lines = (site / docsgen.SITE_MARKER).read_text().splitlines()
+    assert lines[0].startswith("#") and sorted(lines[1:]) == ["a/b.html", "gone/x.html", "index.html"]
+    (site / ".git").mkdir()
+    (site / ".git" / "HEAD").write_text("kept: hidden entries are never touched")
     assert docsgen.build(site_dir=site) == site.resolve()
-    assert built == [str(site.resolve())] * 2
+    assert (site / "index.html").read_text() == "two" and (site / "a" / "c.html").is_file()
+    assert not (site / "a" / "b.html").exists() and not (site / "gone").exists()  # emptied folder removed
+    assert (site / ".git" / "HEAD").is_file()
+    assert sorted((site / docsgen.SITE_MARKER).read_text().splitlines()[1:]) == ["a/c.html", "index.html"]
+    (site / "notes.txt").write_text("mine")
+    with pytest.raises(sc.SymcnnError, match="notes.txt"):  # a file the marker does not list stops the build
+        docsgen.build(site_dir=site)
+    assert (site / "index.html").read_text() == "two" and (site / "notes.txt").read_text() == "mine"
+
+
+def test_forged_marker_deletes_nothing_it_does_not_list(tmp_path):
+    root = docsgen.find_root()
+    site = tmp_path / "site"
+    (site / "sub").mkdir(parents=True)
+    (site / "notes.txt").write_text("mine")
+    (site / "sub" / "data.csv").write_text("1,2")
+    (site / docsgen.SITE_MARKER).write_text("")
+    with pytest.raises(sc.SymcnnError, match=r"notes\.txt, sub/data\.csv.*--force"):
+        docsgen.check_site_dir(site, root)
+    (site / docsgen.SITE_MARKER).write_text("# forged\nnotes.txt\n")
+    with pytest.raises(sc.SymcnnError, match=r"sub/data\.csv"):
+        docsgen.check_site_dir(site, root)
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "index.html").write_text("new")
+    with pytest.raises(sc.SymcnnError):
+        docsgen._replace_site(site, built, root, force=False)
+    assert (site / "notes.txt").read_text() == "mine" and (site / "sub" / "data.csv").read_text() == "1,2"
+    for bad in ("../outside.txt", "/etc/passwd"):
+        (site / docsgen.SITE_MARKER).write_text(f"# forged\n{bad}\nsub/data.csv\n")
+        with pytest.raises(sc.SymcnnError, match="not a file inside"):
+            docsgen.check_site_dir(site, root)
+    assert (site / "notes.txt").is_file() and (site / "sub" / "data.csv").is_file()
+
+
+def test_force_still_refuses_home_root_and_the_current_folder(tmp_path, monkeypatch):
+    root = docsgen.find_root()
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    for bad in (pathlib.Path.home(), work, tmp_path / "a", tmp_path):
+        with pytest.raises(sc.SymcnnError, match="home folder|docs folder"):
+            docsgen.check_site_dir(bad, root, force=True)
+    assert docsgen.check_site_dir(work / "site", root, force=True) == (work / "site").resolve()
 
 
 def test_docs_serve_unknown_host_is_bad_input(monkeypatch, capsys):
@@ -211,7 +253,59 @@ def test_a_factory_returning_something_else_is_refused(nets, capsys):
 def test_the_target_rule_is_in_the_help(capsys):
     assert cli.main(["summary", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "standard-library modules are refused" in text and "defined in that module itself" in text
+    assert "standard-library modules" in text and "defined in that module itself" in text
+    assert "pip, setuptools" in text and "site-packages" in text and "torchvision" in text
+
+
+@pytest.mark.parametrize("target", ["pip:main", "pip._internal.cli.main:main", "wheel:__version__",
+                                    "mkdocs.__main__:cli", "pytest:main", "symcnn.docsgen:build",
+                                    "symcnn.docsgen:serve", "symcnn.models:get"])
+def test_symcnn_and_tooling_targets_are_refused_without_running(target, monkeypatch, capsys):
+    module_name, attr = target.split(":")
+    module = pytest.importorskip(module_name)
+    called = []
+    monkeypatch.setattr(module, attr, lambda *a, **k: called.append(target))
+    status, out, err = run(["summary", target], capsys)
+    _one_line_error(status, err)
+    assert called == [] and out == "" and ("tooling" in err or "symcnn itself" in err)
+
+
+def test_functions_of_installed_packages_are_refused_without_calling(monkeypatch, capsys):
+    yaml = pytest.importorskip("yaml")
+    assert "-packages" in yaml.__file__  # an installed package, not the user's code
+    called = []
+
+    def safe_load():
+        called.append("yaml")
+
+    safe_load.__module__ = "yaml"
+    monkeypatch.setattr(yaml, "safe_load", safe_load)
+    status, out, err = run(["summary", "yaml:safe_load"], capsys)
+    _one_line_error(status, err)
+    assert called == [] and "neither your own code nor a model library" in err
+
+
+def test_functions_of_the_users_own_files_and_of_model_libraries_are_accepted(nets, monkeypatch, capsys):
+    from symcnn.cli import _resolve
+
+    assert _resolve._own_code(sys.modules.get(nets) or __import__(nets))
+    assert not _resolve._own_code(pytest.importorskip("yaml"))
+    import types
+
+    lib = types.ModuleType("timm.symcnn_fake")  # a model library's factory, installed under site-packages
+    lib.__file__ = "/venv/lib/python3.11/site-packages/timm/symcnn_fake.py"
+
+    def tiny():
+        import symcnn as sc
+
+        return sc.Sequential(sc.Conv2d(3, 5, 1))
+
+    tiny.__module__ = lib.__name__
+    lib.tiny = tiny
+    monkeypatch.setitem(sys.modules, "timm.symcnn_fake", lib)
+    monkeypatch.setattr(_resolve.importlib, "import_module", lambda name: sys.modules[name])
+    status, out, err = run(["summary", "timm.symcnn_fake:tiny", "--input", "3x4x4", "--format", "csv"], capsys)
+    assert status == 0 and "(5,4,4)" in out.replace(" ", ""), err
 
 
 def test_the_current_folder_does_not_shadow_installed_modules(tmp_path, monkeypatch, capsys):

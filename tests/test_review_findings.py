@@ -16,7 +16,6 @@ def test_symbolic_stride_before_symbolic_ceil_pool_does_not_recurse_forever():
     assert tuple(sub.output_shape) == tuple(num.output_shape)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2")
 @pytest.mark.parametrize("call", ["pretty", "latex", "conv_output_size", "effective_kernel", "transposed_output_size"])
 def test_public_helpers_never_evaluate_strings(call, tmp_path):
     marker = tmp_path / "evaluated"
@@ -29,7 +28,6 @@ def test_public_helpers_never_evaluate_strings(call, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 3")
 def test_site_marker_does_not_license_deleting_files_symcnn_did_not_write(tmp_path):
     pytest.importorskip("mkdocs")
     from symcnn import docsgen
@@ -74,10 +72,10 @@ def test_checkpoint_a_from_torch_block_with_a_functional_add():
 
 
 @pytest.mark.parametrize("case", [
-    "symbols_int", pytest.param("pretty_empty", marks=pytest.mark.xfail(strict=True, reason="review finding 6")),
+    "symbols_int", "pretty_empty",
     "optimizer_list", "models_get_list", "subs_tuple", "to_title_int", "to_title_tuple", "to_format_list",
     "activation_bytes_list", "training_table_int",
-    pytest.param("adaptive_window_str", marks=pytest.mark.xfail(strict=True, reason="review finding 6")),
+    "adaptive_window_str",
 ])
 def test_junk_raises_only_symcnn_error(case):
     net = sc.Sequential(sc.Conv2d(3, 8, 3, stride=2, padding=1), sc.ReLU())
@@ -114,7 +112,6 @@ def test_onnx_pool_refusal_names_the_node():
 
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 8")
 def test_module_attribute_does_not_call_a_third_party_entry_point(capsys):
     pytest.importorskip("pip")
     from symcnn.cli import main

@@ -1,9 +1,11 @@
 """What a model argument names: a zoo model, a spec (file or example), an ONNX file, or ``module:attribute``.
 
 ``module:attribute`` runs code of the named module, so what it accepts is narrow (:data:`TARGET_RULE`): the
-standard library is refused before anything is imported, and nothing is called unless it is a class or a
-function *defined in* the named module (not one it imported from elsewhere), a class only when it is a
-``torch.nn.Module`` or symcnn network class.
+standard library, symcnn itself and packaging/tooling distributions (pip, setuptools, mkdocs, pytest, ...) are
+refused before anything is imported, and nothing is called unless it is a class or a function *defined in* the
+named module (not one it imported from elsewhere); a class only when it is a ``torch.nn.Module`` or symcnn network
+class, a function only when its module is the user's own code (its file lies outside every
+site-packages/dist-packages folder) or belongs to a known model library (:data:`MODEL_LIBRARIES`).
 """
 
 from __future__ import annotations
@@ -17,18 +19,33 @@ import sys
 from .._errors import SymcnnError
 from ._values import one_line, parse_shape
 
-__all__ = ["TARGET_RULE", "default_input", "resolve_model", "analyze_resolved", "is_model_name", "import_target"]
+__all__ = ["TARGET_RULE", "MODEL_LIBRARIES", "TOOLING", "default_input", "resolve_model", "analyze_resolved",
+           "is_model_name", "import_target"]
 
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
 _TARGET = re.compile(rf"^{_DOTTED}:{_DOTTED}$")
 _SPEC_SUFFIXES = (".yaml", ".yml", ".toml")
 
+#: installed packages whose functions ``module:attribute`` may call (model factories such as ``resnet18``)
+MODEL_LIBRARIES = ("torchvision", "timm")
+#: packaging and tooling distributions (and symcnn itself): never imported by ``module:attribute``
+TOOLING = frozenset({
+    "symcnn", "pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel", "distutils", "build", "installer",
+    "twine", "virtualenv", "pipx", "poetry", "pdm", "hatch", "hatchling", "flit", "flit_core", "uv", "conda",
+    "mamba", "tox", "nox", "mkdocs", "material", "sphinx", "pytest", "_pytest", "pluggy", "hypothesis", "coverage",
+    "IPython", "ipykernel", "jupyter", "jupyter_core", "jupyter_client", "jupyterlab", "notebook", "nbconvert",
+    "ruff", "mypy", "black", "isort", "pylint", "flake8", "pre_commit", "invoke", "fabric", "ansible",
+})
+
 #: the rule for ``module:attribute`` (shown in ``symcnn summary --help``)
 TARGET_RULE = (
     "module:attribute imports the module (the current folder is searched after the installed packages; "
-    "standard-library modules are refused) and accepts a symcnn layer or network or a torch.nn.Module instance, "
-    "or a class or function defined in that module itself (not imported into it), which is called without "
-    "arguments and must return one; a class only if it is a torch.nn.Module or symcnn network class"
+    "standard-library modules, symcnn's own and packaging/tooling ones such as pip, setuptools, mkdocs or pytest "
+    "are refused) and accepts a symcnn layer or network or a torch.nn.Module instance, or a class or function "
+    "defined in that module itself (not imported into it), which is called without arguments and must return one; "
+    "a class only if it is a torch.nn.Module or symcnn network class, a function only if its module is your own "
+    "code (a file outside every site-packages/dist-packages folder, e.g. in the current folder or on PYTHONPATH) "
+    f"or comes from a model library ({', '.join(MODEL_LIBRARIES)})"
 )
 
 
@@ -67,6 +84,9 @@ def _import(target: str, module_name: str):
     top = module_name.split(".")[0]
     if top in sys.stdlib_module_names or top in sys.builtin_module_names:
         raise _refuse(target, f"{module_name!r} is a standard-library module, not a model")
+    if top.lower() in {name.lower() for name in TOOLING}:  # named by the target already: not repeated
+        raise _refuse(target, "that module belongs to symcnn itself" if top == "symcnn" else
+                      "that module belongs to a packaging or tooling distribution, not to a model")
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:  # modules of the current folder, after the installed ones
         sys.path.append(cwd)
@@ -81,12 +101,21 @@ def _import(target: str, module_name: str):
                           f"{one_line(e)}") from None
 
 
+def _own_code(module) -> bool:
+    """Whether ``module``'s file lies outside every site-packages/dist-packages folder (the user's own code)."""
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str):
+        return False
+    parts = {p.lower() for p in os.path.realpath(path).replace("\\", "/").split("/")}
+    return not parts & {"site-packages", "dist-packages"}
+
+
 def import_target(target: str, shape):
     """(network, shape) for ``module:attribute`` under :data:`TARGET_RULE`."""
     if not isinstance(target, str) or not _TARGET.match(target):
         raise SymcnnError(f"model {target!r}: use module:attribute with Python names (e.g. mypkg.nets:model)")
     module_name, attr = target.split(":")
-    obj = _import(target, module_name)
+    obj = module = _import(target, module_name)
     for part in attr.split("."):
         if part.startswith("__"):
             raise _refuse(target, f"{part!r} is a special attribute")
@@ -103,6 +132,9 @@ def import_target(target: str, shape):
                                   f"{module_name!r}; name the module that defines it")
         if inspect.isclass(obj) and not (_is_torch_class(obj) or issubclass(obj, _network_classes())):
             raise _refuse(target, f"{attr} is a class but neither a torch.nn.Module nor a symcnn network class")
+        if not inspect.isclass(obj) and not _own_code(module) and module_name.split(".")[0] not in MODEL_LIBRARIES:
+            raise _refuse(target, f"{attr} is a function of the installed package {module_name.split('.')[0]!r}, "
+                                  f"which is neither your own code nor a model library ({', '.join(MODEL_LIBRARIES)})")
         try:
             obj = obj()
         except SystemExit as e:

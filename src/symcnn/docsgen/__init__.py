@@ -11,8 +11,9 @@ each time); :func:`build` writes, then runs ``mkdocs build`` (strict); :func:`se
 Where it writes: only into symcnn's own docs tree, a folder whose ``mkdocs.yml`` carries the line
 ``# symcnn-docs-root`` (:data:`ROOT_MARKER`); the checkout beside this package first, else the first such
 folder from the current one upwards. Another MkDocs project is refused, never written. The site goes into a
-new or empty folder or a site symcnn built before (it holds :data:`SITE_MARKER`); any other non-empty folder is
-refused unless ``force=True``.
+new or empty folder or a site symcnn built before: :data:`SITE_MARKER` lists the files that build wrote, and
+a rebuild deletes only those; a folder holding any other file is refused unless ``force=True``. The home folder,
+``/``, the current folder and its ancestors and the docs tree are refused even then.
 
 The CLI page shows the real ``symcnn`` command run on examples. This package does not import the command line
 (which imports it): the entry points (``symcnn docs``, ``python -m symcnn.docsgen``) pass it in as ``cli``, a
@@ -24,9 +25,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import pathlib
 import re
 import shutil
+import tempfile
 
 from .. import __version__, derive
 from .._errors import SymcnnError
@@ -48,8 +51,10 @@ GENERATED = "reference"
 
 #: the line in ``mkdocs.yml`` that marks symcnn's own docs tree (the only one the generator writes into)
 ROOT_MARKER = "# symcnn-docs-root"
-#: the file a build leaves in the site folder, so that the next build may replace it
+#: the file a build leaves in the site folder: a header line, then the files it wrote (relative paths, one a
+#: line); the next build deletes only those
 SITE_MARKER = ".symcnn-site"
+_MARKER_HEADER = "# built by symcnn.docsgen; the next build deletes exactly the files listed below"
 
 #: modules of other authors contributing pages with the same ``render() -> dict[str, str]`` interface
 OPTIONAL_PAGES = ("symcnn.docsgen._counting_page", "symcnn.docsgen._bench_page", "symcnn.docsgen._training_page",
@@ -174,21 +179,99 @@ def write(root: pathlib.Path | None = None, pages: dict[str, str] | None = None,
     return docs
 
 
+def _listed(site: pathlib.Path) -> set[str]:
+    """The files the marker of ``site`` lists (relative POSIX paths); none when there is no marker. A listed path
+    leaving the folder is refused."""
+    marker = site / SITE_MARKER
+    if not marker.is_file():
+        return set()
+    listed = set()
+    for line in marker.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        rel = pathlib.PurePosixPath(line)
+        if rel.is_absolute() or ".." in rel.parts or line == SITE_MARKER:
+            raise SymcnnError(f"docs: {marker} lists {line!r}, which is not a file inside {site}; refusing to "
+                              "delete anything (remove the marker, choose another folder, or pass --force)")
+        listed.add(rel.as_posix())
+    return listed
+
+
+def _present(site: pathlib.Path) -> set[str]:
+    """Every file (and symlink) in ``site`` except the marker and top-level hidden entries (never touched)."""
+    found = set()
+    for top, dirs, files in os.walk(site):
+        here = pathlib.Path(top)
+        if here == site:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            files = [f for f in files if not f.startswith(".")]
+        for name in files + [d for d in dirs if (here / d).is_symlink()]:
+            found.add((here / name).relative_to(site).as_posix())
+    return found
+
+
 def check_site_dir(site: pathlib.Path, root: pathlib.Path, force: bool = False) -> pathlib.Path:
-    """Refuse a site folder the build must not empty: one holding the docs tree or inside it, or a non-empty
-    folder that is no earlier symcnn site (no :data:`SITE_MARKER`) unless ``force``. Returns it resolved."""
+    """Refuse a site folder the build must not touch: one holding the docs tree or inside it, the home folder,
+    ``/``, the current folder or one of its ancestors; a file; a folder holding files that its
+    :data:`SITE_MARKER` does not list (every file, when it has no marker) unless ``force``. Returns it resolved."""
     site = pathlib.Path(site).resolve()
     docs = (pathlib.Path(root) / "docs").resolve()
     if site == docs or site in docs.parents or docs in site.parents:
         raise SymcnnError(f"docs: the site folder {site} holds or lies inside the docs folder {docs}; choose another")
+    cwd = pathlib.Path.cwd().resolve()
+    if site == pathlib.Path.home().resolve() or site == cwd or site in cwd.parents or site.parent == site:
+        raise SymcnnError(f"docs: the site folder {site} is the home folder, the current folder or one of its "
+                          "parents; choose a folder of its own (e.g. site/)")
     if site.exists():
         if not site.is_dir():
             raise SymcnnError(f"docs: the site folder {site} is a file, not a folder")
-        if any(site.iterdir()) and not (site / SITE_MARKER).is_file() and not force:
-            raise SymcnnError(f"docs: the site folder {site} is not empty and is not a site symcnn built (no "
-                              f"{SITE_MARKER} file); building would delete its contents. Choose a new or empty "
-                              "folder, or pass force=True (--force) to replace them")
+        listed = _listed(site) if not force else set()
+        extra = sorted(_present(site) - listed)
+        if extra and not force:
+            what = "its " + SITE_MARKER + " does not list" if (site / SITE_MARKER).is_file() else \
+                "it is not a site symcnn built (no " + SITE_MARKER + " file)"
+            shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+            raise SymcnnError(f"docs: the site folder {site} is not empty: it holds files symcnn did not write ({what}"
+                              f"): {shown}; building would delete them. Choose a new or empty folder, or pass "
+                              "force=True (--force) to replace them")
     return site
+
+
+def _replace_site(site: pathlib.Path, built: pathlib.Path, root: pathlib.Path, force: bool) -> None:
+    """Delete the files the previous build listed (with ``force``: every non-hidden entry), then copy the new
+    build from ``built`` in and list its files in the marker."""
+    check_site_dir(site, root, force)  # again: the folder may have changed during the build
+    if site.exists():
+        if force:
+            for entry in site.iterdir():
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        else:
+            parents = set()
+            for rel in _listed(site):
+                path = site / rel
+                parent = path.parent.resolve()
+                if parent != site and site not in parent.parents:
+                    continue  # a parent is a link leaving the folder: never follow it
+                if path.is_symlink() or path.is_file():
+                    path.unlink()
+                parents.update(p for p in path.parents if site in p.parents)
+            for d in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+                if d.is_dir() and not d.is_symlink() and not any(d.iterdir()):
+                    d.rmdir()
+    site.mkdir(parents=True, exist_ok=True)
+    wrote = []
+    for src in sorted(p for p in built.rglob("*") if p.is_file()):
+        rel = src.relative_to(built)
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, site / rel)
+        wrote.append(rel.as_posix())
+    (site / SITE_MARKER).write_text("\n".join([_MARKER_HEADER, *wrote]) + "\n", encoding="utf-8")
 
 
 def _config(root: pathlib.Path, site_dir, strict: bool, **extra):
@@ -214,16 +297,17 @@ def build(site_dir="site", strict=True, *, force=False, cli=None) -> pathlib.Pat
     site = check_site_dir(site if site.is_absolute() else root / site, root, force)
     write(root, cli=cli)
     cwd = pathlib.Path.cwd()
-    os.chdir(root)  # mkdocs resolves docs_dir and the snippets base path from the cwd / config file
-    try:
-        mkdocs_build(_config(root, site, strict))
-    except Abort as e:  # strict mode turned warnings (logged above) into a failure
-        raise SymcnnError(f"docs: mkdocs build failed: {e.message}") from None
-    finally:
-        os.chdir(cwd)
-    site.mkdir(parents=True, exist_ok=True)
-    (site / SITE_MARKER).write_text("built by symcnn.docsgen; the next build may replace this folder\n",
-                                    encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="symcnn-site-") as tmp:
+        built = pathlib.Path(tmp) / "site"  # mkdocs empties its site_dir: give it a fresh one
+        os.chdir(root)  # mkdocs resolves docs_dir and the snippets base path from the cwd / config file
+        try:
+            mkdocs_build(_config(root, built, strict))
+        except Abort as e:  # strict mode turned warnings (logged above) into a failure
+            raise SymcnnError(f"docs: mkdocs build failed: {e.message}") from None
+        finally:
+            os.chdir(cwd)
+        built.mkdir(exist_ok=True)
+        _replace_site(site, built, root, force)
     return site
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import sympy
 
 from .._errors import SymcnnError
+from .._guard import as_value
 from .._intmath import ceildiv, floordiv, smax
 from ._base import (
     _SHOW,
@@ -59,7 +60,7 @@ def effective_kernel(kernel, dilation=1) -> sympy.Expr:
     >>> effective_kernel(3, 2)
     5
     """
-    return sympy.sympify(dilation) * (sympy.sympify(kernel) - 1) + 1
+    return as_value(dilation, "effective_kernel", "dilation") * (as_value(kernel, "effective_kernel", "kernel") - 1) + 1
 
 
 def conv_output_size(size, kernel, stride=1, pad_left=0, pad_right=None, dilation=1) -> sympy.Expr:
@@ -73,8 +74,10 @@ def conv_output_size(size, kernel, stride=1, pad_left=0, pad_right=None, dilatio
     >>> pretty(conv_output_size(W, F, S, P))
     'floor((W + 2*P - F)/S) + 1'
     """
-    pad_right = pad_left if pad_right is None else pad_right
-    return floordiv(sympy.sympify(size) + pad_left + pad_right - effective_kernel(kernel, dilation), stride) + 1
+    size, stride, pad_left = (as_value(v, "conv_output_size", a) for v, a in
+                              ((size, "size"), (stride, "stride"), (pad_left, "pad_left")))
+    pad_right = pad_left if pad_right is None else as_value(pad_right, "conv_output_size", "pad_right")
+    return floordiv(size + pad_left + pad_right - effective_kernel(kernel, dilation), stride) + 1
 
 
 def same_padding(size, kernel, stride=1, dilation=1, lower=False) -> tuple[sympy.Expr, sympy.Expr]:
@@ -88,7 +91,7 @@ def same_padding(size, kernel, stride=1, dilation=1, lower=False) -> tuple[sympy
     >>> same_padding(10, 4)       # PyTorch "same", even kernel: extra pixel at the end
     (1, 2)
     """
-    size = sympy.sympify(size)
+    size, stride = as_value(size, "same_padding", "size"), as_value(stride, "same_padding", "stride")
     out = ceildiv(size, stride)
     total = smax((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
     small = floordiv(total, 2)

@@ -25,6 +25,7 @@ import math
 import sympy
 
 from .._errors import SymcnnError
+from .._guard import as_value
 from .._intmath import Gcd, ceildiv, decide, floordiv, mod, smin
 from ._base import _SHOW, AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr, to_tuple
 from .conv import conv_output_size, effective_kernel, normalize_padding
@@ -58,10 +59,12 @@ def pool_output_size(size, kernel, stride, pad_left=0, pad_right=None, dilation=
     >>> pretty(pool_output_size(W, 3, 2, 0, ceil_mode=True))    # ceil((W - 3)/2) + 1
     'floor(W/2)'
     """
-    pad_right = pad_left if pad_right is None else pad_right
+    f = "pool_output_size"
+    size, stride, pad_left = (as_value(v, f, a) for v, a in
+                              ((size, "size"), (stride, "stride"), (pad_left, "pad_left")))
+    pad_right = pad_left if pad_right is None else as_value(pad_right, f, "pad_right")
     if not ceil_mode:
         return conv_output_size(size, kernel, stride, pad_left, pad_right, dilation)
-    size = sympy.sympify(size)
     f_eff = effective_kernel(kernel, dilation)
     steps = ceildiv(size + pad_left + pad_right - f_eff, stride)
     if decide(sympy.Le(pad_right + stride, f_eff, evaluate=False)) is True:
@@ -78,7 +81,8 @@ def adaptive_window_total(size, out) -> sympy.Expr:
     >>> adaptive_window_total(10, 3), adaptive_window_total(10, 5)   # windows 4+4+4; 2*5
     (12, 10)
     """
-    return size + out - Gcd(sympy.sympify(size), sympy.sympify(out))
+    size, out = as_value(size, "adaptive_window_total", "size"), as_value(out, "adaptive_window_total", "out")
+    return size + out - Gcd(size, out)
 
 
 class _PoolNd(Layer):
@@ -289,7 +293,7 @@ def adaptive_longest_window(size, out) -> sympy.Expr:
     >>> adaptive_longest_window(10, 3), adaptive_longest_window(7, 5), adaptive_longest_window(14, 7)
     (4, 3, 2)
     """
-    size, out = sympy.sympify(size), sympy.sympify(out)
+    size, out = as_value(size, "adaptive_longest_window", "size"), as_value(out, "adaptive_longest_window", "out")
     if size.is_Integer and out.is_Integer:
         s, o = int(size), int(out)
         return sympy.Integer(s // o + min((s % o) // math.gcd(s, o), 2))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import sympy
 
 from .._errors import SymcnnError
+from .._guard import as_value
 from .._intmath import decide, smax
 from ._base import AxisMap, Checker, LayerResult, Shape, fmt, prod, to_tuple
 from .conv import _ConvNd, effective_kernel
@@ -36,8 +37,10 @@ def transposed_output_size(size, kernel, stride=1, pad_left=0, pad_right=None, d
     >>> transposed_output_size(3, 3, 2, 1, output_padding=1)   # 6 = (3 - 1)*2 - 2 + 2 + 1 + 1
     6
     """
-    pad_right = pad_left if pad_right is None else pad_right
-    size = sympy.sympify(size)
+    f = "transposed_output_size"
+    size, stride, pad_left, output_padding = (as_value(v, f, a) for v, a in (
+        (size, "size"), (stride, "stride"), (pad_left, "pad_left"), (output_padding, "output_padding")))
+    pad_right = pad_left if pad_right is None else as_value(pad_right, f, "pad_right")
     return (size - 1) * stride - pad_left - pad_right + effective_kernel(kernel, dilation) + output_padding
 
 

@@ -315,6 +315,19 @@ class LatexPrinter(_Symcnn, _SympyLatexPrinter):
         return tex if exp is None else f"{tex}^{{{exp}}}"
 
 
+def _printable(expr, func: str):
+    """``expr`` as a SymPy object (tuples and lists elementwise); text is refused, never parsed."""
+    if isinstance(expr, (tuple, list)):
+        return sympy.Tuple(*(_printable(e, func) for e in expr))
+    if isinstance(expr, (str, bytes, bytearray)):  # never parsed: user text is not evaluated
+        raise SymcnnError(f"{func}: `expr`={expr!r} is text; give a SymPy expression or a number")
+    try:
+        return sympy.sympify(expr, strict=True)
+    except (sympy.SympifyError, TypeError, ValueError):
+        raise SymcnnError(f"{func}: `expr`={expr!r} is a {type(expr).__name__}; give a SymPy expression or a "
+                          "number") from None
+
+
 def pretty(expr, **settings) -> str:
     """The display form of an expression: sizes first, then positive terms, negatives, constants.
 
@@ -323,7 +336,7 @@ def pretty(expr, **settings) -> str:
         >>> pretty(floordiv(W + 2 * P - F, S) + 1)
         'floor((W + 2*P - F)/S) + 1'
     """
-    return TextPrinter(settings).doprint(sympy.sympify(expr))
+    return TextPrinter(settings).doprint(_printable(expr, "pretty"))
 
 
 def latex(expr, **settings) -> str:
@@ -334,7 +347,7 @@ def latex(expr, **settings) -> str:
         >>> latex(floordiv(W + 2 * P - F, S) + 1)
         '\\left\\lfloor \\frac{W + 2 P - F}{S} \\right\\rfloor + 1'
     """
-    return LatexPrinter(settings).doprint(sympy.sympify(expr))
+    return LatexPrinter(settings).doprint(_printable(expr, "latex"))
 
 
 # --- values -----------------------------------------------------------------------------------------------
