@@ -21,7 +21,7 @@ ROOT = SRC.parent.parent
 
 #: (module prefix, level): a module may import only from its own level or below. The longest prefix wins.
 LEVELS = {
-    "symcnn._errors": 0, "symcnn._symbols": 0,
+    "symcnn._errors": 0, "symcnn._symbols": 0, "symcnn._guard": 0,
     "symcnn.present": 1,
     "symcnn._intmath": 2,
     "symcnn._parse": 3, "symcnn._evaluate": 3,
