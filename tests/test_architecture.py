@@ -209,3 +209,11 @@ def test_the_map_matches_the_layout():
             targets = [p]
         for t in targets:
             assert (ROOT / t).exists(), f"README/ARCHITECTURE names {t}, which does not exist"
+
+
+def test_docsgen_never_imports_the_cli():
+    """The site's CLI page gets the command line from its entry points (``cli=``), never by importing it: the
+    two top rooms stay independent (this was the cli -> docsgen -> cli cycle)."""
+    bad = sorted((m, t) for m, ts in GRAPH.items() if m.startswith("symcnn.docsgen") and not m.endswith("__main__")
+                 for t in ts if t == "symcnn.cli" or t.startswith("symcnn.cli."))
+    assert bad == []
