@@ -133,6 +133,19 @@ def _run(model, x):
     return sess.run(None, {"x": x})[0]
 
 
+def _both(model, size):
+    """(onnxruntime's output on ones or None if it refuses, symcnn's analysis or None if it refuses)."""
+    try:
+        ref = _run(model, np.ones((1, 1, size), np.float32))
+    except Exception:
+        ref = None
+    try:
+        g = from_onnx(model)
+        return ref, sc.analyze(g, g.input_shape)
+    except SymcnnError:
+        return ref, None
+
+
 def _ones(name, shape):
     return helper.make_tensor(name, TensorProto.FLOAT, shape, np.ones(shape, np.float32).reshape(-1).tolist())
 
@@ -153,14 +166,8 @@ def test_conv_auto_pad_follows_onnxruntime(size, k, s, d, mode, p, q):
         attrs["pads"] = [p, q]
     node = helper.make_node("Conv", ["x", "w"], ["y"], **attrs)
     model = _model(node, [1, 1, size], [_ones("w", [1, 1, k])])
-    try:
-        ref = _run(model, np.ones((1, 1, size), np.float32))
-    except Exception:
-        ref = None
-    try:
-        g = from_onnx(model)
-        a = sc.analyze(g, g.input_shape)
-    except SymcnnError:
+    ref, a = _both(model, size)
+    if a is None:
         assert ref is None or ref.size == 0, "symcnn refused what onnxruntime ran"
         return
     assert ref is not None and ref.size, "symcnn accepted what onnxruntime refused"
@@ -184,15 +191,8 @@ def test_pool_ceil_mode_follows_onnxruntime(size, k, s, d, p, ceil, op, include)
     else:
         attrs["count_include_pad"] = int(include)
     model = _model(helper.make_node(op, ["x"], ["y"], **attrs), [1, 1, size])
-    try:
-        ref = _run(model, np.ones((1, 1, size), np.float32))
-    except Exception:
-        ref = None
-    try:
-        g = from_onnx(model)
-        a = sc.analyze(g, g.input_shape)
-    except SymcnnError:
-        # symcnn follows PyTorch's limits (padding at most half the kernel, the last window starting inside)
+    ref, a = _both(model, size)
+    if a is None:  # symcnn follows PyTorch's limits (padding at most half the kernel, the last window inside)
         return
     if ref is None or ref.size == 0:
         return
