@@ -211,7 +211,7 @@ def page(models: tuple[str, ...] | None = None, plot_models: tuple[str, ...] = (
            "step, backward FLOPs and the memory autograd keeps, as formulas in the batch and the input size, "
            "before anything runs; `symcnn.max_batch(model, (3, 224, 224), memory=\"24 GiB\", optimizer=\"adam\")` "
            "answers \"what is the largest batch that fits\" without trying batch sizes until one fails. Every rule "
-           "below is tested against PyTorch 2.13 (`FlopCounterMode` on forward + backward, and the storages a "
+           "below is tested against PyTorch (2.14 in CI; `FlopCounterMode` on forward + backward, and the storages a "
            "`saved_tensors_hooks` pack hook sees), with frozen layers, in-place activations, checkpointed segments "
            "and bf16 autocast.")
     p.para("Usage: " + code("t = symcnn.training(symcnn.models.resnet50(), (3, H, W), batch=B, optimizer='adam')")
