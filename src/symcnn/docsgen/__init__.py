@@ -58,7 +58,7 @@ _MARKER_HEADER = "# built by symcnn.docsgen; the next build deletes exactly the 
 
 #: modules of other authors contributing pages with the same ``render() -> dict[str, str]`` interface
 OPTIONAL_PAGES = ("symcnn.docsgen._counting_page", "symcnn.docsgen._bench_page", "symcnn.docsgen._training_page",
-                  "symcnn.docsgen._pictures_page")
+                  "symcnn.docsgen._pictures_page", "symcnn.docsgen._catalog_page")
 
 
 def _home_index() -> Page:

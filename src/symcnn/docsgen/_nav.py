@@ -83,6 +83,7 @@ def site_config(paths, version: str = "") -> str:
         _section("Derivations", paths, ref + "derivations", _DERIVATION_ORDER),
         *opt("Errata", ref + "errata.md"),
         _section("Models", paths, ref + "models", _MODEL_ORDER),
+        *opt("Model catalog", ref + "catalog.md"),
         *opt("Plots", ref + "plots.md"),
         *opt("Counting tools", ref + "counting.md"),
         *opt("Training cost", ref + "training.md"),

@@ -1,0 +1,108 @@
+"""The catalog page: every convolutional torchvision model read by ``from_torch``, with its params, MACs at one
+size and the closed form of its last feature map, computed when the site is built (and the timm list the tests
+check).
+
+Rendered only when torchvision is installed; models are built on PyTorch's
+``meta`` device (no weights in memory) from :mod:`symcnn.interop.catalog`, the list the tests check against
+PyTorch at three sizes each.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from .._analysis import analyze
+from .._errors import SymcnnError
+from ..interop import catalog
+from ..present import number
+from ._core import Page, code
+
+__all__ = ["render", "page", "PATH"]
+
+PATH = "reference/catalog.md"
+_TASKS = (("classification", "Classification"), ("segmentation", "Segmentation (the `out` head)"),
+          ("video", "Video"))
+
+
+def _feature_map(a) -> tuple:
+    """The last feature map whose size still depends on the input (a classifier's global pooling follows it)."""
+    rank = len(a.input_shape)
+    same = [r.output_shape for r in a.layers if len(r.output_shape) == rank
+            and any(getattr(d, "free_symbols", None) for d in r.output_shape[1:])]
+    return tuple(same[-1]) if same else tuple(a.output_shape)
+
+
+def _shape(shape) -> str:
+    return code(tuple(shape))
+
+
+def _row(entry) -> tuple[list[str] | None, str | None]:
+    """The table row of one model, or the first line of symcnn's refusal."""
+    try:
+        a = analyze(entry.import_model(), entry.input_shape)
+    except SymcnnError as e:
+        return None, str(e).splitlines()[0]
+    size = entry.sizes[0]
+    at = a.subs(**entry.substitution(size))
+    where = "×".join(str(s) for s in size)
+    return [f"`{entry.name}`", number(int(a.params)), f"{number(int(at.macs))} at {where}",
+            _shape(_feature_map(a)), _shape(a.output_shape)], None
+
+
+def _table(p: Page, entries) -> list[tuple[str, str]]:
+    refused, rows = [], []
+    for e in entries:
+        row, why = _row(e)
+        if row is None:
+            refused.append((e.name, why))
+        else:
+            rows.append(row)
+    if rows:
+        p.table(["model", "params", "MACs", "last feature map", "output"], rows)
+    return refused
+
+
+def page() -> Page:
+    import torch
+    import torchvision
+
+    p = Page(PATH, "Model catalog")
+    p.para("`symcnn.from_torch(model, (3, H, W))` reads the convolutional networks of torchvision and timm as "
+           "they are built by those libraries (video models with `(3, T, H, W)`), and gives their sizes, "
+           "parameters and MACs as formulas in the input size. Each row below is computed from the engine when "
+           "this site is built, on torchvision "
+           f"{torchvision.__version__} and PyTorch {torch.__version__.split('+')[0]} (models built with "
+           "`weights=None` on PyTorch's `meta` device). The test suite checks every one against PyTorch: "
+           "parameters against `sum(p.numel() for p in model.parameters())`, the output shape against a forward "
+           "pass and the MACs against `torch.utils.flop_counter.FlopCounterMode` (FLOPs / 2), at three input "
+           "sizes each, one with H ≠ W.")
+    p.para("The last feature map is the output of the last layer that still has the input's rank (before the "
+           "classifier's global pooling): its closed form is where the network's total stride shows, e.g. "
+           "⌈H/32⌉ for a stem of stride-2 convolutions with padding.")
+    refused = []
+    for task, title in _TASKS:
+        entries = [e for e in catalog.entries("torchvision") if e.task == task]
+        p.add(f"## torchvision: {title}", "")
+        refused += _table(p, entries)
+    p.add("## timm", "")
+    names = ", ".join(f"`{n}`" for n in catalog.TIMM_MODELS)
+    p.para(f"The tests check {len(catalog.TIMM_MODELS)} models of timm's convolutional families the same way "
+           f"(`timm.create_model(name, pretrained=False)`): {names}. Their figures are not computed for this page "
+           "(it would double the site's build time); `symcnn summary` prints any of them.")
+    if refused:
+        p.add("## Not read yet", "")
+        p.para("These models are refused with one error listing each operation symcnn has no formulas for (pass "
+               "`custom=` to supply them):")
+        p.table(["model", "symcnn's answer"], [[f"`{n}`", why.replace("|", "\\|")] for n, why in refused])
+    p.add("## Transformers", "")
+    names = ", ".join(f"`{e.name}`" for e in catalog.entries("torchvision", convolutional=False))
+    p.para(f"Not convolutional networks, and refused with one line naming the attention operation: {names}.")
+    return p
+
+
+def render() -> dict[str, str]:
+    """``{path: markdown}``: the page, or nothing when torchvision is not installed."""
+    if importlib.util.find_spec("torchvision") is None or importlib.util.find_spec("torch") is None:
+        return {}
+    pg = page()
+    return {pg.path: pg.text()}
