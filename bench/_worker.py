@@ -3,7 +3,8 @@
 Started by ``bench/run.py`` (never imported by it), one process per (tool, model), so every measurement pays
 its own imports, as a user's first call would:
 
-    python bench/_worker.py sweep TOOL MODEL SIZE [SIZE ...]   # TOOL: symcnn, fvcore, ptflops, torchinfo
+    python bench/_worker.py sweep TOOL MODEL SIZE [SIZE ...]   # TOOL: symcnn, fvcore, ptflops, torchinfo;
+                                                               # MODEL: a zoo name or tv:<torchvision name>
     python bench/_worker.py many MODEL N                       # symcnn MACs at N input sizes
     python bench/_worker.py forward MODEL SIZE                 # torch forward passes of the twin
     python bench/_worker.py scale MODEL                        # analysis time, expression sizes, marginal cost
@@ -32,16 +33,29 @@ def _now() -> float:
     return time.perf_counter()
 
 
+def _catalog(name: str):
+    """``tv:<name>``: the torchvision model (CPU, weights=None) of symcnn's catalog entry."""
+    from symcnn.interop import catalog
+
+    return next(e for e in catalog.entries("torchvision") if e.name == name.removeprefix("tv:"))
+
+
 def _symcnn_model(name: str):
+    """A zoo model, or for ``tv:<name>`` the torchvision model read by ``from_torch`` (the user's path)."""
     import symcnn
 
+    if name.startswith("tv:"):
+        entry = _catalog(name)
+        return entry.import_model(entry.build("cpu"))
     return symcnn.models.get(name)
 
 
 def _twin(name: str):
-    """The torch twin of a zoo model, built by ``symcnn.to_torch``."""
+    """The torch model the tools count: the zoo model's twin built by ``symcnn.to_torch``, or torchvision's own."""
     import symcnn
 
+    if name.startswith("tv:"):
+        return _catalog(name).build("cpu"), "torchvision.models"
     return symcnn.to_torch(symcnn.models.get(name)), "symcnn.to_torch"
 
 

@@ -5,10 +5,12 @@ Writes ``bench/results.json`` (machine, versions, date, load, every measurement)
 ``symcnn.docsgen._bench_page``. Sections (each measurement in a fresh process started from here, see
 ``bench/_worker.py``):
 
-* sweep (issue 8): MACs and params of resnet50, vgg16 and mobilenet_v2 at 17 square input sizes (64 to 576,
-  step 32) by symcnn (import, build, analyse, evaluate) and by fvcore, ptflops and torchinfo (forward passes
-  of the model's torch twin on the CPU); wall time per tool, ratio to symcnn, agreement under the matching
-  convention (``symcnn.count``; without it, MACs where the conventions coincide);
+* sweep (issues 8, 15): MACs and params of resnet50, vgg16 and mobilenet_v2 (zoo) and of five torchvision
+  models read by ``from_torch`` (resnet50, mobilenet_v3_large, efficientnet_b0, convnext_tiny, regnet_y_400mf)
+  at 17 square input sizes (64 to 576, step 32) by symcnn (import, build, analyse, evaluate) and by fvcore,
+  ptflops and torchinfo (forward passes of the model's torch twin, or of torchvision's own module, on the CPU);
+  wall time per tool, ratio to symcnn, agreement under the matching convention (``symcnn.count``; without it,
+  MACs where the conventions coincide);
 * scale: for every zoo model, analysis time of symbolic (3, H, W) against depth (layer calls), expression
   size (``sympy.count_ops``) of the output-size and MACs closed forms, marginal cost of one more input size;
 * derivations, solver and site build times; the engine timings of issue 2;
@@ -48,6 +50,9 @@ from symcnn.docsgen import _bench_page  # noqa: E402
 WORKER = Path(__file__).resolve().parent / "_worker.py"
 SIZES = list(range(64, 577, 32))
 SWEEP_MODELS = ("resnet50", "vgg16", "mobilenet_v2")
+#: torchvision's own models through from_torch (issue 15): the tools count the same torchvision module
+CATALOG_SWEEP = ("tv:resnet50", "tv:mobilenet_v3_large", "tv:efficientnet_b0", "tv:convnext_tiny",
+                 "tv:regnet_y_400mf")
 TOOLS = ("fvcore", "ptflops", "torchinfo")
 TIMEOUT = 600
 
@@ -97,7 +102,7 @@ def machine() -> dict:
 def sweep(models: tuple[str, ...], sizes: list[int], repeat: int) -> dict:
     out = {}
     for name in models:
-        if name not in sc.models.names():
+        if name not in sc.models.names() and not name.startswith("tv:"):
             out[name] = {"error": f"{name} is not in symcnn.models"}
             continue
         row = {}
@@ -302,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out_dir = args.out or (Path(tempfile.mkdtemp(prefix="symcnn-bench-")) if args.quick else ROOT / "bench")
     sizes = [64, 224, 576] if args.quick else SIZES
-    models = ("resnet50",) if args.quick else SWEEP_MODELS
+    models = ("resnet50",) if args.quick else SWEEP_MODELS + CATALOG_SWEEP
     res: dict = {"schema": 1, "quick": args.quick, "machine": machine(), "sizes": sizes}
     log(f"load average {res['machine']['load_before']}")
     res["engine"] = engine()
