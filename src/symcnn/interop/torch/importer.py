@@ -12,6 +12,7 @@ from ...layers._base import Layer, fmt
 from .custom_modules import _custom, _import_torch
 from .module_calls import _has_unknown, _ModuleCalls
 from .ops import _Ops
+from .ops_tensor import TENSOR_SIZE_KINDS, _TensorOps
 from .tables import _functional_table, _module_table
 from .unused import SharedParameters, UnusedParameters, parameter_report
 from .values import _UNKNOWN, _Dim, _show, _Sizes, _Skip, _Unsupported
@@ -45,7 +46,7 @@ def _where(node) -> str:
     return f" at {os.path.basename(file)}:{line} `{code.strip()}`"
 
 
-class _Reader(_ModuleCalls, _Ops):
+class _Reader(_ModuleCalls, _Ops, _TensorOps):
     """Walks a torch.fx graph and builds the symcnn graph, collecting every unsupported operation."""
 
     def __init__(self, root, input_shape, custom):
@@ -174,7 +175,7 @@ class _Reader(_ModuleCalls, _Ops):
 
 
 #: operation kinds that read sizes as sizes (the others get the formulas of the sizes they are given)
-_SIZE_KINDS = frozenset({"size", "getattr", "getitem", "add", "mul", "size_arith", "view", "interpolate"})
+_SIZE_KINDS = frozenset({"size", "getattr", "getitem", "add", "mul", "size_arith", "view", "interpolate"}) | TENSOR_SIZE_KINDS
 
 
 def _formulas(value):

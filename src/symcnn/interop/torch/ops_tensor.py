@@ -1,0 +1,339 @@
+"""Tensor-shape operations ``from_torch`` reads (``op_<kind>`` methods of the reader): slicing ``x[:, a:b]``,
+``chunk``/``split`` (one :class:`~symcnn.Narrow` per piece), channel selection ``x[:, i]`` followed by
+``unsqueeze(1)``, the ShuffleNet channel shuffle (``view`` to ``(B, g, C // g, *spatial)``, ``transpose(1, 2)``,
+``view`` back), ``torch.stack(..., 1)``, sums over a regrouped axis and ``clamp`` / ``x / c`` / ``c - x``.
+
+A ``view`` that only regroups the channels, ``(B, C, *s)`` to ``(B, g, C / g, *s)``, is kept as a pending
+:class:`_Regrouped` value: what follows decides the layer (a shuffle, a :class:`~symcnn.GroupSum`, or nothing
+when it is viewed back). Any other reshape is refused with its shape.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import sympy
+
+from ..._graph import Node
+from ..._intmath import decide
+from ...layers.channels import ChannelShuffle, GroupSum, Narrow
+from ...layers.merge import Concat
+from .values import _BATCH, _Dim, _show, _Unsupported
+
+#: the kinds of this module that read sizes as sizes (see ``importer._SIZE_KINDS``)
+TENSOR_SIZE_KINDS = frozenset({"index", "reshape", "chunk", "split", "tensor_mul", "tensor_add"})
+
+
+class _Regrouped:
+    """A tensor ``node`` of shape ``(B, C, *s)`` viewed as ``(B, groups, C / groups, *s)``, or, ``swapped``, as
+    ``(B, C / groups, groups, *s)`` (after ``transpose(1, 2)``)."""
+
+    def __init__(self, node, groups: int, swapped: bool = False):
+        self.node, self.groups, self.swapped = node, groups, swapped
+
+    def __repr__(self) -> str:
+        order = "(batch, C/g, g, ...)" if self.swapped else "(batch, g, C/g, ...)"
+        return f"<'{self.node.name or 'input'}' viewed as {order} with g={self.groups}>"
+
+
+class _Selected:
+    """``x[:, i]``: channel ``i`` of ``node`` with the channel axis removed (read when ``unsqueeze(1)`` restores it)."""
+
+    def __init__(self, node, index):
+        self.node, self.index = node, index
+
+    def __repr__(self) -> str:
+        return f"<channel {_show(self.index)} of '{self.node.name or 'input'}' (x[:, {_show(self.index)}])>"
+
+
+def _expr(v):
+    return v.value if isinstance(v, _Dim) else sympy.sympify(v)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, _Dim)) and not isinstance(v, bool)
+
+
+class _TensorOps:
+    """Mixin of :class:`~.importer._Reader`: the tensor-shape operations."""
+
+    # --- indexing -----------------------------------------------------------------------------------------
+    def op_index(self, node, handler, args, kwargs):
+        obj, index = args
+        if isinstance(obj, (list, tuple)) and obj and all(isinstance(v, Node) for v in obj):
+            if isinstance(index, int) and not isinstance(index, bool) and -len(obj) <= index < len(obj):
+                return obj[index]
+            raise _Unsupported(f"index {_show(index)} of {len(obj)} tensors")
+        if isinstance(obj, Node):
+            return self._slice(node, obj, index)
+        return self.op_getitem(node, handler, args, kwargs)
+
+    def _slice(self, node, x, index):
+        """``x[index]`` for basic indexing: ``:`` on the batch, slices (step 1) and one channel index."""
+        shape = self.shape(x)
+        entries = list(index) if isinstance(index, tuple) else [index]
+        if sum(e is Ellipsis for e in entries) > 1:
+            raise _Unsupported("an index with more than one `...`")
+        if Ellipsis in entries:
+            at = entries.index(Ellipsis)
+            entries[at:at + 1] = [slice(None)] * (len(shape) + 1 - (len(entries) - 1))
+        if len(entries) > len(shape) + 1:
+            raise _Unsupported(f"index `[{_show_entries(index)}]` has more entries than the {len(shape) + 1} dims of "
+                               "the tensor (PyTorch refuses it)")
+        if not _full(entries[0]):
+            raise _Unsupported(f"index `[{_show_entries(index)}]` slices the batch dimension; only `:` is read there")
+        selected = None
+        out = x
+        for d, e in enumerate(entries[1:], start=1):
+            if _full(e):
+                continue
+            if e is None:
+                raise _Unsupported(f"index `[{_show_entries(index)}]` inserts an axis (None); not read")
+            if _is_int(e):
+                if d != 1 or any(not _full(f) for f in entries[2:]):
+                    raise _Unsupported(f"index `[{_show_entries(index)}]` removes dim {d}; only a channel index "
+                                       "`x[:, i]` (then unsqueezed) is read")
+                selected = e
+                continue
+            if not isinstance(e, slice):
+                raise _Unsupported(f"index `[{_show_entries(index)}]`: advanced indexing (a list or a tensor) is not "
+                                   "read; only slices")
+            start, length = _slice_bounds(e, shape[d - 1], d, index)
+            out = self.apply(Narrow(d, start, length), (out,), node.name if out is x else f"{node.name}.dim{d}")
+        if selected is not None:
+            size = shape[0]
+            i = _expr(selected)
+            if decide(sympy.Ge(i, -size)) is False or decide(sympy.Lt(i, size)) is False:
+                raise _Unsupported(f"index {_show(selected)} is out of range for {sympy.sstr(size)} channels "
+                                   "(PyTorch refuses it)")
+            return _Selected(out, i)
+        return out
+
+    def op_unsqueeze(self, node, handler, args, kwargs):
+        x = args[0]
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        if isinstance(x, _Selected) and dim == 1:
+            i = x.index + self.shape(x.node)[0] if x.index.is_negative else x.index
+            return self.apply(Narrow(1, i, 1), (x.node,), node.name)
+        raise _Unsupported(f"unsqueeze of {_show(x)} at `dim`={_show(dim)}; only `x[:, i].unsqueeze(1)` (a channel "
+                           "kept as a channel) is read")
+
+    # --- chunk / split / stack ----------------------------------------------------------------------------
+    def _pieces(self, node, x, sizes, d):
+        out, start = [], sympy.Integer(0)
+        for i, size in enumerate(sizes):
+            out.append(self.apply(Narrow(d, start, size), (x,), f"{node.name}.{i}"))
+            start += size
+        return tuple(out)
+
+    def _axis(self, x, dim, what):
+        rank = len(self.shape(x)) + 1
+        if isinstance(dim, bool) or not isinstance(dim, int) or not -rank <= dim < rank:
+            raise _Unsupported(f"{what} along `dim`={_show(dim)} of a rank-{rank} tensor (PyTorch refuses it)")
+        d = dim % rank
+        if d == 0:
+            raise _Unsupported(f"{what} along the batch dimension (dim=0)")
+        size = self.shape(x)[d - 1]
+        if not size.is_Integer:
+            raise _Unsupported(f"{what} of axis {d} whose size {sympy.sstr(size)} is a formula; only axes of known "
+                               "size (channels) are split")
+        return d, int(size)
+
+    def op_chunk(self, node, handler, args, kwargs):
+        x = self.tensor(args[0])
+        chunks = args[1] if len(args) > 1 else kwargs.get("chunks")
+        dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)
+        d, size = self._axis(x, dim, "chunk")
+        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+            raise _Unsupported(f"`chunks`={_show(chunks)} must be a positive int (PyTorch refuses it)")
+        step = -(-size // chunks)
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+        return self._pieces(node, x, sizes, d)
+
+    def op_split(self, node, handler, args, kwargs):
+        x = self.tensor(args[0])
+        parts = args[1] if len(args) > 1 else kwargs.get("split_size_or_sections", kwargs.get("split_size"))
+        dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)
+        d, size = self._axis(x, dim, "split")
+        if isinstance(parts, (list, tuple)):
+            if not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in parts):
+                raise _Unsupported(f"split sizes {_show(parts)} must be non-negative ints")
+            if sum(parts) != size:
+                raise _Unsupported(f"split sizes {_show(parts)} sum to {sum(parts)}, not to the size {size} of dim "
+                                   f"{d} (PyTorch refuses it)")
+            return self._pieces(node, x, list(parts), d)
+        if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+            raise _Unsupported(f"split size {_show(parts)} must be a positive int")
+        return self._pieces(node, x, [min(parts, size - s) for s in range(0, size, parts)] or [0], d)
+
+    def op_stack(self, node, handler, args, kwargs):
+        tensors = args[0] if args else kwargs.get("tensors")
+        dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+        tensors = [self.tensor(t) for t in tensors]
+        if dim != 1:
+            raise _Unsupported(f"stack along `dim`={_show(dim)}; only dim=1 (a regrouping of channels) is read")
+        joined = tensors[0] if len(tensors) == 1 else self.apply(Concat(1), tensors, node.name)
+        return _Regrouped(joined, len(tensors))
+
+    # --- views --------------------------------------------------------------------------------------------
+    def op_reshape(self, node, handler, args, kwargs):
+        x = args[0]
+        sizes = args[1:] if "shape" not in kwargs else (kwargs["shape"],)
+        if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+            sizes = tuple(sizes[0])
+        if isinstance(x, _Regrouped):
+            return self._ungroup(node, x, sizes)
+        if isinstance(x, Node):
+            shape = self.shape(x)
+            if len(sizes) == len(shape) + 2 and sizes[0] is _BATCH and len(shape) >= 1:
+                return self._regroup(x, shape, sizes)
+        return self.op_view(node, handler, args, kwargs)
+
+    def _regroup(self, x, shape, sizes):
+        c = shape[0]
+        if not all(s == -1 or _is_int(s) for s in sizes[1:]) or [_expr(s) for s in sizes[3:]] != list(shape[1:]):
+            raise _Unsupported(f"reshape of {_show(shape)} to {_show(sizes)}; only a regrouping of the channels, "
+                               f"(batch, g, C // g, *spatial), is read")
+        g, k = sizes[1], sizes[2]
+        g = _expr(g) if g != -1 else c / _expr(k)
+        k = _expr(k) if k != -1 else c / g
+        if not g.is_Integer or g < 1 or decide(sympy.Eq(g * k, c)) is not True:
+            raise _Unsupported(f"reshape of {_show(shape)} to {_show(sizes)}: {sympy.sstr(g)} x {sympy.sstr(k)} is "
+                               f"not the {sympy.sstr(c)} channels (read: a regrouping (batch, g, C // g, *spatial) "
+                               "with g a known int)")
+        return _Regrouped(x, int(g))
+
+    def _ungroup(self, node, x, sizes):
+        shape = self.shape(x.node)
+        if len(sizes) == len(shape) + 1 and sizes[0] is _BATCH and _same_sizes(sizes[1:], shape):
+            if not x.swapped:
+                return x.node  # viewed back as it was
+            return self.apply(ChannelShuffle(x.groups), (x.node,), node.name)
+        if not x.swapped and len(sizes) == len(shape) + 2 and sizes[0] is _BATCH:
+            again = self._regroup(x.node, shape, sizes)
+            if again.groups == x.groups:
+                return x
+        raise _Unsupported(f"reshape of {_show(x)} to {_show(sizes)}; read: back to (batch, C, *spatial) (a channel "
+                           "shuffle after transpose(1, 2))")
+
+    def op_transpose(self, node, handler, args, kwargs):
+        x = args[0]
+        dims = tuple(args[1:3]) if len(args) >= 3 else (kwargs.get("dim0"), kwargs.get("dim1"))
+        if isinstance(x, _Regrouped) and sorted(d % 5 if isinstance(d, int) else d for d in dims) in ([1, 2],):
+            return _Regrouped(x.node, x.groups, not x.swapped)
+        raise _Unsupported(f"transpose of {_show(x)} along {_show(dims)}; only transpose(1, 2) of a tensor viewed as "
+                           "(batch, g, C // g, *spatial) (a channel shuffle) is read")
+
+    def op_keep(self, node, handler, args, kwargs):
+        """``contiguous``/``clone``/``detach``: the same value (a pending regrouping stays pending)."""
+        if isinstance(args[0], (_Regrouped, _Selected)):
+            return args[0]
+        return self.tensor(args[0])
+
+    def op_group_sum(self, node, handler, args, kwargs):
+        x = args[0]
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        extra = {k: v for k, v in kwargs.items() if k != "dim" and not (k == "keepdim" and v is False)}
+        if isinstance(x, _Regrouped) and not x.swapped and dim == 1 and not extra:
+            return self.apply(GroupSum(x.groups), (x.node,), node.name)
+        raise _Unsupported(f"sum of {_show(x)} over `dim`={_show(dim)}; only the sum over the group axis of a tensor "
+                           "viewed as (batch, g, C // g, *spatial) or stacked along dim 1 is read")
+
+    def op_tensor_mul(self, node, handler, args, kwargs):
+        return self._grouped_merge(node, handler, args, kwargs, self.op_mul)
+
+    def op_tensor_add(self, node, handler, args, kwargs):
+        return self._grouped_merge(node, handler, args, kwargs, self.op_add)
+
+    def _grouped_merge(self, node, handler, args, kwargs, plain):
+        """``a * b`` where both are regrouped the same way: the element-wise op of the underlying tensors."""
+        grouped = [a for a in args[:2] if isinstance(a, _Regrouped)]
+        if not grouped:
+            return plain(node, handler, args, kwargs)
+        if (len(grouped) == 2 and grouped[0].groups == grouped[1].groups
+                and grouped[0].swapped == grouped[1].swapped):
+            out = plain(node, handler, (grouped[0].node, grouped[1].node), kwargs)
+            return _Regrouped(out, grouped[0].groups, grouped[0].swapped)
+        raise _Unsupported(f"operands {_show(tuple(args[:2]))}: only two tensors regrouped the same way are read")
+
+    # --- channel shuffle function --------------------------------------------------------------------------
+    def op_channel_shuffle(self, node, handler, args, kwargs):
+        groups = args[1] if len(args) > 1 else kwargs.get("groups")
+        return self.apply(ChannelShuffle(groups), (self.tensor(args[0]),), node.name)
+
+
+def _same_sizes(sizes, shape) -> bool:
+    """``sizes`` (ints, sizes read in forward, at most one -1) give exactly ``shape``."""
+    if not all(s == -1 or _is_int(s) for s in sizes) or sum(1 for s in sizes if s == -1) > 1:
+        return False
+    known = [_expr(s) for s in sizes if s != -1]
+    total, rest = sympy.Integer(1), sympy.Integer(1)
+    for v in shape:
+        total *= v
+    for v in known:
+        rest *= v
+    values = [total / rest if s == -1 else _expr(s) for s in sizes]
+    return all(decide(sympy.Eq(a, b)) is True for a, b in zip(values, shape, strict=True))
+
+
+def tensor_functions(torch) -> dict:
+    """Functions and tensor methods -> the kinds of this module (added to :func:`.tables._functional_table`)."""
+    F = torch.nn.functional
+    table = {operator.getitem: "index", torch.chunk: "chunk", "chunk": "chunk", torch.split: "split",
+             "split": "split", torch.stack: "stack", "view": "reshape", "reshape": "reshape",
+             torch.reshape: "reshape", torch.transpose: "transpose", "transpose": "transpose",
+             torch.unsqueeze: "unsqueeze", "unsqueeze": "unsqueeze", "contiguous": "keep", "clone": "keep",
+             "detach": "keep", torch.sum: "group_sum", "sum": "group_sum", F.channel_shuffle: "channel_shuffle",
+             torch.channel_shuffle: "channel_shuffle", torch.native_channel_shuffle: "channel_shuffle"}
+    for t in (operator.mul, operator.imul, torch.mul, "mul", "mul_"):
+        table[t] = "tensor_mul"
+    for t in (operator.add, operator.iadd, torch.add, "add", "add_"):
+        table[t] = "tensor_add"
+    return table
+
+
+def tensor_modules(torch) -> dict:
+    """``torch.nn`` classes -> converters (added to :func:`.tables._module_table`)."""
+    return {torch.nn.ChannelShuffle: lambda m: ChannelShuffle(m.groups)}
+
+
+def _full(e) -> bool:
+    return isinstance(e, slice) and e.start is None and e.stop is None and e.step in (None, 1)
+
+
+def _show_entries(index) -> str:
+    from .ops import _show_index
+
+    return _show_index(index)
+
+
+def _slice_bounds(e: slice, size, d: int, index):
+    """``start`` and ``length`` of ``x[a:b]`` along an axis of ``size`` (Python's rules: negative from the end,
+    clamped to the axis), as formulas; refused when a symbolic size leaves the clamping undecided."""
+    if e.step not in (None, 1):
+        raise _Unsupported(f"index `[{_show_entries(index)}]` has a step ({_show(e.step)}); only step 1 is read")
+    for v in (e.start, e.stop):
+        if v is not None and not _is_int(v):
+            raise _Unsupported(f"slice bound {_show(v)} is not an int or a size")
+
+    def bound(v, default):
+        if v is None:
+            return default
+        b = _expr(v)
+        if b.is_Integer and b < 0:
+            b = b + size
+        low, high = decide(sympy.Ge(b, 0)), decide(sympy.Le(b, size))
+        if low is False:
+            return sympy.Integer(0)
+        if high is False:
+            return size
+        if low is None or high is None:
+            raise _Unsupported(f"slice bound {_show(v)} of dim {d} (size {sympy.sstr(size)}) may fall outside it; "
+                               "the clamping Python applies stays undecided")
+        return b
+
+    start, stop = bound(e.start, sympy.Integer(0)), bound(e.stop, size)
+    longer = decide(sympy.Ge(stop, start))
+    if longer is None:
+        raise _Unsupported(f"slice `[{_show_entries(index)}]` of dim {d} may be empty or not; undecided")
+    return start, sympy.expand(stop - start) if longer else sympy.Integer(0)
