@@ -63,6 +63,7 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps):
         self.overridden: dict[type, type] = {}  # subclasses of known modules with their own forward (traced)
         self.used: dict[str, int] = {}
         self.input = None
+        self.shapes: dict = {}  # graph node -> its symbolic shape (see shape())
         self.output = None
         self.target = None  # the fx node of the output read (one tensor of what forward returns)
 
@@ -89,12 +90,26 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps):
         return v
 
     def shape(self, node) -> tuple:
-        """Symbolic shape (batch excluded) of a tensor value, by analysing the graph built so far."""
+        """Symbolic shape (batch excluded) of a tensor value: each node's layer applied to its inputs' shapes,
+        once (cached), so that reading sizes in forward costs one step, not an analysis of the graph so far."""
         from ..._analysis import analyze
 
-        if node is self.input:
-            return tuple(self.input_shape)
-        return tuple(analyze(Graph(self.input, node), self.input_shape).output_shape)
+        shapes = self.shapes
+        shapes.setdefault(self.input, tuple(self.input_shape))
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            missing = [i for i in top.inputs if i not in shapes]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            if top not in shapes:
+                ins = tuple(shapes[i] for i in top.inputs)
+                out = top.module.infer(*ins).output_shape if isinstance(top.module, Layer) else \
+                    analyze(top.module, ins[0]).output_shape  # a Sequential or Graph given in custom=
+                shapes[top] = tuple(out)
+        return shapes[node]
 
     def apply(self, layer, inputs, base: str):
         return layer(*inputs, name=self.name(base))

@@ -71,34 +71,35 @@ class _TensorOps:
     def _slice(self, node, x, index):
         """``x[index]`` for basic indexing: ``:`` on the batch, slices (step 1) and one channel index."""
         shape = self.shape(x)
+        what = f"indexing or slicing a tensor (`[{_show_entries(index)}]` on {_show(x)})"
         entries = list(index) if isinstance(index, tuple) else [index]
         if sum(e is Ellipsis for e in entries) > 1:
-            raise _Unsupported("an index with more than one `...`")
+            raise _Unsupported(f"{what}: more than one `...`")
+        if any(e is None for e in entries):
+            raise _Unsupported(f"{what} inserts an axis (None); not read")
         if Ellipsis in entries:
             at = entries.index(Ellipsis)
             entries[at:at + 1] = [slice(None)] * (len(shape) + 1 - (len(entries) - 1))
         if len(entries) > len(shape) + 1:
-            raise _Unsupported(f"index `[{_show_entries(index)}]` has more entries than the {len(shape) + 1} dims of "
+            raise _Unsupported(f"{what} has more entries than the {len(shape) + 1} dims of "
                                "the tensor (PyTorch refuses it)")
         if not _full(entries[0]):
-            raise _Unsupported(f"index `[{_show_entries(index)}]` slices the batch dimension; only `:` is read there")
+            raise _Unsupported(f"{what} slices the batch dimension; only `:` is read there")
         selected = None
         out = x
         for d, e in enumerate(entries[1:], start=1):
             if _full(e):
                 continue
-            if e is None:
-                raise _Unsupported(f"index `[{_show_entries(index)}]` inserts an axis (None); not read")
             if _is_int(e):
                 if d != 1 or any(not _full(f) for f in entries[2:]):
-                    raise _Unsupported(f"index `[{_show_entries(index)}]` removes dim {d}; only a channel index "
+                    raise _Unsupported(f"{what} removes dim {d}; only a channel index "
                                        "`x[:, i]` (then unsqueezed) is read")
                 selected = e
                 continue
             if not isinstance(e, slice):
-                raise _Unsupported(f"index `[{_show_entries(index)}]`: advanced indexing (a list or a tensor) is not "
+                raise _Unsupported(f"{what}: advanced indexing (a list or a tensor) is not "
                                    "read; only slices")
-            start, length = _slice_bounds(e, shape[d - 1], d, index)
+            start, length = _slice_bounds(e, shape[d - 1], d, what)
             out = self.apply(Narrow(d, start, length), (out,), node.name if out is x else f"{node.name}.dim{d}")
         if selected is not None:
             size = shape[0]
@@ -307,14 +308,14 @@ def _show_entries(index) -> str:
     return _show_index(index)
 
 
-def _slice_bounds(e: slice, size, d: int, index):
+def _slice_bounds(e: slice, size, d: int, what: str):
     """``start`` and ``length`` of ``x[a:b]`` along an axis of ``size`` (Python's rules: negative from the end,
     clamped to the axis), as formulas; refused when a symbolic size leaves the clamping undecided."""
     if e.step not in (None, 1):
-        raise _Unsupported(f"index `[{_show_entries(index)}]` has a step ({_show(e.step)}); only step 1 is read")
+        raise _Unsupported(f"{what} has a step ({_show(e.step)}); only step 1 is read")
     for v in (e.start, e.stop):
         if v is not None and not _is_int(v):
-            raise _Unsupported(f"slice bound {_show(v)} is not an int or a size")
+            raise _Unsupported(f"{what}: slice bound {_show(v)} is not an int or a size")
 
     def bound(v, default):
         if v is None:
@@ -328,12 +329,12 @@ def _slice_bounds(e: slice, size, d: int, index):
         if high is False:
             return size
         if low is None or high is None:
-            raise _Unsupported(f"slice bound {_show(v)} of dim {d} (size {sympy.sstr(size)}) may fall outside it; "
+            raise _Unsupported(f"{what}: slice bound {_show(v)} of dim {d} (size {sympy.sstr(size)}) may fall outside it; "
                                "the clamping Python applies stays undecided")
         return b
 
     start, stop = bound(e.start, sympy.Integer(0)), bound(e.stop, size)
     longer = decide(sympy.Ge(stop, start))
     if longer is None:
-        raise _Unsupported(f"slice `[{_show_entries(index)}]` of dim {d} may be empty or not; undecided")
+        raise _Unsupported(f"{what}: the slice of dim {d} may be empty or not; undecided")
     return start, sympy.expand(stop - start) if longer else sympy.Integer(0)
