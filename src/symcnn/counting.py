@@ -178,6 +178,18 @@ class _Rules:
         """not counted."""
         return 0
 
+    def _count_Narrow(self, rec):
+        """not counted (slices, ``chunk``, ``split``)."""
+        return 0
+
+    def _count_ChannelShuffle(self, rec):
+        """not counted (a view, transpose and reshape, or ``nn.ChannelShuffle``)."""
+        return 0
+
+    def _count_GroupSum(self, rec):
+        """not counted (``x.sum(1)`` of a regrouped tensor)."""
+        return 0
+
     def _count__PadNd(self, rec):
         """not counted."""
         return 0

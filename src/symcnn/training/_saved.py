@@ -20,7 +20,7 @@ average pooling                its input (adaptive average pooling to 1x1 runs a
 dropout (training, p > 0)      CPU: the scaled noise tensor (input dtype; ``(B, C)`` for Dropout1d/2d/3d);
                                CUDA: ``native_dropout``'s bool mask (1 byte per element)
 reflection/replication pad     its input
-add, cat, flatten, views,      nothing
+add, cat, flatten, views,      nothing (slices, chunk/split pieces, channel shuffle and group sums too)
 upsampling, constant padding
 =============================  =================================================================================
 
@@ -44,14 +44,17 @@ from .._errors import SymcnnError
 from ..layers import (
     RBF,
     AlphaDropout,
+    ChannelShuffle,
     ConnectionTableConv2d,
     Dropout,
     Dropout1d,
     Dropout2d,
     Dropout3d,
     Flatten,
+    GroupSum,
     Identity,
     Linear,
+    Narrow,
     Opaque,
     PReLU,
     ScalarOp,
@@ -248,13 +251,13 @@ def _dispatch(c: _Call, layer) -> Tensor:
             c.saved += [Tensor(("indices", c.rec.index, i), "int64", ctx.batch * x_channels(c) * n * n)
                         for i, n in enumerate(layer.levels)]
         return c.new("out", x.dtype)
-    if isinstance(layer, Flatten):
+    if isinstance(layer, (Flatten, Narrow)):
         return Tensor(x.key, x.dtype, x.numel)  # a view of its input
     if isinstance(layer, _PadNd):
         if layer.kind.startswith(("Reflection", "Replication")):
             c.saved.append(x)
         return c.new("out", x.dtype)
-    if isinstance(layer, (Upsample, ScalarOp, _merge.Add, _merge.Concat)):
+    if isinstance(layer, (Upsample, ScalarOp, _merge.Add, _merge.Concat, ChannelShuffle, GroupSum)):
         return c.new("out", promote(t.dtype for t in c.ins))
     if isinstance(layer, _merge.Mul):
         acc, acc_req = c.ins[0], c.in_req[0]

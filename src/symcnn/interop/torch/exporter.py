@@ -11,6 +11,7 @@ from ..._graph import Graph, Sequential
 from ...layers import activation as _act
 from ...layers import merge as _merge
 from ...layers._base import Layer, fmt
+from ...layers.channels import ChannelShuffle, GroupSum, Narrow
 from ...layers.conv import _ConvNd, effective_kernel
 from ...layers.dense import Flatten, Linear
 from ...layers.lenet import RBF, ConnectionTableConv2d, Subsampling2d
@@ -20,6 +21,7 @@ from ...layers.pool import SpatialPyramidPooling, _AdaptivePoolNd, _AvgPoolNd, _
 from ...layers.resize import Upsample, _PadNd
 from ...layers.transposed import _ConvTransposeNd
 from .custom_modules import _custom, _import_torch
+from .custom_tensor import build_channel_layer
 from .unused import SharedParameters, UnusedParameters
 
 __all__ = ["to_torch"]
@@ -248,6 +250,9 @@ _TO_TORCH = {
     _merge.Mul: _own("Mul"),
     _merge.Add: _own("Add"),
     _merge.ScalarOp: _own("ScalarOp"),
+    Narrow: build_channel_layer,
+    ChannelShuffle: build_channel_layer,
+    GroupSum: build_channel_layer,
     Subsampling2d: _own("Subsampling2d"),
     ConnectionTableConv2d: _own("ConnectionTableConv2d"),
     RBF: _own("RBF"),

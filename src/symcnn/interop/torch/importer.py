@@ -10,6 +10,7 @@ from ..._errors import SymcnnError
 from ..._graph import Graph, Input, Node, Sequential
 from ...layers._base import Layer, fmt
 from .custom_modules import _custom, _import_torch
+from .custom_tensor import _tensor_custom
 from .module_calls import _has_unknown, _ModuleCalls
 from .ops import _Ops
 from .ops_tensor import TENSOR_SIZE_KINDS, _TensorOps
@@ -55,7 +56,7 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps):
         self.custom = custom
         self.table = _module_table()
         self.functions = _functional_table()
-        self.own = tuple(_custom().values())
+        self.own = tuple(_custom().values()) + tuple(_tensor_custom().values())
         self.env: dict = {}
         self.unsupported: list[str] = []
         self.layers: dict[int, object] = {}  # id(torch module) -> symcnn layer (a module called twice shares it)
@@ -190,7 +191,8 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps):
 
 
 #: operation kinds that read sizes as sizes (the others get the formulas of the sizes they are given)
-_SIZE_KINDS = frozenset({"size", "getattr", "getitem", "add", "mul", "size_arith", "view", "interpolate"}) | TENSOR_SIZE_KINDS
+_SIZE_KINDS = frozenset({"size", "getattr", "getitem", "add", "mul", "size_arith", "view", "interpolate",
+                         *TENSOR_SIZE_KINDS})
 
 
 def _formulas(value):
