@@ -67,6 +67,7 @@ class Narrow(Layer):
                        f"(size {fmt(size)})")
             start = start + size
         ck.require(sympy.Ge(start, 0), lambda: f"`start`={fmt(self.start)} must be >= 0")
+        ck.require(sympy.Ge(self.length, 0), lambda: f"`length`={fmt(self.length)} must be >= 0")
         ck.require(sympy.Le(start + self.length, size),
                    lambda: f"`start`={fmt(self.start)} + `length`={fmt(self.length)} exceeds the size {fmt(size)} "
                    f"of dim {d} (PyTorch refuses it)")

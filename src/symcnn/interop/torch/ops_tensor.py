@@ -15,7 +15,7 @@ import operator
 import sympy
 
 from ..._graph import Node
-from ..._intmath import decide
+from ..._intmath import decide, smax, smin
 from ...layers.channels import ChannelShuffle, GroupSum, Narrow
 from ...layers.merge import Concat
 from .values import _BATCH, _Dim, _show, _Unsupported
@@ -318,6 +318,7 @@ def _slice_bounds(e: slice, size, d: int, what: str):
             raise _Unsupported(f"{what}: slice bound {_show(v)} is not an int or a size")
 
     def bound(v, default):
+        """Python's rule: a negative bound counts from the end; the result is clamped to 0 .. size."""
         if v is None:
             return default
         b = _expr(v)
@@ -328,13 +329,10 @@ def _slice_bounds(e: slice, size, d: int, what: str):
             return sympy.Integer(0)
         if high is False:
             return size
-        if low is None or high is None:
-            raise _Unsupported(f"{what}: slice bound {_show(v)} of dim {d} (size {sympy.sstr(size)}) may fall outside it; "
-                               "the clamping Python applies stays undecided")
-        return b
+        return smax(smin(b, size) if high is None else b, 0) if low is None else (smin(b, size) if high is None else b)
 
     start, stop = bound(e.start, sympy.Integer(0)), bound(e.stop, size)
     longer = decide(sympy.Ge(stop, start))
     if longer is None:
-        raise _Unsupported(f"{what}: the slice of dim {d} may be empty or not; undecided")
+        return start, smax(stop - start, 0)
     return start, sympy.expand(stop - start) if longer else sympy.Integer(0)
