@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symcnn as sc
-from symcnn import H, W, SymcnnError
+from symcnn import H, SymcnnError, W
 from symcnn.training import B
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
 from test_from_torch import check  # noqa: E402
 from test_training_torch import measure, twin  # noqa: E402
 
