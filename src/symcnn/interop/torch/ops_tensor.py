@@ -303,9 +303,13 @@ def _full(e) -> bool:
 
 
 def _show_entries(index) -> str:
-    from .ops import _show_index
-
-    return _show_index(index)
+    """An index as written in Python: ``:, 2:5``, ``..., 0``."""
+    if isinstance(index, tuple):
+        return ", ".join(_show_entries(i) for i in index)
+    if isinstance(index, slice):
+        text = ":".join("" if v is None else _show(v) for v in (index.start, index.stop))
+        return text if index.step is None else f"{text}:{_show(index.step)}"
+    return "..." if index is Ellipsis else _show(index)
 
 
 def _slice_bounds(e: slice, size, d: int, what: str):
