@@ -190,6 +190,18 @@ class _Rules:
         """not counted (``x.sum(1)`` of a regrouped tensor)."""
         return 0
 
+    def _count_GroupSoftmax(self, rec):
+        """not counted (``softmax`` of a regrouped tensor, a function call)."""
+        return 0
+
+    def _count_Reshape(self, rec):
+        """not counted (a view)."""
+        return 0
+
+    def _count_Expand(self, rec):
+        """not counted (a view)."""
+        return 0
+
     def _count__PadNd(self, rec):
         """not counted."""
         return 0

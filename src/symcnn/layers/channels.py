@@ -15,7 +15,7 @@ from .._errors import SymcnnError
 from .._intmath import decide, floordiv
 from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr
 
-__all__ = ["Narrow", "ChannelShuffle", "GroupSum"]
+__all__ = ["Narrow", "ChannelShuffle", "GroupSum", "GroupSoftmax", "Reshape", "Expand"]
 
 
 def _positive_int(label: str, name: str, value) -> int:
@@ -130,3 +130,102 @@ class GroupSum(Layer):
         c = x[0] / self.groups if decide(sympy.Eq(sympy.Mod(x[0], self.groups), 0)) else floordiv(x[0], self.groups)
         out = Shape((c, *x[1:]))
         return LayerResult(output_shape=out, flops=(self.groups - 1) * prod(out), conditions=tuple(ck.conditions))
+
+
+def _sizes(label: str, shape) -> tuple:
+    if not isinstance(shape, (list, tuple)) or not shape:
+        raise SymcnnError(f"{label}: `shape`={shape!r} must be a non-empty tuple of sizes (without the batch)")
+    return tuple(sympy.Integer(-1) if v == -1 and not isinstance(v, bool) else to_expr(label, "shape", v, minimum=0)
+                 for v in shape)
+
+
+class Reshape(Layer):
+    """``x.view(B, *shape)`` of a tensor holding one vector per sample: every size but one is 1 (after global
+    pooling: ``(C,)``, ``(1, C)``, ``(C, 1, 1)``), so no values are mixed and nothing is computed. ``-1`` takes
+    the remaining size, as PyTorch does. A reshape that moves values between channels and positions is not this
+    layer (see :class:`ChannelShuffle`, :class:`GroupSum`).
+
+    >>> import symcnn as sc
+    >>> sc.analyze(sc.Reshape((1, -1)), (64,)).output_shape
+    (1, 64)
+    """
+
+    def __init__(self, shape):
+        sizes = _sizes(self.kind, shape)
+        if sum(1 for v in sizes if v == -1) > 1:
+            raise SymcnnError(f"{self.kind}: `shape`={fmt(tuple(sizes))} has more than one -1 (PyTorch refuses it)")
+        self._set(shape=sizes)
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}({fmt(tuple(self.shape))})"
+
+    def infer(self, x: Shape) -> LayerResult:
+        total = prod(x)
+        known = prod(v for v in self.shape if v != -1)
+        out = Shape(tuple(total / known if v == -1 else v for v in self.shape))
+        ck = Checker(self.label)
+        ck.require(sympy.Eq(prod(out), total),
+                   lambda: f"shape {fmt(tuple(self.shape))} does not hold the {fmt(total)} values of {fmt(tuple(x))}")
+        for shape in (x, out):
+            if sum(1 for v in shape if decide(sympy.Eq(v, 1)) is not True) > 1:
+                raise SymcnnError(f"{self.label}: {fmt(tuple(x))} to {fmt(tuple(out))} is not one vector per sample "
+                                  "moved between layouts (all sizes but one equal to 1)")
+        return LayerResult(output_shape=out, conditions=tuple(ck.conditions))
+
+
+class Expand(Layer):
+    """``x.expand(B, *shape)`` / ``x.expand_as(other)``: axes of size 1 repeated (a view: nothing computed, no
+    memory); ``-1`` keeps a size. PyTorch refuses to expand a size other than 1.
+
+    >>> import symcnn as sc
+    >>> sc.analyze(sc.Expand((64, sc.H, sc.W)), (64, 1, 1)).output_shape
+    (64, H, W)
+    """
+
+    def __init__(self, shape):
+        self._set(shape=_sizes(self.kind, shape))
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}({fmt(tuple(self.shape))})"
+
+    def infer(self, x: Shape) -> LayerResult:
+        if len(self.shape) != len(x):
+            raise SymcnnError(f"{self.label}: `shape`={fmt(tuple(self.shape))} must have the {len(x)} dims of the "
+                              f"input {fmt(tuple(x))} (new leading dims would come before the batch)")
+        ck = Checker(self.label)
+        out = []
+        for v, w in zip(self.shape, x, strict=True):
+            if v == -1:
+                out.append(w)
+                continue
+            ck.require(sympy.Eq((v - w) * (w - 1), 0),
+                       lambda v=v, w=w: f"size {fmt(w)} cannot be expanded to {fmt(v)} (only sizes 1 are repeated)")
+            out.append(v)
+        return LayerResult(output_shape=Shape(tuple(out)), conditions=tuple(ck.conditions))
+
+
+class GroupSoftmax(Layer):
+    """Softmax across ``groups`` equal blocks of channels: ``x.view(B, groups, C // groups, *s).softmax(1)``
+    viewed back (selective-kernel and split attention weigh their paths so). Three FLOPs per element, as
+    :class:`~symcnn.Softmax`; no MACs.
+
+    >>> import symcnn as sc
+    >>> sc.analyze(sc.GroupSoftmax(2), (64, 1, 1)).flops
+    192
+    """
+
+    def __init__(self, groups):
+        self._set(groups=_positive_int(self.kind, "groups", groups))
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}({self.groups})"
+
+    def infer(self, x: Shape) -> LayerResult:
+        if len(x) < 1:
+            raise SymcnnError(f"{self.label}: input shape {fmt(tuple(x))} has no channel axis")
+        ck = Checker(self.label)
+        _divisible(ck, "the number of channels", x[0], self.groups, "the blocks must be equal")
+        return LayerResult(output_shape=Shape(x), flops=3 * prod(x), conditions=tuple(ck.conditions))

@@ -20,8 +20,8 @@ average pooling                its input (adaptive average pooling to 1x1 runs a
 dropout (training, p > 0)      CPU: the scaled noise tensor (input dtype; ``(B, C)`` for Dropout1d/2d/3d);
                                CUDA: ``native_dropout``'s bool mask (1 byte per element)
 reflection/replication pad     its input
-add, cat, flatten, views,      nothing (slices, chunk/split pieces, channel shuffle and group sums too)
-upsampling, constant padding
+add, cat, flatten, views,      nothing (also slices, chunk/split pieces, reshapes, expand, channel shuffle and
+upsampling, constant padding   group sums; a softmax across channel groups saves its output)
 =============================  =================================================================================
 
 Parameters and buffers (BatchNorm's running statistics are saved too) are the model's own storage and are not
@@ -50,13 +50,16 @@ from ..layers import (
     Dropout1d,
     Dropout2d,
     Dropout3d,
+    Expand,
     Flatten,
+    GroupSoftmax,
     GroupSum,
     Identity,
     Linear,
     Narrow,
     Opaque,
     PReLU,
+    Reshape,
     ScalarOp,
     SpatialPyramidPooling,
     Subsampling2d,
@@ -251,7 +254,11 @@ def _dispatch(c: _Call, layer) -> Tensor:
             c.saved += [Tensor(("indices", c.rec.index, i), "int64", ctx.batch * x_channels(c) * n * n)
                         for i, n in enumerate(layer.levels)]
         return c.new("out", x.dtype)
-    if isinstance(layer, (Flatten, Narrow)):
+    if isinstance(layer, GroupSoftmax):
+        out = c.new("out", x.dtype)
+        c.saved.append(out)  # softmax saves its result
+        return out
+    if isinstance(layer, (Flatten, Narrow, Reshape, Expand)):
         return Tensor(x.key, x.dtype, x.numel)  # a view of its input
     if isinstance(layer, _PadNd):
         if layer.kind.startswith(("Reflection", "Replication")):

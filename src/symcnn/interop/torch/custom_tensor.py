@@ -42,7 +42,31 @@ def _tensor_custom():
         def extra_repr(self) -> str:
             return f"groups={self.groups}"
 
-    return {c.__name__: c for c in (Narrow, GroupSum)}
+    class GroupSoftmax(GroupSum):
+        """``x.view(B, groups, C // groups, *spatial).softmax(1)`` viewed back (symcnn ``GroupSoftmax``)."""
+
+        def forward(self, x):
+            return x.view(x.shape[0], self.groups, x.shape[1] // self.groups, *x.shape[2:]).softmax(1).view_as(x)
+
+    class Reshape(nn.Module):
+        """``x.view(B, *shape)`` (symcnn ``Reshape``) or ``x.expand(B, *shape)`` (symcnn ``Expand``)."""
+
+        def __init__(self, layer, shape):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.shape = shape
+
+        def forward(self, x):
+            return x.view(x.shape[0], *self.shape)
+
+        def extra_repr(self) -> str:
+            return f"shape={self.shape}"
+
+    class Expand(Reshape):
+        def forward(self, x):
+            return x.expand(x.shape[0], *self.shape)
+
+    return {c.__name__: c for c in (Narrow, GroupSum, GroupSoftmax, Reshape, Expand)}
 
 
 def build_channel_layer(builder, layer, path: str):
@@ -53,4 +77,6 @@ def build_channel_layer(builder, layer, path: str):
         start = builder.num(layer, path, "start", layer.start)
         length = builder.num(layer, path, "length", layer.length)
         return _tensor_custom()["Narrow"](layer, start, length)
+    if layer.kind in ("Reshape", "Expand"):
+        return _tensor_custom()[layer.kind](layer, builder.num(layer, path, "shape", tuple(layer.shape)))
     return _tensor_custom()[layer.kind](layer)

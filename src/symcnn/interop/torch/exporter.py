@@ -9,9 +9,9 @@ import sympy
 from ..._errors import SymcnnError
 from ..._graph import Graph, Sequential
 from ...layers import activation as _act
+from ...layers import channels as _channels
 from ...layers import merge as _merge
 from ...layers._base import Layer, fmt
-from ...layers.channels import ChannelShuffle, GroupSum, Narrow
 from ...layers.conv import _ConvNd, effective_kernel
 from ...layers.dense import Flatten, Linear
 from ...layers.lenet import RBF, ConnectionTableConv2d, Subsampling2d
@@ -250,9 +250,7 @@ _TO_TORCH = {
     _merge.Mul: _own("Mul"),
     _merge.Add: _own("Add"),
     _merge.ScalarOp: _own("ScalarOp"),
-    Narrow: build_channel_layer,
-    ChannelShuffle: build_channel_layer,
-    GroupSum: build_channel_layer,
+    **{getattr(_channels, name): build_channel_layer for name in _channels.__all__},
     Subsampling2d: _own("Subsampling2d"),
     ConnectionTableConv2d: _own("ConnectionTableConv2d"),
     RBF: _own("RBF"),

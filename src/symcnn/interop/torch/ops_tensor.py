@@ -16,12 +16,12 @@ import sympy
 
 from ..._graph import Node
 from ..._intmath import decide, smax, smin
-from ...layers.channels import ChannelShuffle, GroupSum, Narrow
+from ...layers.channels import ChannelShuffle, Expand, GroupSoftmax, GroupSum, Narrow, Reshape
 from ...layers.merge import Concat
 from .values import _BATCH, _Dim, _show, _Unsupported
 
 #: the kinds of this module that read sizes as sizes (see ``importer._SIZE_KINDS``)
-TENSOR_SIZE_KINDS = frozenset({"index", "reshape", "chunk", "split", "tensor_mul", "tensor_add"})
+TENSOR_SIZE_KINDS = frozenset({"index", "reshape", "chunk", "split", "tensor_mul", "tensor_add", "expand"})
 
 
 class _Regrouped:
@@ -184,11 +184,30 @@ class _TensorOps:
             sizes = tuple(sizes[0])
         if isinstance(x, _Regrouped):
             return self._ungroup(node, x, sizes)
-        if isinstance(x, Node):
+        if isinstance(x, Node) and len(sizes) > 2 or (len(sizes) == 2 and isinstance(x, Node)
+                                                      and len(self.shape(x)) > 1 and sizes[1] != -1):
             shape = self.shape(x)
-            if len(sizes) == len(shape) + 2 and sizes[0] is _BATCH and len(shape) >= 1:
+            if sizes[0] is _BATCH and all(s == -1 or _is_int(s) for s in sizes[1:]) and _vector(shape) and \
+                    _vector([v for v in sizes[1:] if v != -1]) and not _regroups(shape, sizes):
+                return self.apply(Reshape(tuple(-1 if s == -1 else _expr(s) for s in sizes[1:])), (x,), node.name)
+            if len(sizes) == len(shape) + 2 and sizes[0] is _BATCH and len(shape) >= 2:
                 return self._regroup(x, shape, sizes)
         return self.op_view(node, handler, args, kwargs)
+
+    def op_expand(self, node, handler, args, kwargs):
+        """``y.expand_as(x)``, ``y.expand(B, *sizes)``: the :class:`~symcnn.Expand` view."""
+        y = self.tensor(args[0])
+        if node.target == "expand_as":
+            sizes = self.shape(self.tensor(args[1]))
+        else:
+            sizes = args[1:] if "size" not in kwargs else (kwargs["size"],)
+            if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+                sizes = tuple(sizes[0])
+            if not sizes or not (sizes[0] is _BATCH or sizes[0] == -1) or \
+                    not all(s == -1 or _is_int(s) for s in sizes[1:]):
+                raise _Unsupported(f"expand to {_show(sizes)}; read: (batch or -1, *sizes)")
+            sizes = tuple(-1 if s == -1 else _expr(s) for s in sizes[1:])
+        return self.apply(Expand(tuple(sizes)), (y,), node.name)
 
     def _regroup(self, x, shape, sizes):
         c = shape[0]
@@ -240,6 +259,17 @@ class _TensorOps:
         raise _Unsupported(f"sum of {_show(x)} over `dim`={_show(dim)}; only the sum over the group axis of a tensor "
                            "viewed as (batch, g, C // g, *spatial) or stacked along dim 1 is read")
 
+    def op_group_softmax(self, node, handler, args, kwargs):
+        """``softmax(x, dim=1)`` of a regrouped tensor: across the groups (:class:`~symcnn.GroupSoftmax`)."""
+        x = args[0]
+        if not isinstance(x, _Regrouped):
+            return self.op_act(node, handler, args, kwargs)
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        if x.swapped or dim != 1 or set(kwargs) - {"dim"}:
+            raise _Unsupported(f"softmax of {_show(x)} over `dim`={_show(dim)}; only the softmax over the group axis "
+                               "(dim=1) of a tensor viewed as (batch, g, C // g, *spatial) is read")
+        return _Regrouped(self.apply(GroupSoftmax(x.groups), (x.node,), node.name), x.groups)
+
     def op_tensor_mul(self, node, handler, args, kwargs):
         return self._grouped_merge(node, handler, args, kwargs, self.op_mul)
 
@@ -263,6 +293,18 @@ class _TensorOps:
         return self.apply(ChannelShuffle(groups), (self.tensor(args[0]),), node.name)
 
 
+def _vector(shape) -> bool:
+    """All sizes but at most one are 1: one vector per sample, whatever its layout."""
+    return sum(1 for v in shape if decide(sympy.Eq(_expr(v), 1)) is not True) <= 1
+
+
+def _regroups(shape, sizes) -> bool:
+    """``(B, g, C // g, *spatial)`` of a ``(C, *spatial)`` tensor with g > 1 (read as a pending regrouping)."""
+    return (len(shape) >= 2 and len(sizes) == len(shape) + 2 and _is_int(sizes[1])
+            and _expr(sizes[1]) != 1 and all(s == -1 or _is_int(s) for s in sizes[2:])
+            and [_expr(s) for s in sizes[3:]] == list(shape[1:]))
+
+
 def _same_sizes(sizes, shape) -> bool:
     """``sizes`` (ints, sizes read in forward, at most one -1) give exactly ``shape``."""
     if not all(s == -1 or _is_int(s) for s in sizes) or sum(1 for s in sizes if s == -1) > 1:
@@ -284,8 +326,11 @@ def tensor_functions(torch) -> dict:
              "split": "split", torch.stack: "stack", "view": "reshape", "reshape": "reshape",
              torch.reshape: "reshape", torch.transpose: "transpose", "transpose": "transpose",
              torch.unsqueeze: "unsqueeze", "unsqueeze": "unsqueeze", "contiguous": "keep", "clone": "keep",
-             "detach": "keep", torch.sum: "group_sum", "sum": "group_sum", F.channel_shuffle: "channel_shuffle",
+             "detach": "keep", "expand": "expand", "expand_as": "expand", torch.sum: "group_sum", "sum": "group_sum",
+             F.channel_shuffle: "channel_shuffle",
              torch.channel_shuffle: "channel_shuffle", torch.native_channel_shuffle: "channel_shuffle"}
+    for t in (F.softmax, torch.softmax, "softmax"):
+        table[t] = ("group_softmax", "Softmax")
     for t in (operator.mul, operator.imul, torch.mul, "mul", "mul_"):
         table[t] = "tensor_mul"
     for t in (operator.add, operator.iadd, torch.add, "add", "add_"):
