@@ -6,6 +6,7 @@ FlopCounterMode at 224 x 224 and at an H != W size (expected values computed by 
 from __future__ import annotations
 
 import pytest
+import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,12 +115,69 @@ def test_training_cost_of_the_channel_layers_matches_pytorch(h, w, batch):
     y = sc.ReLU()(sc.Conv2d(3, 12, 3, padding=1)(x))
     y = sc.Concat()(sc.Narrow(1, 0, 6)(y), sc.Conv2d(6, 6, 1)(sc.Narrow(1, 6, 6)(y)))
     y = sc.Conv2d(6, 4, 1)(sc.GroupSum(2)(sc.ChannelShuffle(3)(y)))
+    y = sc.ScalarOp("rsub", 1.0)(sc.Clamp(-1.0, 2.0)(sc.ScalarOp("div", 3.0)(sc.GroupSoftmax(2)(y))))
+    gate = sc.Reshape((4, 1, 1))(sc.Reshape((1, 4))(sc.AdaptiveAvgPool2d(1)(sc.Clamp(min=0.0)(y))))
+    y = sc.Mul()(y, sc.ExpandAs()(gate, y))
     net = sc.Graph(x, y)
     cost = sc.training(net, (3, H, W), device="cpu")
     flops, saved = measure(twin(sc.to_torch(net)), (3, h, w), batch)
     values = {B: batch, H: h, W: w}
     assert cost.flops.xreplace(values) == flops
     assert cost.saved_activation_bytes.xreplace(values) == saved
+
+
+@FEW
+@given(c=st.integers(1, 8), rank=st.integers(1, 3), at=st.integers(0, 2), target_rank=st.integers(1, 3),
+       to=st.integers(0, 2), minus=st.booleans())
+def test_reshape_of_one_vector_per_sample_matches_torch(c, rank, at, target_rank, to, minus):
+    shape = tuple(c if i == min(at, rank - 1) else 1 for i in range(rank))
+    target = tuple((-1 if minus else c) if i == min(to, target_rank - 1) else 1 for i in range(target_rank))
+    assert _symcnn_shape(sc.Reshape(target), shape) == _torch_shape(lambda x: x.view(1, *target), shape)
+
+
+@FEW
+@given(sizes=st.lists(st.integers(1, 3), min_size=1, max_size=3), data=st.data())
+def test_expand_matches_torch(sizes, data):
+    target = tuple(data.draw(st.sampled_from([-1, v, 1, 4])) for v in sizes)
+    shape = tuple(sizes)
+    assert _symcnn_shape(sc.Expand(target), shape) == _torch_shape(lambda x: x.expand(1, *target), shape)
+
+
+def test_group_softmax_is_the_softmax_across_groups():
+    module = sc.to_torch(sc.GroupSoftmax(3))
+    x = torch.randn(2, 12, 3, 4)
+    assert torch.allclose(module(x), x.view(2, 3, 4, 3, 4).softmax(1).reshape(2, 12, 3, 4))
+    assert sc.analyze(sc.GroupSoftmax(3), (12, H, W)).flops == 36 * H * W
+    with pytest.raises(SymcnnError, match="not divisible by `groups`=5"):
+        sc.analyze(sc.GroupSoftmax(5), (12, H, W))
+
+
+def test_clamp_and_numbers_on_tensors_are_read_and_exported():
+    class Numbers(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(x / 255)
+            return (1 - y.clamp(0, 6)).clamp_min(0.1) + torch.clamp(y, max=2) - 3
+
+    module = Numbers().eval()
+    net, a = check(module, SIZES)
+    assert [(r.kind, getattr(r.layer, "op", None)) for r in a.layers if r.kind in ("ScalarOp", "Clamp")] == [
+        ("ScalarOp", "div"), ("Clamp", None), ("ScalarOp", "rsub"), ("Clamp", None), ("Clamp", None),
+        ("ScalarOp", "add")]
+    clamps = [r.flops for r in a.layers if r.kind == "Clamp"]
+    assert [sympy.expand(f - k * (H - 2) * (W - 2)) for f, k in zip(clamps, (8, 4, 4), strict=True)] == [0, 0, 0]
+    twin_module = sc.to_torch(net).eval()
+    module.conv.load_state_dict(twin_module.conv.state_dict())
+    x = torch.randn(1, 3, 9, 11)
+    with torch.no_grad():
+        assert torch.allclose(twin_module(x), module(x))
+    with pytest.raises(SymcnnError, match="at least one of `min` and `max`"):
+        sc.Clamp()
+    with pytest.raises(SymcnnError, match="divides by zero"):
+        sc.ScalarOp("div", 0)
 
 
 def test_channel_layers_refuse_what_pytorch_refuses():

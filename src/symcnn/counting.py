@@ -174,6 +174,10 @@ class _Rules:
         """not counted (``x * c`` / ``x + c`` written with the operators)."""
         return 0
 
+    def _count_Clamp(self, rec):
+        """not counted (``torch.clamp``, a function call)."""
+        return 0
+
     def _count_Flatten(self, rec):
         """not counted."""
         return 0
@@ -201,6 +205,8 @@ class _Rules:
     def _count_Expand(self, rec):
         """not counted (a view)."""
         return 0
+
+    _count_ExpandAs = _count_Expand
 
     def _count__PadNd(self, rec):
         """not counted."""

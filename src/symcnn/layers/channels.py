@@ -15,7 +15,7 @@ from .._errors import SymcnnError
 from .._intmath import decide, floordiv
 from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod, to_expr
 
-__all__ = ["Narrow", "ChannelShuffle", "GroupSum", "GroupSoftmax", "Reshape", "Expand"]
+__all__ = ["Narrow", "ChannelShuffle", "GroupSum", "GroupSoftmax", "Reshape", "Expand", "ExpandAs"]
 
 
 def _positive_int(label: str, name: str, value) -> int:
@@ -204,6 +204,29 @@ class Expand(Layer):
                        lambda v=v, w=w: f"size {fmt(w)} cannot be expanded to {fmt(v)} (only sizes 1 are repeated)")
             out.append(v)
         return LayerResult(output_shape=Shape(tuple(out)), conditions=tuple(ck.conditions))
+
+
+class ExpandAs(Layer):
+    """``x.expand_as(other)``: ``x``'s axes of size 1 repeated to ``other``'s shape (a view: nothing computed).
+    Two inputs, ``x`` then ``other``; PyTorch refuses to expand a size other than 1.
+
+    >>> import symcnn as sc
+    >>> x = sc.Input()
+    >>> y = sc.Conv2d(3, 64, 1)(x)
+    >>> sc.analyze(sc.Graph(x, sc.ExpandAs()(sc.AdaptiveAvgPool2d(1)(y), y)), (3, sc.H, sc.W)).output_shape
+    (64, H, W)
+    """
+
+    n_inputs = 2
+
+    def __init__(self):
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}()"
+
+    def infer(self, x: Shape, other: Shape) -> LayerResult:
+        return Expand(tuple(other)).infer(x)
 
 
 class GroupSoftmax(Layer):

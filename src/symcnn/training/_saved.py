@@ -20,6 +20,7 @@ average pooling                its input (adaptive average pooling to 1x1 runs a
 dropout (training, p > 0)      CPU: the scaled noise tensor (input dtype; ``(B, C)`` for Dropout1d/2d/3d);
                                CUDA: ``native_dropout``'s bool mask (1 byte per element)
 reflection/replication pad     its input
+clamp by constants             its input
 add, cat, flatten, views,      nothing (also slices, chunk/split pieces, reshapes, expand, channel shuffle and
 upsampling, constant padding   group sums; a softmax across channel groups saves its output)
 =============================  =================================================================================
@@ -51,6 +52,7 @@ from ..layers import (
     Dropout2d,
     Dropout3d,
     Expand,
+    ExpandAs,
     Flatten,
     GroupSoftmax,
     GroupSum,
@@ -254,11 +256,14 @@ def _dispatch(c: _Call, layer) -> Tensor:
             c.saved += [Tensor(("indices", c.rec.index, i), "int64", ctx.batch * x_channels(c) * n * n)
                         for i, n in enumerate(layer.levels)]
         return c.new("out", x.dtype)
+    if isinstance(layer, _merge.Clamp):
+        c.saved.append(x)  # clamp's backward reads its input
+        return c.new("out", x.dtype)
     if isinstance(layer, GroupSoftmax):
         out = c.new("out", x.dtype)
         c.saved.append(out)  # softmax saves its result
         return out
-    if isinstance(layer, (Flatten, Narrow, Reshape, Expand)):
+    if isinstance(layer, (Flatten, Narrow, Reshape, Expand, ExpandAs)):
         return Tensor(x.key, x.dtype, x.numel)  # a view of its input
     if isinstance(layer, _PadNd):
         if layer.kind.startswith(("Reflection", "Replication")):

@@ -66,7 +66,17 @@ def _tensor_custom():
         def forward(self, x):
             return x.expand(x.shape[0], *self.shape)
 
-    return {c.__name__: c for c in (Narrow, GroupSum, GroupSoftmax, Reshape, Expand)}
+    class ExpandAs(nn.Module):
+        """``x.expand_as(other)`` (symcnn ``ExpandAs``)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+
+        def forward(self, x, other):
+            return x.expand_as(other)
+
+    return {c.__name__: c for c in (Narrow, GroupSum, GroupSoftmax, Reshape, Expand, ExpandAs)}
 
 
 def build_channel_layer(builder, layer, path: str):

@@ -250,6 +250,7 @@ _TO_TORCH = {
     _merge.Mul: _own("Mul"),
     _merge.Add: _own("Add"),
     _merge.ScalarOp: _own("ScalarOp"),
+    _merge.Clamp: _own("Clamp"),
     **{getattr(_channels, name): build_channel_layer for name in _channels.__all__},
     Subsampling2d: _own("Subsampling2d"),
     ConnectionTableConv2d: _own("ConnectionTableConv2d"),

@@ -16,8 +16,8 @@ import sympy
 
 from ..._graph import Node
 from ..._intmath import decide, smax, smin
-from ...layers.channels import ChannelShuffle, Expand, GroupSoftmax, GroupSum, Narrow, Reshape
-from ...layers.merge import Concat
+from ...layers.channels import ChannelShuffle, Expand, ExpandAs, GroupSoftmax, GroupSum, Narrow, Reshape
+from ...layers.merge import Clamp, Concat, ScalarOp
 from .values import _BATCH, _Dim, _show, _Unsupported
 
 #: the kinds of this module that read sizes as sizes (see ``importer._SIZE_KINDS``)
@@ -195,18 +195,17 @@ class _TensorOps:
         return self.op_view(node, handler, args, kwargs)
 
     def op_expand(self, node, handler, args, kwargs):
-        """``y.expand_as(x)``, ``y.expand(B, *sizes)``: the :class:`~symcnn.Expand` view."""
+        """``y.expand_as(x)`` (:class:`~symcnn.ExpandAs`), ``y.expand(B, *sizes)`` (:class:`~symcnn.Expand`)."""
         y = self.tensor(args[0])
         if node.target == "expand_as":
-            sizes = self.shape(self.tensor(args[1]))
-        else:
-            sizes = args[1:] if "size" not in kwargs else (kwargs["size"],)
-            if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
-                sizes = tuple(sizes[0])
-            if not sizes or not (sizes[0] is _BATCH or sizes[0] == -1) or \
-                    not all(s == -1 or _is_int(s) for s in sizes[1:]):
-                raise _Unsupported(f"expand to {_show(sizes)}; read: (batch or -1, *sizes)")
-            sizes = tuple(-1 if s == -1 else _expr(s) for s in sizes[1:])
+            return self.apply(ExpandAs(), (y, self.tensor(args[1])), node.name)
+        sizes = args[1:] if "size" not in kwargs else (kwargs["size"],)
+        if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+            sizes = tuple(sizes[0])
+        if not sizes or not (sizes[0] is _BATCH or sizes[0] == -1) or \
+                not all(s == -1 or _is_int(s) for s in sizes[1:]):
+            raise _Unsupported(f"expand to {_show(sizes)}; read: (batch or -1, *sizes)")
+        sizes = tuple(-1 if s == -1 else _expr(s) for s in sizes[1:])
         return self.apply(Expand(tuple(sizes)), (y,), node.name)
 
     def _regroup(self, x, shape, sizes):
@@ -287,10 +286,40 @@ class _TensorOps:
             return _Regrouped(out, grouped[0].groups, grouped[0].swapped)
         raise _Unsupported(f"operands {_show(tuple(args[:2]))}: only two tensors regrouped the same way are read")
 
+    # --- a tensor and numbers ---------------------------------------------------------------------------------
+    def op_tensor_sub(self, node, handler, args, kwargs):
+        """``c - x`` (a ``"rsub"`` :class:`~symcnn.ScalarOp`); sizes and ``x - c`` as before."""
+        if len(args) == 2 and not kwargs and _number(args[0]) and isinstance(args[1], Node):
+            return self.apply(ScalarOp("rsub", args[0]), (args[1],), node.name)
+        return self.op_size_arith(node, handler, args, kwargs)
+
+    def op_tensor_div(self, node, handler, args, kwargs):
+        """``x / c`` (a ``"div"`` :class:`~symcnn.ScalarOp`)."""
+        if len(args) == 2 and not kwargs and isinstance(args[0], Node) and _number(args[1]) and args[1] != 0:
+            return self.apply(ScalarOp("div", args[1]), (args[0],), node.name)
+        raise _Unsupported(f"division of {_show(tuple(args))}; only a tensor divided by a non-zero number is read")
+
+    def op_clamp(self, node, handler, args, kwargs):
+        """``torch.clamp(x, min, max)``, ``x.clamp_min(c)``, ``x.clamp_max(c)`` with constant bounds."""
+        x = self.tensor(args[0])
+        if handler[1] == "clamp":
+            names = ("min", "max")
+            bounds = dict(zip(names, args[1:], strict=False), **kwargs)
+        else:
+            bounds = {handler[1]: args[1] if len(args) > 1 else kwargs.get(handler[1], kwargs.get("min",
+                                                                                               kwargs.get("max")))}
+        if set(bounds) - {"min", "max"} or not all(v is None or _number(v) for v in bounds.values()):
+            raise _Unsupported(f"clamp bounds {_show(bounds)}; only numbers are read (a tensor bound is not)")
+        return self.apply(Clamp(bounds.get("min"), bounds.get("max")), (x,), node.name)
+
     # --- channel shuffle function --------------------------------------------------------------------------
     def op_channel_shuffle(self, node, handler, args, kwargs):
         groups = args[1] if len(args) > 1 else kwargs.get("groups")
         return self.apply(ChannelShuffle(groups), (self.tensor(args[0]),), node.name)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _vector(shape) -> bool:
@@ -329,6 +358,11 @@ def tensor_functions(torch) -> dict:
              "detach": "keep", "expand": "expand", "expand_as": "expand", torch.sum: "group_sum", "sum": "group_sum",
              F.channel_shuffle: "channel_shuffle",
              torch.channel_shuffle: "channel_shuffle", torch.native_channel_shuffle: "channel_shuffle"}
+    table.update({operator.sub: ("tensor_sub", "sub"), operator.truediv: "tensor_div", torch.div: "tensor_div",
+                  "div": "tensor_div", torch.true_divide: "tensor_div"})
+    for name in ("clamp", "clamp_min", "clamp_max"):
+        table[getattr(torch, name)] = table[name] = table[f"{name}_"] = ("clamp", name.replace("clamp_", "") if
+                                                                         name != "clamp" else "clamp")
     for t in (F.softmax, torch.softmax, "softmax"):
         table[t] = ("group_softmax", "Softmax")
     for t in (operator.mul, operator.imul, torch.mul, "mul", "mul_"):
