@@ -21,8 +21,8 @@ from ...layers.merge import Clamp, Concat, ScalarOp
 from .values import _BATCH, _Dim, _show, _Unsupported
 
 #: the kinds of this module that read sizes as sizes (see ``importer._SIZE_KINDS``)
-TENSOR_SIZE_KINDS = frozenset({"index", "reshape", "chunk", "split", "tensor_mul", "tensor_add", "tensor_sub", "tensor_div",
-                               "expand"})
+TENSOR_SIZE_KINDS = frozenset({"index", "reshape", "chunk", "split", "tensor_mul", "tensor_add", "tensor_sub",
+                               "tensor_div", "expand"})
 
 
 class _Regrouped:
