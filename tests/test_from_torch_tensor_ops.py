@@ -393,7 +393,7 @@ def test_torchvision_inception_v3_with_transform_input_is_exact():
 
 
 @pytest.mark.parametrize("name", ["res2net50_26w_4s", "ghostnet_100", "ghostnetv2_100", "ecaresnet50d",
-                                  "skresnet18"])
+                                  "skresnet18", "resnest14d"])
 def test_timm_models_with_slices_and_splits_are_exact(name):
     timm = pytest.importorskip("timm")
     model = timm.create_model(name, pretrained=False)

@@ -27,13 +27,15 @@ TENSOR_SIZE_KINDS = frozenset({"index", "reshape", "chunk", "split", "tensor_mul
 
 class _Regrouped:
     """A tensor ``node`` of shape ``(B, C, *s)`` viewed as ``(B, groups, C / groups, *s)``, or, ``swapped``, as
-    ``(B, C / groups, groups, *s)`` (after ``transpose(1, 2)``)."""
+    ``(B, C / groups, groups, *s)`` (after ``transpose(1, 2)``), or, ``swapped="lead"``, a vector viewed as
+    ``(B, 1, groups, C / groups)`` (``transpose(1, 2)`` then gives the groups first)."""
 
     def __init__(self, node, groups: int, swapped: bool = False):
         self.node, self.groups, self.swapped = node, groups, swapped
 
     def __repr__(self) -> str:
-        order = "(batch, C/g, g, ...)" if self.swapped else "(batch, g, C/g, ...)"
+        order = {True: "(batch, C/g, g, ...)", False: "(batch, g, C/g, ...)", "lead": "(batch, 1, g, C/g)"}[
+            self.swapped]
         return f"<'{self.node.name or 'input'}' viewed as {order} with g={self.groups}>"
 
 
@@ -189,10 +191,15 @@ class _TensorOps:
                                                       and len(self.shape(x)) > 1 and sizes[1] != -1):
             shape = self.shape(x)
             if sizes[0] is _BATCH and all(s == -1 or _is_int(s) for s in sizes[1:]) and _vector(shape) and \
-                    _vector([v for v in sizes[1:] if v != -1]) and not _regroups(shape, sizes):
+                    _vector([2 if v == -1 else v for v in sizes[1:]]) and not _regroups(shape, sizes):
                 return self.apply(Reshape(tuple(-1 if s == -1 else _expr(s) for s in sizes[1:])), (x,), node.name)
             if len(sizes) == len(shape) + 2 and sizes[0] is _BATCH and len(shape) >= 2:
                 return self._regroup(x, shape, sizes)
+            if len(sizes) == 4 and sizes[0] is _BATCH and sizes[1] == 1 and _vector(shape) and \
+                    _is_int(sizes[2]) and _expr(sizes[2]).is_Integer and all(v == 1 for v in shape[1:]):
+                # split attention's radix softmax: (B, 1, radix, -1), transposed next to (B, radix, 1, -1)
+                found = self._regroup(x, shape, (_BATCH, sizes[2], sizes[3], *([1] * (len(shape) - 1))))
+                return _Regrouped(found.node, found.groups, "lead")
         return self.op_view(node, handler, args, kwargs)
 
     def op_expand(self, node, handler, args, kwargs):
@@ -225,6 +232,10 @@ class _TensorOps:
 
     def _ungroup(self, node, x, sizes):
         shape = self.shape(x.node)
+        if x.swapped == "lead":
+            raise _Unsupported(f"reshape of {_show(x)} to {_show(sizes)}; read: transpose(1, 2) first")
+        if not x.swapped and tuple(sizes) == (_BATCH, -1):
+            return self.op_view(node, None, (x.node, _BATCH, -1), {})  # flattened in the original order
         if len(sizes) == len(shape) + 1 and sizes[0] is _BATCH and _same_sizes(sizes[1:], shape):
             if not x.swapped:
                 return x.node  # viewed back as it was
@@ -265,7 +276,8 @@ class _TensorOps:
         if not isinstance(x, _Regrouped):
             return self.op_act(node, handler, args, kwargs)
         dim = args[1] if len(args) > 1 else kwargs.get("dim")
-        if x.swapped or dim != 1 or set(kwargs) - {"dim"}:
+        extra = {k for k, v in kwargs.items() if k not in ("dim", "_stacklevel") and not (k == "dtype" and v is None)}
+        if x.swapped or dim != 1 or extra:
             raise _Unsupported(f"softmax of {_show(x)} over `dim`={_show(dim)}; only the softmax over the group axis "
                                "(dim=1) of a tensor viewed as (batch, g, C // g, *spatial) is read")
         return _Regrouped(self.apply(GroupSoftmax(x.groups), (x.node,), node.name), x.groups)
