@@ -187,8 +187,7 @@ class _TensorOps:
             sizes = tuple(sizes[0])
         if isinstance(x, _Regrouped):
             return self._ungroup(node, x, sizes)
-        if isinstance(x, Node) and len(sizes) > 2 or (len(sizes) == 2 and isinstance(x, Node)
-                                                      and len(self.shape(x)) > 1 and sizes[1] != -1):
+        if isinstance(x, Node) and len(sizes) > 2:  # (batch, k) forms are flattens (op_view)
             shape = self.shape(x)
             if sizes[0] is _BATCH and all(s == -1 or _is_int(s) for s in sizes[1:]) and _vector(shape) and \
                     _vector([2 if v == -1 else v for v in sizes[1:]]) and not _regroups(shape, sizes):
