@@ -228,16 +228,15 @@ def test_size_slices_and_arithmetic_stay_symbolic():
     assert a.output_shape == (4, floordiv(H, 2), W - 3)
 
 
-def test_chunk_is_refused_by_name():
-    """No layer splits channels yet: chunk (ShuffleNet v2) is refused with its name and source line."""
-    class Shuffle(nn.Module):
+def test_an_unknown_tensor_method_is_refused_by_name():
+    """An operation without formulas (here ``roll``) is refused with its name and source line."""
+    class Roll(nn.Module):
         def forward(self, x):
-            a, b = x.chunk(2, dim=1)
-            return torch.cat((a, b), 1)
+            return x.roll(1, 2)
 
-    with pytest.raises(SymcnnError, match=r"node 'chunk' \(call_method Tensor.chunk\): no symcnn formulas for this "
-                                          r"operation at test_from_torch_forms.py:\d+ `a, b = x.chunk\(2, dim=1\)`"):
-        sc.from_torch(Shuffle(), (4, H, W))
+    with pytest.raises(SymcnnError, match=r"node 'roll' \(call_method Tensor.roll\): no symcnn formulas for this "
+                                          r"operation at test_from_torch_forms.py:\d+ `return x.roll\(1, 2\)`"):
+        sc.from_torch(Roll(), (4, H, W))
 
 
 def test_tensor_minus_number():

@@ -214,4 +214,5 @@ def test_every_layer_class_is_covered():
     assert len(CLASSES) > 60 and len(TWINS) > 50
     assert not {c.__name__ for c in CLASSES} - {c.__name__ for c in TWINS} - {
         "Subsampling2d", "ConnectionTableConv2d", "RBF", "Add", "Mul", "Concat", "CropConcat", "ScalarOp",
-        "SpatialPyramidPooling", "Opaque"}
+        "SpatialPyramidPooling", "Opaque", "Narrow", "GroupSum", "GroupSoftmax", "Reshape", "Expand", "ExpandAs",
+        "Clamp"}

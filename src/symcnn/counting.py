@@ -174,9 +174,39 @@ class _Rules:
         """not counted (``x * c`` / ``x + c`` written with the operators)."""
         return 0
 
+    def _count_Clamp(self, rec):
+        """not counted (``torch.clamp``, a function call)."""
+        return 0
+
     def _count_Flatten(self, rec):
         """not counted."""
         return 0
+
+    def _count_Narrow(self, rec):
+        """not counted (slices, ``chunk``, ``split``)."""
+        return 0
+
+    def _count_ChannelShuffle(self, rec):
+        """not counted (a view, transpose and reshape, or ``nn.ChannelShuffle``)."""
+        return 0
+
+    def _count_GroupSum(self, rec):
+        """not counted (``x.sum(1)`` of a regrouped tensor)."""
+        return 0
+
+    def _count_GroupSoftmax(self, rec):
+        """not counted (``softmax`` of a regrouped tensor, a function call)."""
+        return 0
+
+    def _count_Reshape(self, rec):
+        """not counted (a view)."""
+        return 0
+
+    def _count_Expand(self, rec):
+        """not counted (a view)."""
+        return 0
+
+    _count_ExpandAs = _count_Expand
 
     def _count__PadNd(self, rec):
         """not counted."""

@@ -3,6 +3,8 @@
 from ._base import AxisMap, Condition, Layer, LayerResult, Shape
 from .activation import *  # noqa: F403
 from .activation import __all__ as _act
+from .channels import *  # noqa: F403
+from .channels import __all__ as _channels
 from .conv import *  # noqa: F403
 from .conv import __all__ as _conv
 from .dense import *  # noqa: F403
@@ -21,5 +23,5 @@ from .resize import __all__ as _resize
 from .transposed import *  # noqa: F403
 from .transposed import __all__ as _transposed
 
-__all__ = [*_act, *_conv, *_dense, *_lenet, *_merge, *_norm, *_pool, *_resize, *_transposed,
+__all__ = [*_act, *_channels, *_conv, *_dense, *_lenet, *_merge, *_norm, *_pool, *_resize, *_transposed,
            "Opaque", "Layer", "LayerResult", "AxisMap", "Shape", "Condition"]

@@ -1,5 +1,5 @@
 """Merging branches: ``Add`` (residual), ``Mul`` (gating), ``Concat`` and ``CropConcat`` (U-Net skips); and
-``ScalarOp``, a tensor combined with a number (``x * 0.5``, ``x + 1``).
+``ScalarOp``, a tensor combined with a number (``x * 0.5``, ``x + 1``), and ``Clamp`` by constants.
 
 ``Add``/``Mul`` broadcast like PyTorch (dims aligned from the right, equal or 1), for symbolic sizes too
 (the rule stays a condition when it cannot be decided); FLOPs ``(k - 1)`` per output element for ``k`` inputs.
@@ -16,7 +16,7 @@ from .._errors import SymcnnError
 from .._intmath import decide, floordiv, smax
 from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod
 
-__all__ = ["Add", "Mul", "Concat", "CropConcat", "ScalarOp"]
+__all__ = ["Add", "Mul", "Concat", "CropConcat", "ScalarOp", "Clamp"]
 
 
 class _Broadcast(Layer):
@@ -93,23 +93,26 @@ class Mul(_Broadcast):
 
 
 class ScalarOp(Layer):
-    """A tensor and a number, element-wise: ``op`` is ``"add"`` (``x + value``) or ``"mul"`` (``x * value``).
+    """A tensor and a number, element-wise: ``op`` is ``"add"`` (``x + value``), ``"mul"`` (``x * value``),
+    ``"div"`` (``x / value``) or ``"rsub"`` (``value - x``).
 
     No parameters, no MACs, one FLOP per element. :func:`symcnn.from_torch` reads ``x * 0.5``, ``x + 1``,
-    ``torch.mul(x, 2)`` as this layer.
+    ``torch.mul(x, 2)``, ``x - 1`` (an ``"add"`` of -1), ``x / 255`` and ``1 - x`` as this layer.
 
     >>> import symcnn as sc
     >>> sc.analyze(sc.ScalarOp("mul", 0.5), (8, sc.H, sc.W)).flops
     8*H*W
     """
 
-    _OPS = ("add", "mul")
+    _OPS = ("add", "mul", "div", "rsub")
 
     def __init__(self, op, value):
         if op not in self._OPS:
             raise SymcnnError(f"{self.kind}: `op`={op!r} must be one of {', '.join(map(repr, self._OPS))}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SymcnnError(f"{self.kind}: `value`={value!r} must be an int or a float")
+        if op == "div" and value == 0:
+            raise SymcnnError(f"{self.kind}: `value`=0 with `op`='div' divides by zero")
         self._set(op=op, value=value)
         self._freeze()
 
@@ -118,6 +121,33 @@ class ScalarOp(Layer):
 
     def infer(self, x: Shape) -> LayerResult:
         return LayerResult(output_shape=Shape(x), flops=prod(x))
+
+
+class Clamp(Layer):
+    """``torch.clamp(x, min, max)`` with constant bounds (``clamp_min``, ``clamp_max``: one bound): no parameters,
+    no MACs, one FLOP (a comparison) per element per bound given. PyTorch refuses a clamp without bounds.
+
+    >>> import symcnn as sc
+    >>> sc.analyze(sc.Clamp(0, 6), (8, sc.H, sc.W)).flops
+    16*H*W
+    """
+
+    def __init__(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        for name, v in (("min", min), ("max", max)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v):
+                raise SymcnnError(f"{self.kind}: `{name}`={v!r} must be None or a number (int or float, not NaN)")
+        if min is None and max is None:
+            raise SymcnnError(f"{self.kind}: at least one of `min` and `max` must be given (PyTorch refuses a clamp "
+                              "without bounds)")
+        self._set(min=min, max=max)
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}(min={self.min!r}, max={self.max!r})"
+
+    def infer(self, x: Shape) -> LayerResult:
+        bounds = (self.min is not None) + (self.max is not None)
+        return LayerResult(output_shape=Shape(x), flops=bounds * prod(x))
 
 
 class Concat(Layer):

@@ -20,8 +20,9 @@ average pooling                its input (adaptive average pooling to 1x1 runs a
 dropout (training, p > 0)      CPU: the scaled noise tensor (input dtype; ``(B, C)`` for Dropout1d/2d/3d);
                                CUDA: ``native_dropout``'s bool mask (1 byte per element)
 reflection/replication pad     its input
-add, cat, flatten, views,      nothing
-upsampling, constant padding
+clamp by constants             its input
+add, cat, flatten, views,      nothing (also slices, chunk/split pieces, reshapes, expand, channel shuffle and
+upsampling, constant padding   group sums; a softmax across channel groups saves its output)
 =============================  =================================================================================
 
 Parameters and buffers (BatchNorm's running statistics are saved too) are the model's own storage and are not
@@ -44,16 +45,23 @@ from .._errors import SymcnnError
 from ..layers import (
     RBF,
     AlphaDropout,
+    ChannelShuffle,
     ConnectionTableConv2d,
     Dropout,
     Dropout1d,
     Dropout2d,
     Dropout3d,
+    Expand,
+    ExpandAs,
     Flatten,
+    GroupSoftmax,
+    GroupSum,
     Identity,
     Linear,
+    Narrow,
     Opaque,
     PReLU,
+    Reshape,
     ScalarOp,
     SpatialPyramidPooling,
     Subsampling2d,
@@ -248,13 +256,20 @@ def _dispatch(c: _Call, layer) -> Tensor:
             c.saved += [Tensor(("indices", c.rec.index, i), "int64", ctx.batch * x_channels(c) * n * n)
                         for i, n in enumerate(layer.levels)]
         return c.new("out", x.dtype)
-    if isinstance(layer, Flatten):
+    if isinstance(layer, _merge.Clamp):
+        c.saved.append(x)  # clamp's backward reads its input
+        return c.new("out", x.dtype)
+    if isinstance(layer, GroupSoftmax):
+        out = c.new("out", x.dtype)
+        c.saved.append(out)  # softmax saves its result
+        return out
+    if isinstance(layer, (Flatten, Narrow, Reshape, Expand, ExpandAs)):
         return Tensor(x.key, x.dtype, x.numel)  # a view of its input
     if isinstance(layer, _PadNd):
         if layer.kind.startswith(("Reflection", "Replication")):
             c.saved.append(x)
         return c.new("out", x.dtype)
-    if isinstance(layer, (Upsample, ScalarOp, _merge.Add, _merge.Concat)):
+    if isinstance(layer, (Upsample, ScalarOp, _merge.Add, _merge.Concat, ChannelShuffle, GroupSum)):
         return c.new("out", promote(t.dtype for t in c.ins))
     if isinstance(layer, _merge.Mul):
         acc, acc_req = c.ins[0], c.in_req[0]

@@ -60,7 +60,22 @@ def _custom():
             self.op, self.value = layer.op, layer.value
 
         def forward(self, x):
-            return x + self.value if self.op == "add" else x * self.value
+            if self.op == "add":
+                return x + self.value
+            if self.op == "mul":
+                return x * self.value
+            return x / self.value if self.op == "div" else self.value - x
+
+    class Clamp(nn.Module):
+        """``torch.clamp(x, min, max)`` (symcnn ``Clamp``)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.min, self.max = layer.min, layer.max
+
+        def forward(self, x):
+            return torch.clamp(x, self.min, self.max)
 
     class Concat(nn.Module):
         """``torch.cat(inputs, dim)`` (symcnn ``Concat``)."""
@@ -203,5 +218,5 @@ def _custom():
                 values.append(self._modules[name](*[values[i] for i in refs]))
             return values[self.out]
 
-    return {c.__name__: c for c in (Add, Mul, ScalarOp, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
+    return {c.__name__: c for c in (Add, Mul, ScalarOp, Clamp, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
                                     Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters, GraphModule)}

@@ -9,6 +9,7 @@ import sympy
 from ..._errors import SymcnnError
 from ..._graph import Graph, Sequential
 from ...layers import activation as _act
+from ...layers import channels as _channels
 from ...layers import merge as _merge
 from ...layers._base import Layer, fmt
 from ...layers.conv import _ConvNd, effective_kernel
@@ -20,6 +21,7 @@ from ...layers.pool import SpatialPyramidPooling, _AdaptivePoolNd, _AvgPoolNd, _
 from ...layers.resize import Upsample, _PadNd
 from ...layers.transposed import _ConvTransposeNd
 from .custom_modules import _custom, _import_torch
+from .custom_tensor import build_channel_layer
 from .unused import SharedParameters, UnusedParameters
 
 __all__ = ["to_torch"]
@@ -248,6 +250,8 @@ _TO_TORCH = {
     _merge.Mul: _own("Mul"),
     _merge.Add: _own("Add"),
     _merge.ScalarOp: _own("ScalarOp"),
+    _merge.Clamp: _own("Clamp"),
+    **{getattr(_channels, name): build_channel_layer for name in _channels.__all__},
     Subsampling2d: _own("Subsampling2d"),
     ConnectionTableConv2d: _own("ConnectionTableConv2d"),
     RBF: _own("RBF"),

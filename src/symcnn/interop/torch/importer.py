@@ -10,8 +10,10 @@ from ..._errors import SymcnnError
 from ..._graph import Graph, Input, Node, Sequential
 from ...layers._base import Layer, fmt
 from .custom_modules import _custom, _import_torch
+from .custom_tensor import _tensor_custom
 from .module_calls import _has_unknown, _ModuleCalls
 from .ops import _Ops
+from .ops_tensor import TENSOR_SIZE_KINDS, _TensorOps
 from .tables import _functional_table, _module_table
 from .unused import SharedParameters, UnusedParameters, parameter_report
 from .values import _UNKNOWN, _Dim, _show, _Sizes, _Skip, _Unsupported
@@ -45,7 +47,7 @@ def _where(node) -> str:
     return f" at {os.path.basename(file)}:{line} `{code.strip()}`"
 
 
-class _Reader(_ModuleCalls, _Ops):
+class _Reader(_ModuleCalls, _Ops, _TensorOps):
     """Walks a torch.fx graph and builds the symcnn graph, collecting every unsupported operation."""
 
     def __init__(self, root, input_shape, custom):
@@ -54,7 +56,7 @@ class _Reader(_ModuleCalls, _Ops):
         self.custom = custom
         self.table = _module_table()
         self.functions = _functional_table()
-        self.own = tuple(_custom().values())
+        self.own = tuple(_custom().values()) + tuple(_tensor_custom().values())
         self.env: dict = {}
         self.unsupported: list[str] = []
         self.layers: dict[int, object] = {}  # id(torch module) -> symcnn layer (a module called twice shares it)
@@ -62,6 +64,7 @@ class _Reader(_ModuleCalls, _Ops):
         self.overridden: dict[type, type] = {}  # subclasses of known modules with their own forward (traced)
         self.used: dict[str, int] = {}
         self.input = None
+        self.shapes: dict = {}  # graph node -> its symbolic shape (see shape())
         self.output = None
         self.target = None  # the fx node of the output read (one tensor of what forward returns)
 
@@ -88,12 +91,26 @@ class _Reader(_ModuleCalls, _Ops):
         return v
 
     def shape(self, node) -> tuple:
-        """Symbolic shape (batch excluded) of a tensor value, by analysing the graph built so far."""
+        """Symbolic shape (batch excluded) of a tensor value: each node's layer applied to its inputs' shapes,
+        once (cached), so that reading sizes in forward costs one step, not an analysis of the graph so far."""
         from ..._analysis import analyze
 
-        if node is self.input:
-            return tuple(self.input_shape)
-        return tuple(analyze(Graph(self.input, node), self.input_shape).output_shape)
+        shapes = self.shapes
+        shapes.setdefault(self.input, tuple(self.input_shape))
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            missing = [i for i in top.inputs if i not in shapes]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            if top not in shapes:
+                ins = tuple(shapes[i] for i in top.inputs)
+                out = top.module.infer(*ins).output_shape if isinstance(top.module, Layer) else \
+                    analyze(top.module, ins[0]).output_shape  # a Sequential or Graph given in custom=
+                shapes[top] = tuple(out)
+        return shapes[node]
 
     def apply(self, layer, inputs, base: str):
         return layer(*inputs, name=self.name(base))
@@ -174,7 +191,8 @@ class _Reader(_ModuleCalls, _Ops):
 
 
 #: operation kinds that read sizes as sizes (the others get the formulas of the sizes they are given)
-_SIZE_KINDS = frozenset({"size", "getattr", "getitem", "add", "mul", "size_arith", "view", "interpolate"})
+_SIZE_KINDS = frozenset({"size", "getattr", "getitem", "add", "mul", "size_arith", "view", "interpolate",
+                         *TENSOR_SIZE_KINDS})
 
 
 def _formulas(value):

@@ -8,6 +8,7 @@ import operator
 
 from ...layers import activation as _act
 from .custom_modules import _import_torch
+from .ops_tensor import tensor_functions, tensor_modules
 from .values import _Unsupported
 
 
@@ -107,6 +108,7 @@ def _module_table():
     for name in _act.__all__:
         if name != "PReLU" and hasattr(nn, name):
             table[getattr(nn, name)] = _from_act(name)
+    table.update(tensor_modules(_import_torch()))
     return table
 
 
@@ -140,6 +142,7 @@ def _functional_table():
         table[getattr(F, f"avg_pool{n}d")] = ("avg_pool", n)
         table[getattr(F, f"adaptive_avg_pool{n}d")] = ("adaptive", "Avg", n)
         table[getattr(F, f"adaptive_max_pool{n}d")] = ("adaptive", "Max", n)
+    table.update(tensor_functions(torch))
     return table
 
 
