@@ -12,8 +12,9 @@ from ...layers._base import Layer, fmt
 from .custom_modules import _custom, _import_torch
 from .module_calls import _has_unknown, _ModuleCalls
 from .ops import _Ops
+from .param_ops import _has_node, _params_in, _ParamOps
 from .tables import _functional_table, _module_table
-from .unused import SharedParameters, UnusedParameters, parameter_report
+from .unused import SharedParameters, UnusedParameters, WeightParameters, parameter_report
 from .values import _UNKNOWN, _Dim, _show, _Sizes, _Skip, _Unsupported
 
 __all__ = ["from_torch"]
@@ -45,7 +46,7 @@ def _where(node) -> str:
     return f" at {os.path.basename(file)}:{line} `{code.strip()}`"
 
 
-class _Reader(_ModuleCalls, _Ops):
+class _Reader(_ModuleCalls, _Ops, _ParamOps):
     """Walks a torch.fx graph and builds the symcnn graph, collecting every unsupported operation."""
 
     def __init__(self, root, input_shape, custom):
@@ -89,11 +90,7 @@ class _Reader(_ModuleCalls, _Ops):
 
     def shape(self, node) -> tuple:
         """Symbolic shape (batch excluded) of a tensor value, by analysing the graph built so far."""
-        from ..._analysis import analyze
-
-        if node is self.input:
-            return tuple(self.input_shape)
-        return tuple(analyze(Graph(self.input, node), self.input_shape).output_shape)
+        return self.cached_shape(node)
 
     def apply(self, layer, inputs, base: str):
         return layer(*inputs, name=self.name(base))
@@ -150,8 +147,7 @@ class _Reader(_ModuleCalls, _Ops):
             self.output = self.tensor(out, "output")
             return self.output
         if node.op == "get_attr":
-            raise _Unsupported("functional use of a parameter or buffer; wrap it in a module or give "
-                               "`custom=` formulas for the module that owns it")
+            return self.read_attr(node)
         if node.op == "call_module":
             return self.call_module(node)
         return self.call_function(node)
@@ -160,14 +156,20 @@ class _Reader(_ModuleCalls, _Ops):
         target = node.target
         spec = self.custom.get(node.name) or self.custom.get(_target_name(target))
         handler = self.functions.get(target)
+        args, kwargs = self.value(node.args), self.value(node.kwargs)
+        if spec is None and _params_in((args, kwargs)) and not _has_node((args, kwargs)):
+            if _has_unknown(args) or _has_unknown(kwargs):
+                raise _Skip
+            return self.on_params(node, args, kwargs)  # e.g. self.weight.reshape(...): a parameter again
         if spec is None and handler is None:
             raise _Unsupported("no symcnn formulas for this operation")
-        args, kwargs = self.value(node.args), self.value(node.kwargs)
         if _has_unknown(args) or _has_unknown(kwargs):
             raise _Skip
         if spec is not None:
             return self.apply(copy.deepcopy(spec), (self.tensor(args[0]),), node.name)
         kind = handler if isinstance(handler, str) else handler[0]
+        if kind in ("add", "mul") and _params_in(args):
+            return self.param_merge(node, args, kwargs, kind)
         if kind not in _SIZE_KINDS:  # a layer's arguments: sizes read in forward are their formulas
             args, kwargs = _formulas(args), _formulas(kwargs)
         return getattr(self, f"op_{kind}")(node, handler, args, kwargs)
@@ -323,8 +325,13 @@ def _with_parameter_notes(reader, count_unused: bool):
     """The graph, with the unused and shared parameters appended (see :mod:`.unused`), and notes in words."""
     net = Graph(reader.input, reader.output)
     used = [reader.modules[id(n.module)] for n in net._order if id(n.module) in reader.modules]
-    unused, repeated = parameter_report(reader.root, used)
+    reader._param_books()
+    unused, repeated, weights_only = parameter_report(reader.root, used, reader._counted, reader._read)
     out, notes = reader.output, []
+    if weights_only:
+        notes.append("parameters read in forward only to compute other layers' weights are counted: "
+                     f"{', '.join(weights_only)}")
+        out = WeightParameters(weights_only)(out, name=reader.name("weight_parameters"))
     if unused:
         total = sum(unused.values())
         listed = ", ".join(f"'{k}' ({v:,})" for k, v in unused.items())
