@@ -129,7 +129,8 @@ class LayerNorm(Layer):
         self._freeze()
 
     def __repr__(self) -> str:
-        extra = ("" if self.elementwise_affine else ", elementwise_affine=False") + ("" if self.bias else ", bias=False")
+        extra = "" if self.elementwise_affine else ", elementwise_affine=False"
+        extra += "" if self.bias else ", bias=False"
         return f"{self.kind}({fmt(self.normalized_shape)}{extra})"
 
     def infer(self, x: Shape) -> LayerResult:

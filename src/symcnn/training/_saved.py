@@ -64,15 +64,15 @@ from ..layers import (
 )
 from ..layers import activation as _act
 from ..layers import merge as _merge
-from ..layers._base import prod
-from ..layers.conv import _ConvNd
 from ..layers import norm as _norm
+from ..layers._base import prod
 from ..layers.activation import StochasticDepth
+from ..layers.conv import _ConvNd
 from ..layers.norm import _BatchNorm
 from ..layers.permute import Permute
-from ..layers.scale import LearnedScale, LearnedShift
 from ..layers.pool import _AdaptivePoolNd, _AvgPoolNd, _MaxPoolNd
 from ..layers.resize import _PadNd
+from ..layers.scale import LearnedScale, LearnedShift
 from ..layers.transposed import _ConvTransposeNd
 from ._memory import DTYPES
 

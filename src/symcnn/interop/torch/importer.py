@@ -12,7 +12,7 @@ from ...layers._base import Layer, fmt
 from .custom_modules import _custom, _import_torch
 from .module_calls import _has_unknown, _ModuleCalls
 from .ops import _Ops
-from .param_ops import _has_node, _params_in, _ParamOps
+from .param_ops import _has_node, _ParamOps, _params_in
 from .tables import _functional_table, _module_table
 from .unused import SharedParameters, UnusedParameters, WeightParameters, parameter_report
 from .values import _UNKNOWN, _Dim, _show, _Sizes, _Skip, _Unsupported
