@@ -214,9 +214,17 @@ def _propagate(call: Call, states, aligned, notes, n_axes, layouts):
     flags = list(in_aligned)
     if len(mapped) == 1:
         return mapped[0], flags[0], in_notes
-    merged, al, nt = merge_states(mapped)
+    merged, al, nt = merge_states(mapped, _broadcast(call, home, in_layouts))
     overall = False if (al is False or False in flags) else (None if (al is None or None in flags) else True)
     return merged, overall, _join_notes(in_notes, nt)
+
+
+def _broadcast(call: Call, home, layouts):
+    """Per input and spatial axis: size 1 where the output's size is not (an input broadcast along it)."""
+    out = call.result.output_shape
+    if any(lay != home or len(x) != len(out) for lay, x in zip(layouts, call.input_shapes, strict=True)):
+        return None
+    return [[x[i] == 1 and out[i] != 1 for i in range(1, len(out))] for x in call.input_shapes]
 
 
 def _moved_axes(st, layout, maps, axis0, rank: int):
