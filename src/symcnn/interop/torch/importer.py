@@ -249,6 +249,31 @@ def from_torch(module, input_shape, custom=None, *, output=None, count_unused=Tr
             return reader.is_leaf(m, qualname) or (
                 super().is_leaf_module(m, qualname) and not isinstance(m, torch.nn.Sequential))
 
+        # fx looks a parameter's name up among all parameters at every read (quadratic in big models): once here
+        def _name_of(self, a):
+            names = self.__dict__.get("_names")
+            if names is None:
+                names = self._names = {}
+                for n, p in (*self.root.named_parameters(), *self.root.named_buffers()):
+                    names.setdefault(id(p), n)
+            return names.get(id(a))
+
+        def create_arg(self, a):
+            name = self._name_of(a) if isinstance(a, torch.nn.Parameter) else None
+            if name is not None:
+                return self.create_node("get_attr", name, (), {})
+            return super().create_arg(a)
+
+        def getattr(self, attr, attr_val, parameter_proxy_cache):
+            proxied = isinstance(attr_val, torch.nn.Parameter) or (
+                self.proxy_buffer_attributes and isinstance(attr_val, torch.Tensor))  # as fx's own getattr
+            name = self._name_of(attr_val) if proxied else None
+            if name is None or self.param_shapes_constant:
+                return super().getattr(attr, attr_val, parameter_proxy_cache)
+            if name not in parameter_proxy_cache:
+                parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {})
+            return parameter_proxy_cache[name]
+
     tracer = Tracer()
     tracer.record_stack_traces = True
     try:
