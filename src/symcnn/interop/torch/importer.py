@@ -39,7 +39,8 @@ def _where(node) -> str:
     trace = getattr(node, "stack_trace", None) or ""
     found = re.findall(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)', trace)
     torch_dir = os.path.dirname(_import_torch().__file__)
-    user = [f for f in found if not f[0].startswith(torch_dir)]
+    own_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # symcnn's tracer
+    user = [f for f in found if not f[0].startswith((torch_dir, own_dir))]
     if not user:
         return ""
     file, line, _, code = user[-1]
