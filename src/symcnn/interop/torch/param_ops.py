@@ -90,6 +90,19 @@ _LINEAR = (("input", _REQUIRED), ("weight", _REQUIRED), ("bias", None))
 _STOCHASTIC_DEPTH = (("input", _REQUIRED), ("p", _REQUIRED), ("mode", _REQUIRED), ("training", True))
 
 
+def _owner_batch_norm(node):
+    """The symcnn BatchNorm class of the ``nn.BatchNorm1d/2d/3d`` subclass whose forward made ``node``, or None."""
+    stack = node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return None
+    kind = list(stack.values())[-1][1]
+    nn = _import_torch().nn
+    for n in (1, 2, 3):
+        if isinstance(kind, type) and issubclass(kind, getattr(nn, f"BatchNorm{n}d")):
+            return getattr(_norm, f"BatchNorm{n}d")
+    return None
+
+
 class _ParamOps:
     """Mixin of :class:`~.importer._Reader`: parameters read in ``forward`` and the operations on them."""
 
@@ -227,11 +240,13 @@ class _ParamOps:
         if (mean is None) != (var is None) or (w is None and bias is not None):
             raise _Unsupported("a running mean without a variance, or a bias without a weight, is not read")
         sized = next((p for p in (w, bias, mean, var) if p is not None), None)
-        shape = self.cached_shape(x)
-        c = prod(sized.shape) if sized is not None else shape[0]
-        if not 1 <= len(shape) <= 4:
-            raise _Unsupported(f"batch_norm of a rank-{len(shape) + 1} tensor")
-        cls = {1: _norm.BatchNorm1d, 2: _norm.BatchNorm1d, 3: _norm.BatchNorm2d, 4: _norm.BatchNorm3d}[len(shape)]
+        cls = _owner_batch_norm(node)  # timm's BatchNormAct2d is a BatchNorm2d: no shape to compute
+        if cls is None or sized is None:
+            shape = self.cached_shape(x)
+            if not 1 <= len(shape) <= 4:
+                raise _Unsupported(f"batch_norm of a rank-{len(shape) + 1} tensor")
+            cls = {1: _norm.BatchNorm1d, 2: _norm.BatchNorm1d, 3: _norm.BatchNorm2d, 4: _norm.BatchNorm3d}[len(shape)]
+        c = prod(sized.shape) if sized is not None else self.cached_shape(x)[0]
         eps, momentum = b["eps"], b["momentum"]
         layer = cls(c, eps, momentum if momentum is not None else 0.1, affine=w is not None,
                     track_running_stats=mean is not None, bias=bias is not None or w is None)
