@@ -222,7 +222,8 @@ def _propagate(call: Call, states, aligned, notes, n_axes, layouts):
 def _broadcast(call: Call, home, layouts):
     """Per input and spatial axis: size 1 where the output's size is not (an input broadcast along it)."""
     out = call.result.output_shape
-    if any(lay != home or len(x) != len(out) for lay, x in zip(layouts, call.input_shapes, strict=True)):
+    if len(out) != len(home) + 1 or any(lay != home or len(x) != len(out)
+                                         for lay, x in zip(layouts, call.input_shapes, strict=True)):
         return None
     return [[x[i] == 1 and out[i] != 1 for i in range(1, len(out))] for x in call.input_shapes]
 
