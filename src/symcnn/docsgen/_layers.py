@@ -140,7 +140,7 @@ FAMILIES: tuple[Family, ...] = (
     ),
     Family(
         "scale", "Learned scale and shift, permute", "symcnn/layers/scale.py",
-        "`LearnedScale` (layer scale: `x * w`), `LearnedShift` (`x + b`); `Permute` (symcnn/layers/permute.py) "
+        "`LearnedScale` (layer scale: `x * w`), `LearnedShift` (`x + b`); `Permute` (its own file, permute.py) "
         "reorders dims, as ConvNeXt's channels-last blocks do.",
         (Case("LearnedScale (per channel)", lambda: L.LearnedScale((C, 1, 1)), (C, H, W),
               {"C": 96, "H": 56, "W": 56}),
