@@ -143,7 +143,11 @@ def _symcnn_is_stricter(cls, kwargs) -> bool:
 
 
 def _merges_the_batch(cls, kwargs, shape) -> bool:
-    """A ``Flatten`` whose start is the batch dimension: symcnn counts per sample and refuses it (by design)."""
+    """A ``Flatten`` whose start is the batch dimension, a ``LayerNorm`` over it: symcnn counts per sample and
+    refuses them (by design)."""
+    if cls is sc.LayerNorm:  # a normalized_shape covering the batch dim: symcnn counts per sample and refuses it
+        n = kwargs.get("normalized_shape")
+        return isinstance(n, (list, tuple)) and len(n) > len(shape)
     if cls is not sc.Flatten:
         return False
     start = kwargs.get("start_dim", 1)
@@ -215,4 +219,5 @@ def test_every_layer_class_is_covered():
     assert not {c.__name__ for c in CLASSES} - {c.__name__ for c in TWINS} - {
         "Subsampling2d", "ConnectionTableConv2d", "RBF", "Add", "Mul", "Concat", "CropConcat", "ScalarOp",
         "SpatialPyramidPooling", "Opaque", "Narrow", "GroupSum", "GroupSoftmax", "Reshape", "Expand", "ExpandAs",
-        "Clamp"}
+        "Clamp", "Permute", "LayerNorm2d", "StochasticDepth", "LearnedScale",
+        "LearnedShift"}  # torchvision / timm classes, or a tensor and a parameter combined in forward

@@ -140,12 +140,13 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
     states: list[tuple[AxisState, ...]] = []
     aligned: list[bool | None] = []
     notes: list[tuple[str, ...]] = []
+    layouts: list[tuple[int, ...] | None] = []  # per tensor: the dim (batch excluded) each spatial axis is at
     records = []
     seen: set[int] = set()
     n_axes = len(shape) - 1
     rf, rf_key = None, None
     for call in calls:
-        st, al, nt = _propagate(call, states, aligned, notes, n_axes)
+        st, al, nt = _propagate(call, states, aligned, notes, n_axes, layouts)
         states.append(st)
         aligned.append(al)
         notes.append(nt)
@@ -184,25 +185,64 @@ def _dedupe(conditions: list[Condition]) -> tuple[Condition, ...]:
     return tuple(strongest.values()) + tuple(out.values())
 
 
-def _propagate(call: Call, states, aligned, notes, n_axes):
-    """Receptive-field state of a call's output from those of its inputs."""
+def _propagate(call: Call, states, aligned, notes, n_axes, layouts):
+    """Receptive-field state of a call's output from those of its inputs (appends the output's layout)."""
+    home = tuple(range(1, n_axes + 1))  # spatial axis i at dim i + 1: channels first
     in_states = [tuple([INPUT_AXIS] * n_axes) if r < 0 else states[r] for r in call.inputs]
     in_aligned = [True if r < 0 else aligned[r] for r in call.inputs]
+    in_layouts = [home if r < 0 else layouts[r] for r in call.inputs]
     in_notes = _join_notes(*(notes[r] for r in call.inputs if r >= 0))
-    axes = call.result.axes
+    res = call.result
+    axes = res.axes
     mapped = []
     for k, st in enumerate(in_states):
         maps = axes[k] if axes and isinstance(axes[0], tuple) else axes
-        if maps is None or len(maps) != len(st):  # element-wise, or the spatial axes are already gone
+        if in_layouts[k] != home:
+            mapped.append(_moved_axes(st, in_layouts[k], maps, res.axis0, len(call.input_shapes[k])))
+        elif maps is None or len(maps) != len(st):  # element-wise, or the spatial axes are already gone
             mapped.append(st)
         else:
             mapped.append(tuple(apply_axis(s, m) for s, m in zip(st, maps, strict=True)))
+    layout = in_layouts[0] if all(lay == in_layouts[0] for lay in in_layouts) else None
+    if layout is None:
+        mapped = [tuple(dataclasses.replace(s, exact=False) for s in st) for st in mapped]
+    elif res.permutation is not None:
+        layout = tuple(res.permutation.index(d) for d in layout)
+    elif layout != home and len(res.output_shape) != len(call.input_shapes[0]):
+        layout = None  # a permuted tensor changes rank: its spatial axes are no longer followed
+    layouts.append(layout)
     flags = list(in_aligned)
     if len(mapped) == 1:
         return mapped[0], flags[0], in_notes
-    merged, al, nt = merge_states(mapped)
+    merged, al, nt = merge_states(mapped, _broadcast(call, home, in_layouts))
     overall = False if (al is False or False in flags) else (None if (al is None or None in flags) else True)
     return merged, overall, _join_notes(in_notes, nt)
+
+
+def _broadcast(call: Call, home, layouts):
+    """Per input and spatial axis: size 1 where the output's size is not (an input broadcast along it)."""
+    out = call.result.output_shape
+    if len(out) != len(home) + 1 or any(lay != home or len(x) != len(out)
+                                         for lay, x in zip(layouts, call.input_shapes, strict=True)):
+        return None
+    return [[x[i] == 1 and out[i] != 1 for i in range(1, len(out))] for x in call.input_shapes]
+
+
+def _moved_axes(st, layout, maps, axis0, rank: int):
+    """The fields of a tensor whose spatial axes a permute moved (``layout[i]``: the dim of axis ``i``): each axis
+    takes the map of the dim it is at; one that cannot be followed is marked not exact, never guessed."""
+    if maps is None and layout is not None:  # element-wise
+        return st
+    out = []
+    for i, s in enumerate(st):
+        d = None if layout is None else layout[i]
+        if d == 0 and axis0 is not None:
+            out.append(apply_axis(s, axis0))
+        elif d is not None and d >= 1 and maps is not None and len(maps) == rank - 1:
+            out.append(apply_axis(s, maps[d - 1]))
+        else:
+            out.append(dataclasses.replace(s, exact=False))
+    return tuple(out)
 
 
 #: receptive-field notes kept per tensor (distinct, in order); further ones are summarised in one line

@@ -212,6 +212,9 @@ class _Rules:
         """not counted."""
         return 0
 
+    # LayerNorm, LayerNorm2d, GroupNorm, Permute, LearnedScale/LearnedShift (x * w, x + b), StochasticDepth
+    _count_LayerNorm = _count_LayerNorm2d = _count_GroupNorm = _count_Permute = _count__Learned = _count_Flatten
+
 
 class _Torchvision(_Rules):
     name = "torchvision"
@@ -304,6 +307,12 @@ class _Fvcore(_Rules):
             return 0
         return {"nearest": 1, "bilinear": 4}.get(rec.layer.mode, 0) * _out(rec)
 
+    def _count_LayerNorm(self, rec):
+        """`norm_flop_counter` (`aten::layer_norm`, `aten::group_norm`): 5 per input element if affine, else 4."""
+        return _in(rec) * (5 if getattr(rec.layer, "elementwise_affine", getattr(rec.layer, "affine", 0)) else 4)
+
+    _count_LayerNorm2d = _count_GroupNorm = _count_LayerNorm
+
 
 class _Thop(_Rules):
     name = "thop"
@@ -374,6 +383,11 @@ class _Thop(_Rules):
         """`count_upsample`: per output element 1 (nearest), 5 (linear), 11 (bilinear), 259 (bicubic); other
         modes (trilinear, nearest-exact) count 0 with a logged warning."""
         return {"nearest": 1, "linear": 5, "bilinear": 11, "bicubic": 259}.get(rec.layer.mode, 0) * _out(rec)
+
+    def _count_LayerNorm(self, rec):
+        """`count_normalization` (``nn.LayerNorm``): 2 per input element, doubled (4) when affine. GroupNorm
+        and a channels-first LayerNorm2d (a subclass) are not registered: 0."""
+        return 2 * _in(rec) * (2 if rec.layer.elementwise_affine else 1)
 
 
 class _Ptflops(_Rules):
@@ -452,6 +466,12 @@ class _Ptflops(_Rules):
         ratio = sympy.Rational(ratio)
         return floordiv(_in(rec) * ratio.p, ratio.q) if ratio.q != 1 else _in(rec) * ratio
 
+    def _count_LayerNorm(self, rec):
+        """1 per input element (affine or not); GroupNorm 2 when affine. LayerNorm2d (a subclass) counts 0."""
+        return _in(rec) * (2 if getattr(rec.layer, "affine", False) else 1)
+
+    _count_GroupNorm = _count_LayerNorm
+
 
 class _PtflopsAten(_Rules):
     name = "ptflops_aten"
@@ -512,6 +532,12 @@ class _Torchinfo(_Rules):
     def _count_PReLU(self, rec):
         """``num_parameters`` (its parameters)."""
         return rec.layer.num_parameters
+
+    def _count_LayerNorm(self, rec):
+        """its parameters (LayerNorm, LayerNorm2d, GroupNorm, LearnedScale, LearnedShift)."""
+        return rec.layer.infer(*rec.input_shapes).params
+
+    _count_LayerNorm2d = _count_GroupNorm = _count__Learned = _count_LayerNorm
 
 
 _CONVENTIONS: dict[str, _Rules] = {

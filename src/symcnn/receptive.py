@@ -82,18 +82,27 @@ def apply_axis(state: AxisState, axis: AxisMap) -> AxisState:
     raise ValueError(f"unknown axis map kind {axis.kind!r}")  # pragma: no cover - programming error
 
 
-def merge_states(states: list[tuple[AxisState, ...]]) -> tuple[tuple[AxisState, ...], bool | None, list[str]]:
+def merge_states(states: list[tuple[AxisState, ...]], broadcast=None
+                 ) -> tuple[tuple[AxisState, ...], bool | None, list[str]]:
     """Merge the fields of branches meeting at an add/concat: (merged, aligned, notes).
 
     ``aligned`` is True when every branch has the same jump and start on every axis, False when some
-    branch provably differs, None when that cannot be decided symbolically.
+    branch provably differs, None when that cannot be decided symbolically. ``broadcast[k][i]``: branch ``k`` has
+    size 1 along axis ``i`` and is broadcast (a squeeze-excitation gate): every output reads its one position, so
+    it is not aligned (said without comparing formulas) and the output grid is that of the other branches.
     """
     notes: list[str] = []
     aligned: bool | None = True
     merged = []
-    for axis_states in zip(*states, strict=True):
+    for i, axis_states in enumerate(zip(*states, strict=True)):
+        spread = [k for k in range(len(axis_states)) if broadcast and broadcast[k][i]]
+        if spread and len(spread) < len(axis_states):
+            aligned = False
+            notes.append("branches not aligned: a broadcast branch (size 1) is read whole at every output")
+            grid = [s for k, s in enumerate(axis_states) if k not in spread]
+            axis_states = (*grid, *(axis_states[k] for k in spread))
         first = axis_states[0]
-        for other in axis_states[1:]:
+        for other in axis_states[1:len(axis_states) - len(spread) if spread else None]:
             for what, a, b in (("jump", first.jump, other.jump), ("start", first.start, other.start)):
                 verdict = decide(sympy.Eq(a, b))
                 if verdict is False:

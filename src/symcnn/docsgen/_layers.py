@@ -131,8 +131,20 @@ FAMILIES: tuple[Family, ...] = (
     ),
     Family(
         "norm", "Normalization", "symcnn/layers/norm.py",
-        "`BatchNorm1d/2d/3d`: weight and bias are parameters; running statistics are buffers.",
-        (Case("BatchNorm2d", lambda: L.BatchNorm2d(C), (C, H, W), {"C": 64, "H": 112, "W": 112}),),
+        "`BatchNorm1d/2d/3d`: weight and bias are parameters; running statistics are buffers. `LayerNorm` (over "
+        "trailing dims), `LayerNorm2d` (over the channels, ConvNeXt's) and `GroupNorm` compute their statistics "
+        "at inference too.",
+        (Case("BatchNorm2d", lambda: L.BatchNorm2d(C), (C, H, W), {"C": 64, "H": 112, "W": 112}),
+         Case("LayerNorm2d", lambda: L.LayerNorm2d(C), (C, H, W), {"C": 96, "H": 56, "W": 56}),
+         Case("GroupNorm", lambda: L.GroupNorm(G, C), (C, H, W), {"G": 32, "C": 256, "H": 56, "W": 56})),
+    ),
+    Family(
+        "scale", "Learned scale and shift, permute", "symcnn/layers/scale.py",
+        "`LearnedScale` (layer scale: `x * w`), `LearnedShift` (`x + b`); `Permute` (its own file, permute.py) "
+        "reorders dims, as ConvNeXt's channels-last blocks do.",
+        (Case("LearnedScale (per channel)", lambda: L.LearnedScale((C, 1, 1)), (C, H, W),
+              {"C": 96, "H": 56, "W": 56}),
+         Case("Permute to channels last", lambda: L.Permute([0, 2, 3, 1]), (C, H, W), {"C": 96, "H": 56, "W": 56})),
     ),
     Family(
         "activation", "Activations, dropout, identity", "symcnn/layers/activation.py",
@@ -142,6 +154,7 @@ FAMILIES: tuple[Family, ...] = (
             Case("Softmax", lambda: L.Softmax(dim=0), (C,), {"C": 1000}),
             Case("PReLU", lambda: L.PReLU(C), (C, H, W), {"C": 64, "H": 56, "W": 56}),
             Case("Dropout", lambda: L.Dropout(0.5), (C,), {"C": 4096}),
+            Case("StochasticDepth", lambda: L.StochasticDepth(0.2, "row"), (C, H, W), {"C": 96, "H": 56, "W": 56}),
         ),
     ),
     Family(

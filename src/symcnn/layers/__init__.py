@@ -16,12 +16,17 @@ from .merge import __all__ as _merge
 from .norm import *  # noqa: F403
 from .norm import __all__ as _norm
 from .opaque import Opaque as Opaque
+from .permute import *  # noqa: F403
+from .permute import __all__ as _permute
 from .pool import *  # noqa: F403
 from .pool import __all__ as _pool
 from .resize import *  # noqa: F403
 from .resize import __all__ as _resize
+from .scale import *  # noqa: F403
+from .scale import __all__ as _scale
 from .transposed import *  # noqa: F403
 from .transposed import __all__ as _transposed
 
-__all__ = [*_act, *_channels, *_conv, *_dense, *_lenet, *_merge, *_norm, *_pool, *_resize, *_transposed,
+__all__ = [*_act, *_channels, *_conv, *_dense, *_lenet, *_merge, *_norm, *_permute, *_pool, *_resize, *_scale,
+           *_transposed,
            "Opaque", "Layer", "LayerResult", "AxisMap", "Shape", "Condition"]

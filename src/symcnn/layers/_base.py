@@ -28,6 +28,7 @@ __all__ = [
     "Shape",
     "Condition",
     "Checker",
+    "IDENTITY_AXIS",
     "prod",
     "fmt",
 ]
@@ -112,6 +113,12 @@ class LayerResult:
     flops: sympy.Expr = sympy.Integer(0)
     connections: sympy.Expr = sympy.Integer(0)
     axes: tuple[AxisMap, ...] | None = None  # None: elementwise along every spatial axis
+    #: how dim 0 maps when a permute moved a spatial axis there (channels last); None: the layer treats dim 0 as
+    #: channels, so a spatial axis there cannot be followed (the receptive field is then marked not exact)
+    axis0: AxisMap | None = None
+    #: a layer that only reorders dims (``Permute``): output dim ``i`` is input dim ``permutation[i]`` (batch
+    #: excluded); the analysis follows the spatial axes through it
+    permutation: tuple[int, ...] | None = None
     conditions: tuple[Condition, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 

@@ -15,7 +15,7 @@ from ._base import Checker, Layer, LayerResult, Shape, check_device_dtype, fmt, 
 __all__ = [
     "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
     "Hardswish", "Hardsigmoid", "Hardtanh", "Softplus", "Softmax", "LogSoftmax", "Dropout", "Dropout1d",
-    "Dropout2d", "Dropout3d", "AlphaDropout", "Identity",
+    "Dropout2d", "Dropout3d", "AlphaDropout", "Identity", "StochasticDepth",
 ]
 
 
@@ -54,6 +54,11 @@ def _check_dim(label, name, v):
 def _check_approximate(label, name, v):
     if v not in ("none", "tanh") or not isinstance(v, str):
         raise SymcnnError(f"{label}: `{name}`={v!r} must be 'none' or 'tanh'")
+
+
+def _check_mode(label, name, v):
+    if v not in ("batch", "row") or not isinstance(v, str):
+        raise SymcnnError(f"{label}: `{name}`={v!r} must be 'batch' or 'row'")
 
 
 def _check_optional_real(label, name, v):
@@ -198,6 +203,13 @@ Dropout1d = _make("Dropout1d", 0, "``torch.nn.Dropout1d(p=0.5, inplace=False)``:
 Dropout2d = _make("Dropout2d", 0, "``torch.nn.Dropout2d(p=0.5, inplace=False)``.", [_P, _INPLACE])
 Dropout3d = _make("Dropout3d", 0, "``torch.nn.Dropout3d(p=0.5, inplace=False)``.", [_P, _INPLACE])
 AlphaDropout = _make("AlphaDropout", 0, "``torch.nn.AlphaDropout(p=0.5, inplace=False)``.", [_P, _INPLACE])
+StochasticDepth = _make(
+    "StochasticDepth", 0,
+    """``torchvision.ops.StochasticDepth(p, mode)``: drops whole residual branches in training (``mode='row'``: one
+    draw per sample, ``'batch'``: one for the batch) and is the identity in eval: no parameters, no inference cost.
+    Training cost: a Bernoulli draw per sample (``'row'``) or per batch, then one multiply per element (the branch
+    times its ``(B, 1, ..., 1)`` noise, divided by ``1 - p``), and that noise is saved for the backward pass.""",
+    [("p", _NO_DEFAULT, _check_probability), ("mode", _NO_DEFAULT, _check_mode)])
 Identity = _make("Identity", 0, "``torch.nn.Identity``: takes any arguments and ignores them, as in PyTorch.",
                  _any_args=True)
 

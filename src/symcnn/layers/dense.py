@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy
 
 from .._errors import SymcnnError
-from ._base import AxisMap, Checker, Layer, LayerResult, Shape, check_device_dtype, fmt, prod, to_expr
+from ._base import IDENTITY_AXIS, AxisMap, Checker, Layer, LayerResult, Shape, check_device_dtype, fmt, prod, to_expr
 
 __all__ = ["Linear", "Flatten"]
 
@@ -61,6 +61,7 @@ class Linear(Layer):
             flops=rows * o * (2 * i - 1 + b),
             connections=rows * o * (i + b),
             axes=axes,
+            axis0=None if len(x) == 1 else IDENTITY_AXIS,  # channels last: dim 0 is a spatial axis, untouched
             conditions=tuple(ck.conditions),
         )
 

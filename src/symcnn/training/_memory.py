@@ -119,6 +119,13 @@ def param_tensor_count(layer) -> int:
         return 2 if layer.affine else 0
     if isinstance(layer, PReLU):
         return 1
+    from ..layers import GroupNorm, LayerNorm, LayerNorm2d, LearnedScale, LearnedShift
+
+    if isinstance(layer, (LearnedScale, LearnedShift)):
+        return 1
+    if isinstance(layer, (LayerNorm, LayerNorm2d, GroupNorm)):
+        affine = layer.elementwise_affine if isinstance(layer, LayerNorm) else layer.affine
+        return (1 + (1 if getattr(layer, "bias", True) else 0)) if affine else 0
     if isinstance(layer, Subsampling2d):
         return 2
     if isinstance(layer, ConnectionTableConv2d):

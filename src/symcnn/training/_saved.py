@@ -21,8 +21,11 @@ dropout (training, p > 0)      CPU: the scaled noise tensor (input dtype; ``(B, 
                                CUDA: ``native_dropout``'s bool mask (1 byte per element)
 reflection/replication pad     its input
 clamp by constants             its input
-add, cat, flatten, views,      nothing (also slices, chunk/split pieces, reshapes, expand, channel shuffle and
-upsampling, constant padding   group sums; a softmax across channel groups saves its output)
+layer norm, group norm         its input, and a float32 mean and reciprocal std per normalised row / group
+learned scale (``x * w``)      its input, only if ``w`` is trainable
+stochastic depth (p > 0)       the ``(B, 1, ..., 1)`` noise (one value for ``mode='batch'``)
+add, cat, flatten, views,      nothing (also permute, learned shift, slices, chunk/split pieces, reshapes, expand,
+upsampling, constant padding   channel shuffle and group sums; a softmax across channel groups saves its output)
 =============================  =================================================================================
 
 Parameters and buffers (BatchNorm's running statistics are saved too) are the model's own storage and are not
@@ -69,11 +72,15 @@ from ..layers import (
 )
 from ..layers import activation as _act
 from ..layers import merge as _merge
+from ..layers import norm as _norm
 from ..layers._base import prod
+from ..layers.activation import StochasticDepth
 from ..layers.conv import _ConvNd
 from ..layers.norm import _BatchNorm
+from ..layers.permute import Permute
 from ..layers.pool import _AdaptivePoolNd, _AvgPoolNd, _MaxPoolNd
 from ..layers.resize import _PadNd
+from ..layers.scale import LearnedScale, LearnedShift
 from ..layers.transposed import _ConvTransposeNd
 from ._memory import DTYPES
 
@@ -234,6 +241,9 @@ def _dispatch(c: _Call, layer) -> Tensor:
         return c.new("out", xc.dtype)
     if isinstance(layer, (Dropout, AlphaDropout, *_FEATURE_DROPOUT)):
         return _dropout(c, layer, x)
+    if isinstance(layer, (_norm.LayerNorm, _norm.LayerNorm2d, _norm.GroupNorm, StochasticDepth, LearnedScale,
+                          LearnedShift, Permute)):
+        return _statistics_and_views(c, layer, x)
     if isinstance(layer, Identity):
         return x
     if isinstance(layer, _act._Elementwise):
@@ -331,6 +341,36 @@ def _activation(c: _Call, layer, x: Tensor) -> Tensor:
     else:
         raise SymcnnError(f"training: layer {c.rec.index} '{c.rec.name}' ({name}) has no training rule")
     return out
+
+
+def _statistics_and_views(c: _Call, layer, x: Tensor) -> Tensor:
+    """LayerNorm / LayerNorm2d / GroupNorm (``native_layer_norm`` / ``native_group_norm`` save the input and a
+    mean and a reciprocal standard deviation per normalised group), ``Permute`` (a view: nothing), ``LearnedScale``
+    (``x * w`` saves ``x`` for the weight gradient), ``LearnedShift`` (nothing), ``StochasticDepth`` (training:
+    ``x * noise`` saves the ``(B, 1, ...)`` noise, ``B`` values for ``mode='row'``, 1 for ``'batch'``)."""
+    if isinstance(layer, Permute):
+        return Tensor(x.key, x.dtype, x.numel)  # a view of its input
+    if c.ctx.autocast and isinstance(layer, (_norm.LayerNorm, _norm.LayerNorm2d, _norm.GroupNorm)):
+        raise SymcnnError(f"training: layer {c.rec.index} '{c.rec.name}' ({c.rec.kind}): mixed precision is not "
+                          "modelled for this normalisation (autocast runs it in float32)")
+    if isinstance(layer, StochasticDepth):
+        if layer.p == 0:
+            return x  # the input itself
+        if c.in_req[0]:
+            c.saved.append(c.new("noise", x.dtype, c.ctx.batch if layer.mode == "row" else 1))
+        return c.new("out", x.dtype)
+    if isinstance(layer, LearnedShift):
+        return c.new("out", x.dtype)
+    if isinstance(layer, LearnedScale):
+        if c.trainable:
+            c.saved.append(x)
+        return c.new("out", x.dtype)
+    shape = c.rec.input_shapes[0]
+    rows = sympy.Mul(c.ctx.batch, *(shape[:-len(layer.normalized_shape)] if isinstance(layer, _norm.LayerNorm)
+                                    else (layer.num_groups,) if isinstance(layer, _norm.GroupNorm) else shape[1:]))
+    c.saved += [x, c.new("mean", "float32" if x.dtype != "float64" else x.dtype, rows),
+                c.new("rstd", "float32" if x.dtype != "float64" else x.dtype, rows)]
+    return c.new("out", x.dtype)
 
 
 def _dropout(c: _Call, layer, x: Tensor) -> Tensor:

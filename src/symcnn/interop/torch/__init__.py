@@ -15,9 +15,11 @@ product). Each of those carries its symcnn layer as ``symcnn_layer``, so :func:`
 Where things are: :mod:`.exporter` (``to_torch``), :mod:`.custom_modules` (the modules above, and the lazy
 ``import torch``), :mod:`.importer` (``from_torch``: tracing, the walk over the fx graph, output selection),
 :mod:`.module_calls` (module calls: leaves, subclasses, arguments bound to ``forward``), :mod:`.ops` (functions
-and tensor methods), :mod:`.tables` (what is known: module classes, functions, signatures), :mod:`.values` (sizes
-read in ``forward``, and how values are shown in messages), :mod:`.unused` (parameters ``forward`` never reaches,
-shared parameters).
+and tensor methods), :mod:`.param_ops` (parameters read in ``forward``: ``F.batch_norm``/``F.layer_norm``/
+``F.group_norm``/``F.conv*d``/``F.linear`` with the model's weights, layer scale, ``permute``, stochastic depth),
+:mod:`.tables` (what is known: module classes, torchvision/timm classes known by name, functions, signatures),
+:mod:`.values` (sizes read in ``forward``, and how values are shown in messages), :mod:`.unused` (parameters
+``forward`` never reaches, shared parameters).
 """
 
 from .custom_modules import _custom as _custom

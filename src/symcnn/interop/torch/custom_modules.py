@@ -204,6 +204,62 @@ def _custom():
         def forward(self, x):
             return x
 
+    class Permute(nn.Module):
+        """``x.permute(dims)`` (symcnn ``Permute``; torchvision.ops.Permute without needing torchvision)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.dims = list(layer.dims)
+
+        def forward(self, x):
+            return x.permute(*self.dims)
+
+    class LayerNorm2d(nn.LayerNorm):
+        """A layer norm over the channels of ``(N, C, H, W)`` (symcnn ``LayerNorm2d``, torchvision's computation)."""
+
+        def __init__(self, layer):
+            super().__init__(int(layer.num_channels), eps=layer.eps, elementwise_affine=layer.affine,
+                             bias=layer.bias)
+            self.symcnn_layer = layer
+
+        def forward(self, x):
+            x = x.permute(0, 2, 3, 1)
+            x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    class LearnedScale(nn.Module):
+        """``x * weight`` with a learned tensor of the layer's ``shape`` (symcnn ``LearnedScale``)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.weight = nn.Parameter(torch.ones(tuple(int(v) for v in layer.shape)))
+
+        def forward(self, x):
+            return x * self.weight
+
+    class LearnedShift(LearnedScale):
+        """``x + weight`` (symcnn ``LearnedShift``)."""
+
+        def forward(self, x):
+            return x + self.weight
+
+    class StochasticDepth(nn.Module):
+        """torchvision's ``StochasticDepth(p, mode)`` (symcnn ``StochasticDepth``): the identity in eval."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.p, self.mode = layer.p, layer.mode
+
+        def forward(self, x):
+            if not self.training or self.p == 0.0:
+                return x
+            size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+            noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(1.0 - self.p)
+            return x * (noise.div_(1.0 - self.p) if self.p < 1.0 else noise)
+
     class GraphModule(nn.Module):
         """A symcnn ``Graph``: ``forward`` runs the recorded calls in order."""
 
@@ -219,4 +275,5 @@ def _custom():
             return values[self.out]
 
     return {c.__name__: c for c in (Add, Mul, ScalarOp, Clamp, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
-                                    Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters, GraphModule)}
+                                    Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters, GraphModule, Permute,
+                                    LayerNorm2d, LearnedScale, LearnedShift, StochasticDepth)}

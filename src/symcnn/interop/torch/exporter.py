@@ -11,18 +11,21 @@ from ..._graph import Graph, Sequential
 from ...layers import activation as _act
 from ...layers import channels as _channels
 from ...layers import merge as _merge
+from ...layers import norm as _norm
 from ...layers._base import Layer, fmt
 from ...layers.conv import _ConvNd, effective_kernel
 from ...layers.dense import Flatten, Linear
 from ...layers.lenet import RBF, ConnectionTableConv2d, Subsampling2d
 from ...layers.norm import _BatchNorm
 from ...layers.opaque import Opaque
+from ...layers.permute import Permute
 from ...layers.pool import SpatialPyramidPooling, _AdaptivePoolNd, _AvgPoolNd, _MaxPoolNd
 from ...layers.resize import Upsample, _PadNd
+from ...layers.scale import LearnedScale, LearnedShift
 from ...layers.transposed import _ConvTransposeNd
 from .custom_modules import _custom, _import_torch
 from .custom_tensor import build_channel_layer
-from .unused import SharedParameters, UnusedParameters
+from .unused import SharedParameters, UnusedParameters, WeightParameters
 
 __all__ = ["to_torch"]
 
@@ -179,6 +182,24 @@ class _Builder:
         return self.construct(layer, path, cls, self.num(layer, path, "num_features", layer.num_features),
                               affine=layer.affine, track_running_stats=layer.track_running_stats)
 
+    def layer_norm(self, layer, path: str):
+        shape = self.num(layer, path, "normalized_shape", layer.normalized_shape)
+        return self.construct(layer, path, self.nn.LayerNorm, list(shape), eps=layer.eps,
+                              elementwise_affine=layer.elementwise_affine, bias=layer.bias)
+
+    def group_norm(self, layer, path: str):
+        return self.construct(layer, path, self.nn.GroupNorm, self.num(layer, path, "num_groups", layer.num_groups),
+                              self.num(layer, path, "num_channels", layer.num_channels), eps=layer.eps,
+                              affine=layer.affine)
+
+    def layer_norm_2d(self, layer, path: str):
+        self.num(layer, path, "num_channels", layer.num_channels)
+        return self.custom["LayerNorm2d"](layer)
+
+    def learned(self, layer, path: str):
+        self.num(layer, path, "shape", layer.shape)
+        return self.custom[layer.kind](layer)
+
     def elementwise(self, layer, path: str):
         cls = getattr(self.nn, layer.kind, None)
         if cls is None:
@@ -241,6 +262,14 @@ _TO_TORCH = {
     Linear: _Builder.linear,
     Flatten: _Builder.flatten,
     _BatchNorm: _Builder.batch_norm,
+    _norm.LayerNorm: _Builder.layer_norm,
+    _norm.GroupNorm: _Builder.group_norm,
+    _norm.LayerNorm2d: _Builder.layer_norm_2d,
+    Permute: _own("Permute"),
+    LearnedScale: _Builder.learned,
+    LearnedShift: _Builder.learned,
+    _act.StochasticDepth: _own("StochasticDepth"),
+    WeightParameters: _own("UnusedParameters"),
     _act._Elementwise: _Builder.elementwise,
     _act.PReLU: _Builder.prelu,
     Upsample: _Builder.upsample,

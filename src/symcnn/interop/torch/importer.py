@@ -14,8 +14,9 @@ from .custom_tensor import _tensor_custom
 from .module_calls import _has_unknown, _ModuleCalls
 from .ops import _Ops
 from .ops_tensor import TENSOR_SIZE_KINDS, _TensorOps
+from .param_ops import _has_node, _ParamOps, _params_in
 from .tables import _functional_table, _module_table
-from .unused import SharedParameters, UnusedParameters, parameter_report
+from .unused import SharedParameters, UnusedParameters, WeightParameters, parameter_report
 from .values import _UNKNOWN, _Dim, _show, _Sizes, _Skip, _Unsupported
 
 __all__ = ["from_torch"]
@@ -40,14 +41,15 @@ def _where(node) -> str:
     trace = getattr(node, "stack_trace", None) or ""
     found = re.findall(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)', trace)
     torch_dir = os.path.dirname(_import_torch().__file__)
-    user = [f for f in found if not f[0].startswith(torch_dir)]
+    own_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # symcnn's tracer
+    user = [f for f in found if not f[0].startswith((torch_dir, own_dir))]
     if not user:
         return ""
     file, line, _, code = user[-1]
     return f" at {os.path.basename(file)}:{line} `{code.strip()}`"
 
 
-class _Reader(_ModuleCalls, _Ops, _TensorOps):
+class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
     """Walks a torch.fx graph and builds the symcnn graph, collecting every unsupported operation."""
 
     def __init__(self, root, input_shape, custom):
@@ -64,7 +66,6 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps):
         self.overridden: dict[type, type] = {}  # subclasses of known modules with their own forward (traced)
         self.used: dict[str, int] = {}
         self.input = None
-        self.shapes: dict = {}  # graph node -> its symbolic shape (see shape())
         self.output = None
         self.target = None  # the fx node of the output read (one tensor of what forward returns)
 
@@ -91,26 +92,8 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps):
         return v
 
     def shape(self, node) -> tuple:
-        """Symbolic shape (batch excluded) of a tensor value: each node's layer applied to its inputs' shapes,
-        once (cached), so that reading sizes in forward costs one step, not an analysis of the graph so far."""
-        from ..._analysis import analyze
-
-        shapes = self.shapes
-        shapes.setdefault(self.input, tuple(self.input_shape))
-        stack = [node]
-        while stack:
-            top = stack[-1]
-            missing = [i for i in top.inputs if i not in shapes]
-            if missing:
-                stack.extend(missing)
-                continue
-            stack.pop()
-            if top not in shapes:
-                ins = tuple(shapes[i] for i in top.inputs)
-                out = top.module.infer(*ins).output_shape if isinstance(top.module, Layer) else \
-                    analyze(top.module, ins[0]).output_shape  # a Sequential or Graph given in custom=
-                shapes[top] = tuple(out)
-        return shapes[node]
+        """Symbolic shape (batch excluded) of a tensor value, by analysing the graph built so far."""
+        return self.cached_shape(node)
 
     def apply(self, layer, inputs, base: str):
         return layer(*inputs, name=self.name(base))
@@ -167,8 +150,7 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps):
             self.output = self.tensor(out, "output")
             return self.output
         if node.op == "get_attr":
-            raise _Unsupported("functional use of a parameter or buffer; wrap it in a module or give "
-                               "`custom=` formulas for the module that owns it")
+            return self.read_attr(node)
         if node.op == "call_module":
             return self.call_module(node)
         return self.call_function(node)
@@ -177,14 +159,20 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps):
         target = node.target
         spec = self.custom.get(node.name) or self.custom.get(_target_name(target))
         handler = self.functions.get(target)
+        args, kwargs = self.value(node.args), self.value(node.kwargs)
+        if spec is None and _params_in((args, kwargs)) and not _has_node((args, kwargs)):
+            if _has_unknown(args) or _has_unknown(kwargs):
+                raise _Skip
+            return self.on_params(node, args, kwargs)  # e.g. self.weight.reshape(...): a parameter again
         if spec is None and handler is None:
             raise _Unsupported("no symcnn formulas for this operation")
-        args, kwargs = self.value(node.args), self.value(node.kwargs)
         if _has_unknown(args) or _has_unknown(kwargs):
             raise _Skip
         if spec is not None:
             return self.apply(copy.deepcopy(spec), (self.tensor(args[0]),), node.name)
         kind = handler if isinstance(handler, str) else handler[0]
+        if kind in ("add", "mul") and _params_in(args):
+            return self.param_merge(node, args, kwargs, kind)
         if kind not in _SIZE_KINDS:  # a layer's arguments: sizes read in forward are their formulas
             args, kwargs = _formulas(args), _formulas(kwargs)
         return getattr(self, f"op_{kind}")(node, handler, args, kwargs)
@@ -265,6 +253,31 @@ def from_torch(module, input_shape, custom=None, *, output=None, count_unused=Tr
             return reader.is_leaf(m, qualname) or (
                 super().is_leaf_module(m, qualname) and not isinstance(m, torch.nn.Sequential))
 
+        # fx looks a parameter's name up among all parameters at every read (quadratic in big models): once here
+        def _name_of(self, a):
+            names = self.__dict__.get("_names")
+            if names is None:
+                names = self._names = {}
+                for n, p in (*self.root.named_parameters(), *self.root.named_buffers()):
+                    names.setdefault(id(p), n)
+            return names.get(id(a))
+
+        def create_arg(self, a):
+            name = self._name_of(a) if isinstance(a, torch.nn.Parameter) else None
+            if name is not None:
+                return self.create_node("get_attr", name, (), {})
+            return super().create_arg(a)
+
+        def getattr(self, attr, attr_val, parameter_proxy_cache):
+            proxied = isinstance(attr_val, torch.nn.Parameter) or (
+                self.proxy_buffer_attributes and isinstance(attr_val, torch.Tensor))  # as fx's own getattr
+            name = self._name_of(attr_val) if proxied else None
+            if name is None or self.param_shapes_constant:
+                return super().getattr(attr, attr_val, parameter_proxy_cache)
+            if name not in parameter_proxy_cache:
+                parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {})
+            return parameter_proxy_cache[name]
+
     tracer = Tracer()
     tracer.record_stack_traces = True
     try:
@@ -341,8 +354,13 @@ def _with_parameter_notes(reader, count_unused: bool):
     """The graph, with the unused and shared parameters appended (see :mod:`.unused`), and notes in words."""
     net = Graph(reader.input, reader.output)
     used = [reader.modules[id(n.module)] for n in net._order if id(n.module) in reader.modules]
-    unused, repeated = parameter_report(reader.root, used)
+    reader._param_books()
+    unused, repeated, weights_only = parameter_report(reader.root, used, reader._counted, reader._read)
     out, notes = reader.output, []
+    if weights_only:
+        notes.append("parameters read in forward only to compute other layers' weights are counted: "
+                     f"{', '.join(weights_only)}")
+        out = WeightParameters(weights_only)(out, name=reader.name("weight_parameters"))
     if unused:
         total = sum(unused.values())
         listed = ", ".join(f"'{k}' ({v:,})" for k, v in unused.items())

@@ -11,6 +11,7 @@ import sympy
 
 from ..._intmath import decide
 from ...layers._base import fmt
+from .tables import _named_class
 from .values import _UNKNOWN, _Dim, _show, _Skip, _Unsupported
 
 
@@ -30,6 +31,10 @@ class _ModuleCalls:
         ``None`` when unknown or when the subclass overrides ``forward`` (then it is traced into, and said so)."""
         cls = type(module)
         if cls in self.table:
+            return cls
+        named = _named_class(cls)
+        if named is not None:  # torchvision's / timm's classes known by name (tables._NAMED)
+            self.table = {**self.table, cls: named}
             return cls
         for base in cls.__mro__[1:]:
             if base in self.table:

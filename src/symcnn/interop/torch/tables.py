@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import sys
 
 from ...layers import activation as _act
 from .custom_modules import _import_torch
@@ -108,8 +109,39 @@ def _module_table():
     for name in _act.__all__:
         if name != "PReLU" and hasattr(nn, name):
             table[getattr(nn, name)] = _from_act(name)
+    table[nn.LayerNorm] = lambda m: L.LayerNorm(tuple(m.normalized_shape), m.eps, m.elementwise_affine,
+                                                bias=getattr(m, "bias", None) is not None or m.weight is None)
+    table[nn.GroupNorm] = lambda m: L.GroupNorm(m.num_groups, m.num_channels, m.eps, m.affine)
     table.update(tensor_modules(_import_torch()))
     return table
+
+
+def _layer_norm_2d(m):
+    from ... import layers as L
+
+    return L.LayerNorm2d(int(m.normalized_shape[0]), m.eps, m.elementwise_affine,
+                         bias=getattr(m, "bias", None) is not None or m.weight is None)
+
+
+#: classes of torchvision and timm known by name (module, qualified name): never imported here, matched on
+#: the classes a model holds. Their forward is what the symcnn layer computes.
+_NAMED = {
+    ("torchvision.ops.stochastic_depth", "StochasticDepth"): lambda m: _layers().StochasticDepth(m.p, m.mode),
+    ("torchvision.ops.misc", "Permute"): lambda m: _layers().Permute(list(m.dims)),
+    ("torchvision.models.convnext", "LayerNorm2d"): _layer_norm_2d,  # permute, F.layer_norm, permute back
+    ("timm.layers.norm", "LayerNorm2d"): _layer_norm_2d,
+}
+
+
+def _layers():
+    from ... import layers
+
+    return layers
+
+
+def _named_class(cls):
+    """The converter of a torchvision/timm class known by name, or None."""
+    return _NAMED.get((cls.__module__, cls.__qualname__))
 
 
 def _functional_table():
@@ -137,7 +169,14 @@ def _functional_table():
     for name, targets in acts.items():
         for t in targets:
             table[t] = ("act", name)
+    table.update({F.batch_norm: "batch_norm", F.layer_norm: "layer_norm", F.group_norm: "group_norm",
+                  F.linear: "linear", "permute": "permute", torch.permute: "permute"})
+    stochastic = sys.modules.get("torchvision.ops.stochastic_depth")
+    if stochastic is not None:
+        table[stochastic.stochastic_depth] = "stochastic_depth"
     for n in (1, 2, 3):
+        table[getattr(F, f"conv{n}d")] = ("conv", n)
+        table[getattr(torch, f"conv{n}d")] = ("conv", n)
         table[getattr(F, f"max_pool{n}d")] = ("max_pool", n)
         table[getattr(F, f"avg_pool{n}d")] = ("avg_pool", n)
         table[getattr(F, f"adaptive_avg_pool{n}d")] = ("adaptive", "Avg", n)

@@ -5,7 +5,10 @@
 output is not selected. :func:`~symcnn.from_torch` counts the same by default, through one layer appended
 after the output, an identity with 0 MACs in every counting convention (:class:`UnusedParameters`), and
 lists them by module path. Parameters shared by two called modules (tied weights) are counted once, through
-:class:`SharedParameters` (negative parameters: what the modules' own counts add twice).
+:class:`SharedParameters` (negative parameters: what the modules' own counts add twice). Parameters read in
+``forward`` (an fx ``get_attr``) count like a module's: a layer built from them counts the one its weight is made
+from; one read by two layers is counted once; one read only to compute another layer's weight (the ``gain`` of
+a scaled weight standardisation) is counted through :class:`WeightParameters`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sympy
 from ...layers._base import LayerResult, Shape
 from ...layers.activation import Identity
 
-__all__ = ["UnusedParameters", "SharedParameters"]
+__all__ = ["UnusedParameters", "SharedParameters", "WeightParameters"]
 
 
 class _ParameterNote(Identity):
@@ -46,15 +49,30 @@ class SharedParameters(_ParameterNote):
     _sign = -1
 
 
-def parameter_report(root, used_paths):
-    """``(unused, repeated)``: the parameters outside the modules at ``used_paths``, grouped by the largest
-    module that holds only unused ones (``{"aux1": 1234, "fc_unused": 1001000}``), and the parameters held by
-    more than one used module (``{"decoder.weight": n}``, counted once by ``parameters()``)."""
+class WeightParameters(_ParameterNote):
+    """Parameters read in ``forward`` only to compute another layer's weight (counted once, 0 MACs)."""
+
+
+def parameter_report(root, used_paths, counted=(), read=()):
+    """``(unused, repeated, weights_only)``: the parameters outside the modules at ``used_paths`` and the
+    parameters ``read`` in forward, grouped by the largest module that holds only unused ones (``{"aux1": 1234,
+    "fc_unused": 1001000}``); the parameters counted more than once, by several used modules or by several
+    layers built from parameters read in forward (``counted``: one path per layer formula that counts it),
+    (``{"decoder.weight": n}``, counted once by ``parameters()``); and those read but counted by no layer."""
     owners: dict[int, list[str]] = {}
     for path in dict.fromkeys(used_paths):
         module = root.get_submodule(path) if path else root
         for name, p in module.named_parameters():
             owners.setdefault(id(p), []).append(f"{path}.{name}" if path else name)
+    every = dict(root.named_parameters(remove_duplicate=False))
+    for name in counted:
+        owners.setdefault(id(every[name]), []).append(name)
+    weights_only: dict[str, int] = {}
+    for name in dict.fromkeys(read):
+        p = every[name]
+        if id(p) not in owners:
+            owners[id(p)] = []  # used (not counted by a layer: see weights_only)
+            weights_only[name] = p.numel()
     repeated = {}
     named = dict(root.named_parameters())
     for name, p in named.items():
@@ -72,4 +90,4 @@ def parameter_report(root, used_paths):
                 group = prefix
                 break
         groups[group] = groups.get(group, 0) + named[name].numel()
-    return groups, repeated
+    return groups, repeated, weights_only

@@ -1,0 +1,326 @@
+"""from_torch on models that read parameters in ``forward`` (timm's BatchNormAct2d, StdConv2d, layer scale, learnable
+affine blocks), normalise over channels (ConvNeXt's permute + LayerNorm + permute, LayerNorm2d, GroupNorm) and use
+stochastic depth; and the layers they need (LayerNorm, LayerNorm2d, GroupNorm, Permute, LearnedScale/Shift,
+StochasticDepth) against PyTorch, the counting tools and autograd.
+
+Expected values always come from torch at test time: ``sum(p.numel())``, the output shape of a forward pass and
+``FlopCounterMode`` (MACs = its total / 2).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import symcnn as sc
+from symcnn import H, SymcnnError, W
+
+torch = pytest.importorskip("torch")
+nn, F = torch.nn, torch.nn.functional
+pytestmark = pytest.mark.torch
+
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+
+def _torch_figures(model, h, w):
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = model(torch.zeros(1, 3, h, w))
+    return tuple(y.shape[1:]), counter.get_total_flops()
+
+
+def _check(model, sizes):
+    """params, output shape and MACs of the symbolic import equal torch's at every size."""
+    model = model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = sc.analyze(sc.from_torch(model, (3, H, W)), (3, H, W))
+    assert a.params == sum(p.numel() for p in model.parameters())
+    for h, w in sizes:
+        shape, flops = _torch_figures(model, h, w)
+        values = {H: h, W: w}
+        assert tuple(int(v.xreplace(values)) for v in a.output_shape) == shape, (h, w)
+        assert 2 * a.macs.xreplace(values) == flops, (h, w)
+    return a
+
+
+TORCHVISION = ["convnext_tiny", "efficientnet_b0", "efficientnet_v2_s"]
+TIMM = ["resnetv2_50", "resnetv2_50x1_bit", "efficientnet_b0", "mobilenetv3_large_100", "regnety_002",
+        "convnext_atto", "nf_resnet26", "hgnetv2_b0", "densenet121", "repvgg_a0", "vovnet39a", "gernet_s"]
+#: the heavier models at one size besides 224 x 224 (each size is one forward pass of the real model)
+SIZES = ((224, 224), (192, 256))
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_torchvision_models_with_layer_norm_layer_scale_and_stochastic_depth(name):
+    tv = pytest.importorskip("torchvision")
+    a = _check(tv.models.get_model(name, weights=None), SIZES)
+    assert a.receptive_field.exact  # followed through ConvNeXt's permutes
+
+
+@pytest.mark.parametrize("name", TIMM)
+def test_timm_models_with_parameters_read_in_forward(name):
+    timm = pytest.importorskip("timm")
+    _check(timm.create_model(name, pretrained=False), SIZES)
+
+
+# --- functional forms, written by hand -----------------------------------------------------------------------
+
+class _Functional(nn.Module):
+    """Every functional form from_torch reads with a parameter: norms, conv, linear, layer scale, an affine block,
+    a standardised weight with a gain, and a parameter read by two layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(8, 3, 3, 3))
+        self.b1 = nn.Parameter(torch.zeros(8))
+        self.gain = nn.Parameter(torch.ones(8, 1, 1, 1))
+        self.bn_w, self.bn_b = nn.Parameter(torch.ones(8)), nn.Parameter(torch.zeros(8))
+        self.register_buffer("mean", torch.zeros(8))
+        self.register_buffer("var", torch.ones(8))
+        self.gn_w, self.gn_b = nn.Parameter(torch.ones(8)), nn.Parameter(torch.zeros(8))
+        self.ln_w, self.ln_b = nn.Parameter(torch.ones(8)), nn.Parameter(torch.zeros(8))
+        self.fc_w = nn.Parameter(torch.randn(8, 8))
+        self.gamma = nn.Parameter(torch.ones(8))
+        self.scale, self.shift = nn.Parameter(torch.ones(1)), nn.Parameter(torch.zeros(1))
+        self.w2 = nn.Parameter(torch.randn(8, 4, 3, 3))
+
+    def forward(self, x):
+        w = F.batch_norm(self.w1.reshape(1, 8, -1), None, None, weight=(self.gain * 2.0).view(-1), training=True,
+                         momentum=0.0, eps=1e-5).reshape_as(self.w1)
+        x = F.conv2d(x, w, self.b1, 2, 1)
+        x = F.batch_norm(x, self.mean, self.var, self.bn_w, self.bn_b, False, 0.1, 1e-5)
+        x = F.group_norm(x, 4, self.gn_w, self.gn_b)
+        y = x.permute(0, 2, 3, 1)
+        y = F.layer_norm(y, (8,), self.ln_w, self.ln_b)
+        y = F.linear(y, self.fc_w)
+        y = y * self.gamma  # channels-last layer scale
+        x = x + y.permute(0, 3, 1, 2)
+        x = self.scale * x + self.shift
+        x = x.mul(self.gamma.reshape(1, -1, 1, 1))  # gamma read a second time: counted once
+        return F.conv2d(x, self.w2, None, 1, 0, 1, 2)
+
+
+def test_functional_forms_count_parameters_once_and_macs_as_flop_counter():
+    model = _Functional()
+    a = _check(model, ((9, 9), (12, 17)))
+    kinds = [r.kind for r in a.layers]
+    for kind in ("BatchNorm2d", "GroupNorm", "Permute", "LayerNorm", "Linear", "LearnedScale", "LearnedShift",
+                 "WeightParameters", "SharedParameters"):
+        assert kind in kinds, kind
+    assert a.receptive_field.exact
+    graph = sc.from_torch(model, (3, H, W))
+    assert any("gain" in n for n in graph.notes)
+
+
+def test_parameters_read_in_forward_are_not_reported_unused():
+    graph = sc.from_torch(_Functional().eval(), (3, H, W))
+    assert graph.unused_parameters == {}
+
+
+def test_permute_keeps_the_receptive_field_exact_and_flags_what_it_cannot_follow():
+    conv = nn.Conv2d(3, 8, 3, stride=2)
+
+    class ChannelsLast(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc, self.conv2 = conv, nn.Linear(8, 8), nn.Conv2d(8, 8, 5, dilation=2)
+
+        def forward(self, x):
+            y = self.fc(self.conv(x).permute(0, 2, 3, 1))
+            return self.conv2(y.permute(0, 3, 1, 2))
+
+    class Plain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc, self.conv2 = conv, nn.Conv2d(8, 8, 1), nn.Conv2d(8, 8, 5, dilation=2)
+
+        def forward(self, x):
+            return self.conv2(self.fc(self.conv(x)))
+
+    got = sc.analyze(sc.from_torch(ChannelsLast().eval(), (3, H, W)), (3, H, W)).receptive_field
+    want = sc.analyze(sc.from_torch(Plain().eval(), (3, H, W)), (3, H, W)).receptive_field
+    assert (got.size, got.stride, got.start, got.exact) == (want.size, want.stride, want.start, True)
+    # a spatial axis moved to dim 0 then mixed by a convolution over "channels": not followed, said so
+    x = sc.Input()
+    y = sc.Conv2d(5, 4, 3)(sc.Permute([0, 2, 1, 3])(x))
+    rf = sc.analyze(sc.Graph(x, y), (3, 5, 9)).receptive_field
+    assert not rf.exact
+
+
+def test_stochastic_depth_in_training_mode_is_refused_and_eval_is_identity():
+    tv = pytest.importorskip("torchvision")
+
+    class Own(tv.ops.StochasticDepth):  # its own forward: traced into, down to torchvision's wrapped function
+        def forward(self, x):
+            return super().forward(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.drop = nn.Conv2d(3, 4, 3), Own(0.2, "row")
+
+        def forward(self, x):
+            return self.drop(self.conv(x))
+
+    a = sc.analyze(sc.from_torch(Net().eval(), (3, H, W)), (3, H, W))
+    assert [r.kind for r in a.layers][-1] == "StochasticDepth" and a.layers[-1].macs == 0
+    with pytest.raises(SymcnnError, match="training mode"):
+        sc.from_torch(Net().train(), (3, H, W))
+
+
+# --- the layers against PyTorch ----------------------------------------------------------------------------
+
+def _numel(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), k=st.integers(1, 3), affine=st.booleans(),
+       bias=st.booleans())
+def test_layer_norm_matches_torch(shape, k, affine, bias):
+    k = min(k, len(shape))
+    normalized = shape[-k:]
+    layer = sc.LayerNorm(normalized, elementwise_affine=affine, bias=bias)
+    module = nn.LayerNorm(normalized, elementwise_affine=affine, bias=bias)
+    a = sc.analyze(layer, tuple(shape))
+    assert tuple(a.output_shape) == tuple(module(torch.zeros(1, *shape)).shape[1:])
+    assert a.params == _numel(module) and a.macs == 0
+    wrong = [v + 1 for v in normalized]
+    with pytest.raises(RuntimeError):
+        nn.LayerNorm(wrong)(torch.zeros(1, *shape))
+    with pytest.raises(SymcnnError, match="normalized_shape"):
+        sc.analyze(sc.LayerNorm(wrong), tuple(shape))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(groups=st.integers(1, 6), channels=st.integers(1, 12), spatial=st.lists(st.integers(1, 4), max_size=3),
+       affine=st.booleans())
+def test_group_norm_matches_torch(groups, channels, spatial, affine):
+    try:
+        module = nn.GroupNorm(groups, channels, affine=affine)
+    except ValueError:
+        with pytest.raises(SymcnnError, match="must divide"):
+            sc.GroupNorm(groups, channels, affine=affine)
+        return
+    a = sc.analyze(sc.GroupNorm(groups, channels, affine=affine), (channels, *spatial))
+    assert tuple(a.output_shape) == tuple(module(torch.zeros(2, channels, *spatial)).shape[1:])
+    assert a.params == _numel(module)
+    with pytest.raises(SymcnnError, match="channels"):
+        sc.analyze(sc.GroupNorm(groups, channels), (channels + groups, *spatial))
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(channels=st.integers(1, 8), h=st.integers(1, 6), w=st.integers(1, 6), affine=st.booleans())
+def test_layer_norm_2d_matches_torchvision(channels, h, w, affine):
+    convnext = pytest.importorskip("torchvision.models.convnext")
+    module = convnext.LayerNorm2d(channels, elementwise_affine=affine)
+    a = sc.analyze(sc.LayerNorm2d(channels, affine=affine), (channels, h, w))
+    assert tuple(a.output_shape) == tuple(module(torch.zeros(1, channels, h, w)).shape[1:])
+    assert a.params == _numel(module)
+    graph = sc.from_torch(nn.Sequential(module), (channels, H, W))
+    assert [r.kind for r in sc.analyze(graph, (channels, H, W)).layers] == ["LayerNorm2d"]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), data=st.data())
+def test_permute_matches_torch(shape, data):
+    rest = data.draw(st.permutations(range(1, len(shape) + 1)))
+    dims = [0, *rest]
+    a = sc.analyze(sc.Permute(dims), tuple(shape))
+    assert tuple(a.output_shape) == tuple(torch.zeros(1, *shape).permute(*dims).shape[1:])
+    assert a.params == a.macs == a.flops == 0
+    if len(shape) >= 1:
+        with pytest.raises(SymcnnError, match="batch"):
+            sc.analyze(sc.Permute([*rest[:1], 0, *rest[1:]]), tuple(shape))
+    with pytest.raises(SymcnnError, match="entries"):
+        sc.analyze(sc.Permute([0, *rest, len(shape) + 1]), tuple(shape))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
+def test_learned_scale_and_shift_broadcast_as_torch(shape, data):
+    full = [1, *shape]
+    k = data.draw(st.integers(1, len(full)))
+    param = [data.draw(st.sampled_from([1, v, v + 1])) for v in full[-k:]]
+    try:
+        y = torch.zeros(full) * torch.zeros(param)
+        ok = list(y.shape) == full
+    except RuntimeError:
+        ok = False
+    for cls in (sc.LearnedScale, sc.LearnedShift):
+        if ok:
+            a = sc.analyze(cls(param), tuple(shape))
+            assert tuple(a.output_shape) == tuple(shape)
+            assert a.params == torch.zeros(param).numel() and a.macs == 0
+        else:
+            with pytest.raises(SymcnnError):
+                sc.analyze(cls(param), tuple(shape))
+
+
+def test_stochastic_depth_refuses_as_torchvision():
+    tv = pytest.importorskip("torchvision")
+    for p, mode in ((1.5, "row"), (0.2, "column")):
+        with pytest.raises(ValueError):
+            tv.ops.stochastic_depth(torch.zeros(2, 3), p, mode, True)
+        with pytest.raises(SymcnnError):
+            sc.StochasticDepth(p, mode)
+    assert sc.analyze(sc.StochasticDepth(0.2, "row"), (4, H, W)).flops == 0
+
+
+# --- to_torch, training, counting ----------------------------------------------------------------------------
+
+def _twin_graph(p=0.2, mode="row"):
+    x = sc.Input()
+    y = sc.Conv2d(3, 8, 3, padding=1)(x)
+    y = sc.GroupNorm(2, 8)(sc.LayerNorm2d(8)(y))
+    z = sc.Linear(8, 8)(sc.LayerNorm(8)(sc.Permute([0, 2, 3, 1])(y)))
+    z = sc.Permute([0, 3, 1, 2])(sc.GELU()(z))
+    z = sc.StochasticDepth(p, mode)(sc.LearnedShift((1,))(sc.LearnedScale((8, 1, 1))(z)))
+    return sc.Graph(x, sc.Add()(y, z))
+
+
+def test_to_torch_and_back():
+    graph = _twin_graph()
+    module = sc.to_torch(graph).eval()
+    a = sc.analyze(graph, (3, H, W))
+    assert a.params == _numel(module)
+    assert tuple(module(torch.zeros(1, 3, 7, 10)).shape[1:]) == tuple(int(v) for v in a.subs(H=7, W=10).output_shape)
+    back = sc.analyze(sc.from_torch(module, (3, H, W)), (3, H, W))
+    assert [r.kind for r in back.layers] == [r.kind for r in a.layers] and back.params == a.params
+
+
+@pytest.mark.parametrize(("p", "mode"), [(0.2, "row"), (0.3, "batch"), (0.0, "row")])
+def test_training_saved_bytes_and_flops_match_pytorch(p, mode):
+    from symcnn.training import B
+    from test_training_torch import measure, twin
+
+    graph = _twin_graph(p, mode)
+    cost = sc.training(graph, (3, H, W), batch=B, device="cpu")
+    for h, w, batch in ((8, 9, 1), (7, 5, 3)):
+        torch.manual_seed(0)
+        flops, saved = measure(twin(sc.to_torch(graph)), (3, h, w), batch)
+        values = {B: batch, H: h, W: w}
+        assert cost.flops.xreplace(values) == flops
+        assert cost.saved_activation_bytes.xreplace(values) == saved
+
+
+@pytest.mark.parametrize("convention", ["torchvision", "flop_counter", "fvcore", "thop", "ptflops", "ptflops_aten",
+                                        "torchinfo"])
+def test_counting_conventions_match_each_tool(convention):
+    from test_counting import _exact, tool_total
+
+    tv = pytest.importorskip("torchvision")
+    graph = _twin_graph()
+    nets = {"twin": (graph, sc.to_torch(graph))}
+    block = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), tv.models.convnext.LayerNorm2d(8), nn.GroupNorm(4, 8),
+                          nn.GroupNorm(2, 8, affine=False), tv.ops.Permute([0, 2, 3, 1]),
+                          nn.LayerNorm(8, elementwise_affine=False), nn.LayerNorm(8), nn.Linear(8, 4),
+                          tv.ops.Permute([0, 3, 1, 2]), tv.ops.StochasticDepth(0.1, "row"))
+    nets["torchvision"] = (sc.from_torch(block, (3, H, W)), block)
+    for symcnn_net, torch_net in nets.values():
+        closed = sc.count(symcnn_net, (3, H, W), convention)
+        for h, w in ((8, 8), (9, 13)):
+            assert closed.xreplace({H: h, W: w}) == _exact(tool_total(convention, torch_net, (3, h, w)))
