@@ -250,6 +250,10 @@ class _Tracer:
     def _leaf(self, layer: Layer, name: str, refs: list[int]) -> int:
         shapes = tuple(self.shape(r) for r in refs)
         index = len(self.calls)
+        n_inputs = getattr(layer, "n_inputs", 1)
+        if n_inputs is not None and len(shapes) != n_inputs:  # a two-input layer analysed on its own
+            raise SymcnnError(f"layer {index} '{name or layer.kind}' ({layer!r}): takes {n_inputs} inputs, got "
+                              f"{len(shapes)}; call it on {n_inputs} nodes of a symcnn.Graph")
         try:
             result = layer.infer(*shapes)
         except SymcnnError as e:

@@ -171,8 +171,8 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
         if spec is not None:
             return self.apply(copy.deepcopy(spec), (self.tensor(args[0]),), node.name)
         kind = handler if isinstance(handler, str) else handler[0]
-        if kind in ("add", "mul") and _params_in(args):
-            return self.param_merge(node, args, kwargs, kind)
+        if kind in ("add", "mul", "tensor_add", "tensor_mul") and _params_in(args):
+            return self.param_merge(node, args, kwargs, kind.removeprefix("tensor_"))
         if kind not in _SIZE_KINDS:  # a layer's arguments: sizes read in forward are their formulas
             args, kwargs = _formulas(args), _formulas(kwargs)
         return getattr(self, f"op_{kind}")(node, handler, args, kwargs)
