@@ -65,12 +65,18 @@ def render_page() -> Page:
               f"centred at input {number(start)}: the engine's r = 1 + Σ (F_l − 1)·j_(l−1), j = Π S_l.")
     page.add('<figure class="symcnn-figure">', receptive_field_svg(s, ident="pic-rf"), "</figure>", "")
     page.add("## Architectures", "")
-    page.para("One model per family, each block with the output shape the engine derives for an input of size "
-              "H × W (⌊·⌋ and ⌈·⌉ are floor and ceiling). Blocks made only of activations, normalisation or dropout "
-              "are left out; bar widths grow with the logarithm of the channels (of the features after a flatten).")
+    page.para("One model per family, drawn from the engine's graph of the model: a box for every layer that "
+              "changes the tensor (activations, normalisation and dropout are folded into the box before them), "
+              "with the output shape the engine derives for an input of size C × H × W (⌊·⌋ and ⌈·⌉ are floor and "
+              "ceiling), and an arrow for every input of a layer. Residual additions (⊕) take the block's input "
+              "through the identity or a downsampling convolution; concatenations take their branches (GoogLeNet), "
+              "all earlier features (DenseNet) or the cropped encoder features (U-Net's bridges). A dashed block "
+              "stands for ×n consecutive blocks of the same structure; the shapes shown are those of the last. "
+              "Wide figures scroll sideways.")
     for family, model in FAMILIES.items():
         page.add(f"### {family}", "")
-        page.add('<figure class="symcnn-figure">', architecture_svg(model, family, ident=f"arch-{model}"),
+        svg = architecture_svg(model, family, ident=f"arch-{model}")
+        page.add('<figure class="symcnn-figure symcnn-scroll">', svg,
                  "</figure>", "")
     return page
 
