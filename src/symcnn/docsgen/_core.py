@@ -197,13 +197,13 @@ def _depths(t: str):
 def _terms(t: str) -> list[str]:
     """``t`` cut before each top-level `` + `` / `` - `` (the sign stays with its term)."""
     cuts = [i for i, d in _depths(t) if d == 0 and i > 0 and t.startswith((" + ", " - "), i)]
-    return [t[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(t)]) if t[a:b].strip()]
+    return [t[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(t)], strict=True) if t[a:b].strip()]
 
 
 def _factors(term: str) -> list[str]:
     r"""``term`` cut before each top-level ``\left(``: a product's factors (a coefficient stays with the first)."""
     cuts = [i for i, d in _depths(term) if d == 0 and i > 0 and term.startswith(r" \left(", i)]
-    return [term[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(term)]) if term[a:b].strip()]
+    return [term[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(term)], strict=True) if term[a:b].strip()]
 
 
 def _relation(body: str) -> tuple[str, str, str]:
@@ -239,8 +239,7 @@ def break_lines(rows) -> str:
                 lines.append(head + line)
                 head, line, width = r"&\quad ", "", 2.0
             if width + w > room:  # one term wider than a line: its factors go on lines of their own
-                parts = _factors(term)
-                for k, part in enumerate(parts):
+                for part in _factors(term):
                     pw = tex_width(part) + 1
                     if line and width + pw > room:
                         lines.append(head + line)
