@@ -27,7 +27,7 @@ FAMILIES = {
     "conv": ("conv1d", "conv2d", "conv3d"),
     "same": ("conv2d_same",),
     "transposed": ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"),
-    "pool": ("max_pool2d", "avg_pool2d"),
+    "pool": ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d"),
     "adaptive": ("adaptive_avg_pool2d", "adaptive_max_pool2d"),
     "upsample": ("upsample_scale", "upsample_size"),
 }
@@ -109,7 +109,7 @@ def _case(rng: random.Random, name: str) -> dict:
             else:  # kernel, stride, padding, dilation, groups, output_padding: mostly small
                 values[f.name] = _int(rng, f.minimum, 5, big and rng.random() < 0.15)
     for a in calc.axes:  # mostly inside PyTorch's limits: P <= F/2 (pools), O_p < max(S, D) (transposed)
-        if name.endswith("pool2d") and "F_" + a in values and rng.random() < 0.9:
+        if name.startswith(("max_pool", "avg_pool")) and "F_" + a in values and rng.random() < 0.9:
             values[f"P_{a}"] = rng.randrange(0, values[f"F_{a}"] // 2 + 1) if values[f"F_{a}"] < BIG else \
                 values[f"P_{a}"]
         if f"O_p_{a}" in values and rng.random() < 0.9:
@@ -165,13 +165,13 @@ def test_pool_last_window_facts_match_the_window_enumeration(calc_js):
     rng = random.Random(1)
     cases = []
     while len(cases) < 1500:
-        name = rng.choice(["max_pool2d", "avg_pool2d"])
+        name = rng.choice(FAMILIES["pool"])
         values = CALCULATORS[name].defaults()
-        for a in "HW":
+        for a in CALCULATORS[name].axes:
             values.update({f"X_{a}": rng.randrange(1, 30), f"F_{a}": rng.randrange(1, 6),
                            f"S_{a}": rng.randrange(1, 5)})
             values[f"P_{a}"] = rng.randrange(0, values[f"F_{a}"] // 2 + 1)
-            if name == "max_pool2d":
+            if name.startswith("max_pool"):
                 values[f"D_{a}"] = rng.randrange(1, 3)
         for c in CALCULATORS[name].choices:
             values[c.name] = rng.choice([o for o, _ in c.options])
@@ -181,7 +181,7 @@ def test_pool_last_window_facts_match_the_window_enumeration(calc_js):
     for (name, v), g in zip(cases, got, strict=True):
         ceil = v["ceil_mode"] == "True"
         divisor = 1
-        for a in "HW":
+        for a in CALCULATORS[name].axes:
             d = v.get(f"D_{a}", 1)
             w, f, s, p = v[f"X_{a}"], v[f"F_{a}"], v[f"S_{a}"], v[f"P_{a}"]
             starts = reference.windows_1d(w, f, s, p, p, d, ceil)
@@ -193,7 +193,7 @@ def test_pool_last_window_facts_match_the_window_enumeration(calc_js):
             lo = -p if v.get("count_include_pad") == "True" else 0
             hi = w + p if v.get("count_include_pad") == "True" else w
             divisor *= sum(lo <= t < hi for t in taps)
-        if name == "avg_pool2d":
+        if name.startswith("avg_pool"):
             assert int(g["outputs"]["divisor"]) == divisor, v
 
 
