@@ -9,6 +9,7 @@ against brute-force window enumeration (``symcnn.reference``) on small inputs.
 
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 import random
@@ -130,33 +131,46 @@ def _as_python(name: str, values: dict) -> dict:
     return {k: (float(v) if k in {f.name for f in calc.fields if f.kind == "scale"} else v) for k, v in values.items()}
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_calculators_equal_the_library(calc_js, family):
+@functools.cache
+def random_cases(family: str) -> tuple[list, list]:
+    """``N_PER_FAMILY`` random inputs of a family's calculators, as ``(name, {field: text})``, and what the
+    library says for each (``{"outputs": {key: text}}`` or ``{"error": message}``); shared with the browser test,
+    which runs the same inputs in the page."""
     rng = random.Random(f"calc-{family}")
     names = FAMILIES[family]
-    cases = []
+    cases, wants = [], []
     for k in range(N_PER_FAMILY):
         name = names[k % len(names)]
-        cases.append((name, _case(rng, name)))
-    got = _node(calc_js, [(n, {k: str(v) for k, v in vals.items()}) for n, vals in cases])
-    mismatches, refused, big_valid, beyond = [], 0, 0, 0
-    for (name, values), g in zip(cases, got, strict=True):
+        values = _case(rng, name)
+        cases.append((name, {key: str(v) for key, v in values.items()}))
         want = reference_result(CALCULATORS[name], _as_python(name, values))
-        beyond += "int64" in want.get("error", "")  # an argument, size or output beyond int64: refused
         if "outputs" in want:
-            want = {"outputs": {k: str(v) for k, v in want["outputs"].items()}}
-            if any(isinstance(v, int) and v >= BIG for v in values.values()):
-                big_valid += 1
-        else:
-            refused += 1
-        if g != want:
-            mismatches.append((name, values, g, want))
+            want = {"outputs": {key: str(v) for key, v in want["outputs"].items()}}
+        wants.append(want)
+    return cases, wants
+
+
+def check_family(family: str, got: list) -> None:
+    """``got`` (the generated code's answers to :func:`random_cases`) equals the library on every input; the
+    inputs exercise refusals, valid inputs, values above 2**53 and refusals beyond int64."""
+    cases, wants = random_cases(family)
+    assert len(got) == len(cases) >= N_PER_FAMILY
+    mismatches = [(name, values, g, w) for (name, values), g, w in zip(cases, got, wants, strict=True) if g != w]
     assert mismatches[:5] == []
-    assert len(cases) >= 10_000 and sum(1 for _ in got) >= 10_000
-    assert refused > N_PER_FAMILY // 20, refused           # refusals are exercised
+    refused = sum("error" in w for w in wants)
+    big_valid = sum("outputs" in w and any(v.lstrip("-").isdigit() and int(v) >= BIG for v in values.values())
+                    for (_, values), w in zip(cases, wants, strict=True))
+    beyond = sum("int64" in w.get("error", "") for w in wants)
+    assert refused > N_PER_FAMILY // 20, refused            # refusals are exercised
     assert len(cases) - refused > N_PER_FAMILY // 4         # and valid inputs
     assert big_valid > N_PER_FAMILY // 10, big_valid         # including values above 2**53
     assert beyond > N_PER_FAMILY // 100, beyond              # and refusals beyond int64
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_calculators_equal_the_library(calc_js, family):
+    cases, _ = random_cases(family)
+    check_family(family, _node(calc_js, cases))
 
 
 # --- derived facts against brute force ------------------------------------------------------------------------

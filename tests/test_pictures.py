@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 
 import symcnn as sc
 from symcnn import reference
+from symcnn._symbols import F, S, W
 from symcnn.docsgen import _pictures_arch as _arch
 from symcnn.docsgen import _plots
 from symcnn.docsgen._models import model_input
-from symcnn.docsgen._pictures import CASES, conv_grid, grid_svg, pool_grid, transposed_grid
+from symcnn.docsgen._pictures import CASES, caption, conv_grid, grid_svg, pool_grid, transposed_grid
 from symcnn.docsgen._pictures_arch import FAMILIES, architecture_graph, architecture_svg
 from symcnn.docsgen._pictures_page import render
 from symcnn.docsgen._pictures_rf import receptive_field_svg, rf_stack
@@ -269,6 +270,21 @@ def test_architecture_figures_show_skips_and_repeats():
     assert len(down) == 4 and {i for i, _ in bridges} >= set(down)
     dense = architecture_graph("densenet121")
     assert sorted(g.repeat for g in dense.groups if g.repeat > 1) == [6, 12, 16, 24]
+
+
+def test_ceil_mode_caption_is_the_engine_while_the_last_window_starts_inside():
+    """The ceil_mode picture shows O = ⌈(W − F)/S⌉ + 1 and says in words that the last window must start inside the
+    input: wherever it does, that is the engine's output size (elsewhere PyTorch drops it and the engine has one
+    fewer)."""
+    (g,) = [b() for a, b in CASES if a == "ceil-mode"]
+    assert g.shown is not None and "min" not in caption(g)[1] and "⌈" in caption(g)[1]
+    for w in range(1, 30):
+        for f in range(1, min(w, 6) + 1):
+            for s in range(1, 6):
+                engine = int(g.formula[1].subs({W: w, F: f, S: s}))
+                shown = int(g.shown.subs({W: w, F: f, S: s}))
+                starts_inside = (shown - 1) * s < w
+                assert engine == (shown if starts_inside else shown - 1), (w, f, s)
 
 
 def test_page_is_offline_and_well_formed():

@@ -33,8 +33,9 @@ _TEXT = {
                   "(dotted), D·(F − 1) − P zeros before, and D·(F − 1) − P + O_p after. The extra O_p "
                   "(output_padding) is the offset: with stride S, S output sizes convolve back to the same input "
                   "size, and O_p picks one of them.",
-    "ceil-mode": "With ceil_mode the last window may hang over the end (red cells are not read); PyTorch keeps it "
-                 "only if it starts inside the input or left padding.",
+    "ceil-mode": "With ceil_mode the number of windows is rounded up instead of down, so the last window may hang "
+                 "over the end (red cells are not read). PyTorch keeps that window only if it starts inside the "
+                 "input or the left padding; otherwise there is one window fewer.",
 }
 
 
@@ -52,9 +53,13 @@ def render_page() -> Page:
         svg = grid_svg(g, ident=f"pic-{anchor}", show_title=False)
         page.add('<figure class="symcnn-figure">', svg, "</figure>", "")
         name, expr, value = g.formula
-        page.formula(name, expr)
+        page.formula(name, expr if g.shown is None else g.shown)
         args = caption(g)[0]
         page.para(f"With {args}: {name} = {number(value)}, the number of output cells drawn.")
+        if g.shown is not None:  # ceil_mode: say where the last window starts (the condition of the form above)
+            start = g.taps[-1][0]
+            page.para(f"The last window starts at input cell {number(start)} (counting from 0), inside the input "
+                      f"(W = {number(g.size)} cells), so it counts.")
     s = rf_stack()
     size, jump, start = s.engine
     page.add("## Receptive field through a small stack", "")
