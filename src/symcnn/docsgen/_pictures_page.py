@@ -6,6 +6,8 @@ all drawn at build time from the reference enumeration and the engine (see :mod:
 
 from __future__ import annotations
 
+import re
+
 from ..present import number
 from ._core import Page
 from ._pictures import CASES, caption, grid_svg
@@ -81,6 +83,9 @@ def render_page() -> Page:
     for family, model in FAMILIES.items():
         page.add(f"### {family}", "")
         svg = architecture_svg(model, family, ident=f"arch-{model}")
+        width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))
+        where = "" if width > 640 else " symcnn-narrow-only"  # wider than the 1280 px column, or than a phone
+        page.add(f'<p class="symcnn-scroll-hint{where}">Wider than the column: scroll the figure sideways →</p>', "")
         page.add('<figure class="symcnn-figure symcnn-scroll">', svg,
                  "</figure>", "")
     return page
