@@ -237,10 +237,10 @@ def _last_window(layer, v, out, avg: bool):
 
 def _pool_labels(axes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     out = []
-    for a in axes:
-        out.append((f"last_start_{a}", f"last window's first index along {a} (negative: in the padding)"))
-    for a in axes:
-        out.append((f"overhang_{a}", f"cells of the last window along {a} past the padded input (ceil_mode)"))
+    for k, a in enumerate(axes):
+        out.append((f"last_start_{a}", f"last window starts at ({a})" + (" (< 0: in the padding)" if not k else "")))
+    for k, a in enumerate(axes):
+        out.append((f"overhang_{a}", f"cells it hangs past the padded input ({a})" + (", ceil_mode" if not k else "")))
     return tuple(out)
 
 
