@@ -263,7 +263,7 @@ def test_formulas_fit_the_column_at_1280(visits, site):
     narrow = {where: r["wide_math"] for (width, where), r in sorted(visits.items()) if width == 390 and r["wide_math"]}
     total = sum(len(v) for v in narrow.values())
     report = [f"{total} formulas scroll sideways at 390 px on {len(narrow)} pages"]
-    report += [f"{k}: {len(v)}" for k, v in narrow.items()]
+    report += [f"{k}: {len(v)}\n" + "\n".join(f"    {x}" for x in v) for k, v in narrow.items()]
     (site[2] / "formulas_scrolling@390.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
     print(report[0])
 
