@@ -234,14 +234,14 @@ def test_lazy_names():
 
 
 def test_training_page_is_generated_from_the_engine():
-    from symcnn.docsgen._core import tex
+    from symcnn.docsgen._core import fitted, tex
     from symcnn.docsgen._training_page import PATH, page
 
     p = page(models=("resnet18",), plot_models=("resnet18",))
     text = p.text()
     assert p.path == PATH and text.count("<svg") == 2
     for f in p.formulas:  # every formula re-prints from its expression
-        body = tex(f.expr) if not f.lhs else f"{f.lhs} = {tex(f.expr)}"
+        body = fitted(tex(f.expr) if not f.lhs else f"{f.lhs} = {tex(f.expr)}")  # long ones on aligned lines
         assert f.tex == body and f.tex in text
     n = max_batch(sc.models.resnet18(), (3, 224, 224), memory="24 GiB", optimizer="adam")
     assert f"| {n} |" in text

@@ -216,6 +216,12 @@ def _relation(body: str) -> tuple[str, str, str]:
     return "", "", body
 
 
+def fitted(body: str) -> str:
+    """A display formula as written on a page: ``body`` itself, or when wider than :data:`LINE_BUDGET` broken
+    into aligned lines at its relation (:func:`break_lines`)."""
+    return break_lines([_relation(body)]) if tex_width(body) > LINE_BUDGET else body
+
+
 def break_lines(rows) -> str:
     r"""An ``aligned`` block of ``(lhs, relation, rhs TeX)`` rows, each row as wide as :data:`LINE_BUDGET` allows:
     a long right side continues on the next lines, a group of whole terms each, indented under it.
@@ -359,9 +365,7 @@ class Page:
     def formula(self, lhs: str, expr, *, where: str = "") -> None:
         """A display formula ``lhs = expr`` (``lhs`` is TeX; empty for a relation shown on its own). One too
         wide for the content column is broken into aligned lines, one group of terms each (:func:`break_lines`)."""
-        body = tex(expr) if not lhs else f"{lhs} = {tex(expr)}"
-        if tex_width(body) > LINE_BUDGET:
-            body = break_lines([_relation(body)])
+        body = fitted(tex(expr) if not lhs else f"{lhs} = {tex(expr)}")
         if where:
             body += rf" \quad \text{{{where}}}"
         self.formulas.append(Formula(body, lhs, expr, True))
