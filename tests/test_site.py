@@ -175,10 +175,15 @@ _CHECK = r"""() => {
   const files = new RegExp(['FORMULAS\\.md', 'WORKED-EXAMPLES', '(?<![\\w./-])(?:tests|src)/[\\w./-]*',
                             '(?<![\\w./-])symcnn/[\\w/]+\\.py\\b', '\\bissue #\\s*\\d+'].join('|'), 'gi');
   const outside = [...new Set(all.match(files) || [])];
-  // formulas that need a sideways scroll (a few px of KaTeX's italic correction do not show a scrollbar)
-  const wideMath = [...article.querySelectorAll('.arithmatex')].filter(e => e.scrollWidth > e.clientWidth + 3)
-    .map(e => `${e.scrollWidth} > ${e.clientWidth} px: ` + ((e.querySelector('annotation') || {}).textContent || '')
+  // formulas that need a sideways scroll (a few px of KaTeX's italic correction do not show a scrollbar), those in
+  // collapsed blocks too: the blocks are opened for the measurement (a closed block has no layout) and closed again
+  const closed = [...article.querySelectorAll('details:not([open])')];
+  closed.forEach(d => { d.open = true; });
+  const wideMath = [...article.querySelectorAll('.arithmatex')]
+    .map(e => [e.scrollWidth, e.clientWidth, e]).filter(([s, c]) => s > c + 3)
+    .map(([s, c, e]) => `${s} > ${c} px: ` + ((e.querySelector('annotation') || {}).textContent || '')
       .trim().slice(0, 60));
+  closed.forEach(d => { d.open = false; });
   return {
     wide_math: wideMath,
     math: document.querySelectorAll('.arithmatex').length,
