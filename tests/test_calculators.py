@@ -9,6 +9,7 @@ against brute-force window enumeration (``symcnn.reference``) on small inputs.
 
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 import random
@@ -27,7 +28,7 @@ FAMILIES = {
     "conv": ("conv1d", "conv2d", "conv3d"),
     "same": ("conv2d_same",),
     "transposed": ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"),
-    "pool": ("max_pool2d", "avg_pool2d"),
+    "pool": ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d"),
     "adaptive": ("adaptive_avg_pool2d", "adaptive_max_pool2d"),
     "upsample": ("upsample_scale", "upsample_size"),
 }
@@ -78,8 +79,8 @@ def _node(js: pathlib.Path, cases: list) -> list:
 # --- random inputs ---------------------------------------------------------------------------------------------
 
 def _int(rng: random.Random, minimum: int, small: int, big: bool) -> int:
-    if big and rng.random() < 0.6:
-        return rng.randrange(BIG, 2**63)
+    if big and rng.random() < 0.6:  # above 2**53, now and then beyond int64 (refused, as by PyTorch)
+        return rng.randrange(BIG, 2**63) if rng.random() < 0.93 else rng.randrange(INT64 - 3, 2**64)
     return rng.randrange(minimum, minimum + small)
 
 
@@ -109,7 +110,7 @@ def _case(rng: random.Random, name: str) -> dict:
             else:  # kernel, stride, padding, dilation, groups, output_padding: mostly small
                 values[f.name] = _int(rng, f.minimum, 5, big and rng.random() < 0.15)
     for a in calc.axes:  # mostly inside PyTorch's limits: P <= F/2 (pools), O_p < max(S, D) (transposed)
-        if name.endswith("pool2d") and "F_" + a in values and rng.random() < 0.9:
+        if name.startswith(("max_pool", "avg_pool")) and "F_" + a in values and rng.random() < 0.9:
             values[f"P_{a}"] = rng.randrange(0, values[f"F_{a}"] // 2 + 1) if values[f"F_{a}"] < BIG else \
                 values[f"P_{a}"]
         if f"O_p_{a}" in values and rng.random() < 0.9:
@@ -130,35 +131,46 @@ def _as_python(name: str, values: dict) -> dict:
     return {k: (float(v) if k in {f.name for f in calc.fields if f.kind == "scale"} else v) for k, v in values.items()}
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_calculators_equal_the_library(calc_js, family):
+@functools.cache
+def random_cases(family: str) -> tuple[list, list]:
+    """``N_PER_FAMILY`` random inputs of a family's calculators, as ``(name, {field: text})``, and what the
+    library says for each (``{"outputs": {key: text}}`` or ``{"error": message}``); shared with the browser test,
+    which runs the same inputs in the page."""
     rng = random.Random(f"calc-{family}")
     names = FAMILIES[family]
-    cases = []
+    cases, wants = [], []
     for k in range(N_PER_FAMILY):
         name = names[k % len(names)]
-        cases.append((name, _case(rng, name)))
-    got = _node(calc_js, [(n, {k: str(v) for k, v in vals.items()}) for n, vals in cases])
-    mismatches, refused, big_valid = [], 0, 0
-    for (name, values), g in zip(cases, got, strict=True):
-        if any(isinstance(v, int) and v > INT64 for v in values.values()):
-            continue  # beyond int64 the library refuses every argument (as PyTorch); the forms do not (yet)
+        values = _case(rng, name)
+        cases.append((name, {key: str(v) for key, v in values.items()}))
         want = reference_result(CALCULATORS[name], _as_python(name, values))
-        if "int64" in want.get("error", ""):
-            continue  # an output beyond int64: refused by the library (as PyTorch), not (yet) by the forms
         if "outputs" in want:
-            want = {"outputs": {k: str(v) for k, v in want["outputs"].items()}}
-            if any(isinstance(v, int) and v >= BIG for v in values.values()):
-                big_valid += 1
-        else:
-            refused += 1
-        if g != want:
-            mismatches.append((name, values, g, want))
+            want = {"outputs": {key: str(v) for key, v in want["outputs"].items()}}
+        wants.append(want)
+    return cases, wants
+
+
+def check_family(family: str, got: list) -> None:
+    """``got`` (the generated code's answers to :func:`random_cases`) equals the library on every input; the
+    inputs exercise refusals, valid inputs, values above 2**53 and refusals beyond int64."""
+    cases, wants = random_cases(family)
+    assert len(got) == len(cases) >= N_PER_FAMILY
+    mismatches = [(name, values, g, w) for (name, values), g, w in zip(cases, got, wants, strict=True) if g != w]
     assert mismatches[:5] == []
-    assert len(cases) >= 10_000 and sum(1 for _ in got) >= 10_000
-    assert refused > N_PER_FAMILY // 20, refused           # refusals are exercised
+    refused = sum("error" in w for w in wants)
+    big_valid = sum("outputs" in w and any(v.lstrip("-").isdigit() and int(v) >= BIG for v in values.values())
+                    for (_, values), w in zip(cases, wants, strict=True))
+    beyond = sum("int64" in w.get("error", "") for w in wants)
+    assert refused > N_PER_FAMILY // 20, refused            # refusals are exercised
     assert len(cases) - refused > N_PER_FAMILY // 4         # and valid inputs
     assert big_valid > N_PER_FAMILY // 10, big_valid         # including values above 2**53
+    assert beyond > N_PER_FAMILY // 100, beyond              # and refusals beyond int64
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_calculators_equal_the_library(calc_js, family):
+    cases, _ = random_cases(family)
+    check_family(family, _node(calc_js, cases))
 
 
 # --- derived facts against brute force ------------------------------------------------------------------------
@@ -167,13 +179,13 @@ def test_pool_last_window_facts_match_the_window_enumeration(calc_js):
     rng = random.Random(1)
     cases = []
     while len(cases) < 1500:
-        name = rng.choice(["max_pool2d", "avg_pool2d"])
+        name = rng.choice(FAMILIES["pool"])
         values = CALCULATORS[name].defaults()
-        for a in "HW":
+        for a in CALCULATORS[name].axes:
             values.update({f"X_{a}": rng.randrange(1, 30), f"F_{a}": rng.randrange(1, 6),
                            f"S_{a}": rng.randrange(1, 5)})
             values[f"P_{a}"] = rng.randrange(0, values[f"F_{a}"] // 2 + 1)
-            if name == "max_pool2d":
+            if name.startswith("max_pool"):
                 values[f"D_{a}"] = rng.randrange(1, 3)
         for c in CALCULATORS[name].choices:
             values[c.name] = rng.choice([o for o, _ in c.options])
@@ -183,7 +195,7 @@ def test_pool_last_window_facts_match_the_window_enumeration(calc_js):
     for (name, v), g in zip(cases, got, strict=True):
         ceil = v["ceil_mode"] == "True"
         divisor = 1
-        for a in "HW":
+        for a in CALCULATORS[name].axes:
             d = v.get(f"D_{a}", 1)
             w, f, s, p = v[f"X_{a}"], v[f"F_{a}"], v[f"S_{a}"], v[f"P_{a}"]
             starts = reference.windows_1d(w, f, s, p, p, d, ceil)
@@ -195,7 +207,7 @@ def test_pool_last_window_facts_match_the_window_enumeration(calc_js):
             lo = -p if v.get("count_include_pad") == "True" else 0
             hi = w + p if v.get("count_include_pad") == "True" else w
             divisor *= sum(lo <= t < hi for t in taps)
-        if name == "avg_pool2d":
+        if name.startswith("avg_pool"):
             assert int(g["outputs"]["divisor"]) == divisor, v
 
 

@@ -18,11 +18,12 @@ from hypothesis import strategies as st
 
 import symcnn as sc
 from symcnn import reference
-from symcnn._symbols import H, W
+from symcnn._symbols import F, S, W
+from symcnn.docsgen import _pictures_arch as _arch
 from symcnn.docsgen import _plots
 from symcnn.docsgen._models import model_input
-from symcnn.docsgen._pictures import CASES, conv_grid, grid_svg, pool_grid, transposed_grid
-from symcnn.docsgen._pictures_arch import FAMILIES, architecture_blocks, architecture_svg
+from symcnn.docsgen._pictures import CASES, caption, conv_grid, grid_svg, pool_grid, transposed_grid
+from symcnn.docsgen._pictures_arch import FAMILIES, architecture_graph, architecture_svg
 from symcnn.docsgen._pictures_page import render
 from symcnn.docsgen._pictures_rf import receptive_field_svg, rf_stack
 
@@ -201,29 +202,89 @@ def test_receptive_field_drawing_property(layers):
     assert s.centre(len(layers), 0) == start == sympy.Rational(min(shaded[0]) + max(shaded[0]), 2)
 
 
+_FOLDED = ("ReLU", "BatchNorm", "Dropout", "Tanh", "Sigmoid", "LocalResponseNorm", "ReLU6")
+
+
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_architecture_figure_shapes_are_the_engines(family):
+def test_architecture_figure_is_the_engines_graph(family):
+    """Every layer that changes the tensor is one box (or one repeat of a ×n box) with the engine's output shape;
+    every input of a drawn layer is an arrow from the box of the layer that produced it (activations and
+    normalisation followed back); the figure keeps its natural size (the page scrolls it)."""
     name = FAMILIES[family]
     svg = architecture_svg(name, family)
     root = _parse(svg)
-    assert re.fullmatch(r"0 0 \d+ \d+", root.get("viewBox")) and "max-width:100%" in root.get("style")
-    assert int(root.get("viewBox").split()[2]) <= 640, "too wide to read at 390 px"
-    rows = [g for g in root.iter(SVG + "g") if g.get("class") == "symcnn-block"]
-    blocks = architecture_blocks(name)
-    assert len(rows) == len(blocks) >= 4
+    assert "min-width" in root.get("style")
     _, sym, num, t = model_input(name)
     a = sym if sym is not None else num
-    assert blocks[-1].shape == tuple(a.output_shape)
-    records = {r.name: r for r in num.layers}
-    last_of = {}
-    for r in a.layers:  # the last record of each block, by the module prefix of its name
-        for b in blocks:
-            if r.name == b.name or r.name.startswith(b.name + "."):
-                last_of[b.name] = r.name
-    for b in blocks:  # symbolic shapes evaluated at the page's input size give the numeric analysis
-        at_t = tuple(int(sympy.sympify(x).subs({H: t, W: t})) for x in b.shape)
-        assert at_t == tuple(int(v) for v in records[last_of[b.name]].output_shape), b.name
+    by_index = {r.index: r for r in a.layers}
+    boxes = [g for g in root.iter(SVG + "g") if g.get("class") == "symcnn-node"]
+    box_of: dict[int, int] = {}
+    first: set[int] = set()
+    for g in boxes:
+        recs = [int(x) for x in g.get("data-records").split()]
+        assert int(g.get("data-index")) == recs[0]
+        first.add(recs[0])
+        for x in recs:
+            assert x not in box_of
+            box_of[x] = recs[0]
+        shape = a.input_shape if recs[-1] < 0 else by_index[recs[-1]].output_shape
+        assert g.get("data-shape") == _arch._shape_text(tuple(shape))
+        for x in recs:  # the repeats of a box have the same layer kind
+            assert x < 0 or by_index[x].kind == by_index[recs[0]].kind
+    assert box_of[-1] == -1
+
+    def producer(i: int) -> int:  # follow folded layers back to the layer that made the tensor
+        while i >= 0 and i not in box_of:
+            r = by_index[i]
+            assert r.kind.startswith(_FOLDED) and len(r.inputs) == 1, r.name
+            i = r.inputs[0]
+        return i
+
+    for r in a.layers:  # every layer that changes a shape or merges is drawn
+        if len(r.inputs) > 1 or tuple(r.output_shape) != tuple(r.input_shape) or "Conv" in r.kind:
+            assert r.index in box_of, r.name
+    edges = {(int(p.get("data-from")), int(p.get("data-to")))
+             for p in root.iter(SVG + "path") if p.get("class") == "symcnn-edge"}
+    for r in a.layers:
+        if r.index in first and r.index >= 0:
+            for i in r.inputs:
+                assert (box_of[producer(i)], r.index) in edges, (r.name, i)
     assert not re.search(r"floor\(|ceiling\(|Max\(|Min\(|Mod\(|Gcd\(", svg)
+
+
+def test_architecture_figures_show_skips_and_repeats():
+    """ResNet's blocks add the identity or a downsampling convolution, U-Net's decoder concatenates the cropped
+    encoder features (a bridge from each downN block), DenseNet and repeated ResNet blocks collapse to ×n."""
+    res = architecture_graph("resnet50")
+    adds = [k for k, n in enumerate(res.nodes) if n.kind == "Add"]
+    assert len(adds) == 8  # one per drawn block: 4 with a downsample, 4 repeated ones
+    for k in adds:
+        sources = [res.nodes[s] for s, d in res.edges if d == k]
+        assert len(sources) == 2
+        assert any("downsample" in s.label or s.kind == "Add" or s.label == "maxpool" for s in sources)
+    assert sorted(g.repeat for g in res.groups if g.repeat > 1) == [2, 2, 3, 5]
+    unet = architecture_graph("unet")
+    bridges = {(unet.nodes[s].index, unet.nodes[d].label) for s, d in unet.edges if unet.nodes[d].kind == "CropConcat"}
+    down = {n.index: n for n in unet.nodes
+            if n.label == "conv2" and n.group and unet.groups[n.group].title.startswith("down")}
+    assert len(down) == 4 and {i for i, _ in bridges} >= set(down)
+    dense = architecture_graph("densenet121")
+    assert sorted(g.repeat for g in dense.groups if g.repeat > 1) == [6, 12, 16, 24]
+
+
+def test_ceil_mode_caption_is_the_engine_while_the_last_window_starts_inside():
+    """The ceil_mode picture shows O = ⌈(W − F)/S⌉ + 1 and says in words that the last window must start inside the
+    input: wherever it does, that is the engine's output size (elsewhere PyTorch drops it and the engine has one
+    fewer)."""
+    (g,) = [b() for a, b in CASES if a == "ceil-mode"]
+    assert g.shown is not None and "min" not in caption(g)[1] and "⌈" in caption(g)[1]
+    for w in range(1, 30):
+        for f in range(1, min(w, 6) + 1):
+            for s in range(1, 6):
+                engine = int(g.formula[1].subs({W: w, F: f, S: s}))
+                shown = int(g.shown.subs({W: w, F: f, S: s}))
+                starts_inside = (shown - 1) * s < w
+                assert engine == (shown if starts_inside else shown - 1), (w, f, s)
 
 
 def test_page_is_offline_and_well_formed():

@@ -47,6 +47,8 @@ def _formulas():
         ("ResNet-18 last feature map", _resnet18_last_map(),
          "ceil(W/32)", "⌈W/32⌉", r"\left\lceil \frac{W}{32} \right\rceil"),
         ("SAME output", ceildiv(W, S), "ceil(W/S)", "⌈W/S⌉", r"\left\lceil \frac{W}{S} \right\rceil"),
+        ("ceil_mode window count", ceildiv(W - F, S) + 1, "ceil((W - F)/S) + 1", "⌈(W − F)/S⌉ + 1",
+         r"\left\lceil \frac{W - F}{S} \right\rceil + 1"),
         ("SAME total padding", same_l + same_r,
          "max(0, S*floor((W - 1)/S) + D*(F - 1) - W + 1)", "max(0, S·⌊(W − 1)/S⌋ + D·(F − 1) − W + 1)",
          r"\max\left(0, S \left\lfloor \frac{W - 1}{S} \right\rfloor + D \left(F - 1\right) - W + 1\right)"),

@@ -1,10 +1,13 @@
 """The built site in a real browser (Debian chromium driven by Playwright), every page at 1280 px and at 390 px.
 
-Each page is visited once per width (one browser, one tab) and measured there; the checks are separate tests:
+Each page is loaded once (one browser, one tab), measured at 1280 px, then the tab is narrowed to 390 px and the
+page measured again; the checks are separate tests:
 
 * it renders its math with the vendored KaTeX, requests nothing outside 127.0.0.1, logs no console error;
 * nothing is cut off: no element sticks out of its container (or the page) unless it, or an ancestor, scrolls
   horizontally (``overflow-x: auto/scroll`` on a block); the page itself never scrolls sideways;
+* no formula needs a sideways scroll at 1280 px (long ones are broken into aligned lines); the number that
+  still scroll at 390 px is reported (``formulas_scrolling@390.txt``);
 * no SymPy notation in the rendered text: ``Gcd(``, ``Max(``, ``Min(``, ``Mod(``, ``floor(``, ``ceiling(``. The
   rule is about rendered math and prose, so it reads the article's text with code *blocks* (``pre``: Python
   sessions, command output, where ``symcnn.pretty``'s plain-text forms are legitimate) and KaTeX's hidden MathML
@@ -13,9 +16,11 @@ Each page is visited once per width (one browser, one tab) and measured there; t
   the package's source files (``symcnn/....py``), "issue #" (whole article text, code blocks included, and link
   targets; a URL into a repository, e.g. a counting tool's source, is a real source and passes).
 
-Navigation, search and the calculators (on a handful of inputs, one refused, one above 2**53, at both widths)
-work. Full-page screenshots of every page at both widths go to ``$SYMCNN_SCREENSHOTS`` (default:
-``_screenshots`` in the build folder), named ``<page>.png`` (1280 px) and ``<page>@390.png``.
+Navigation and search work. The calculator forms, typed into at both widths, show the library's numbers (one
+refused, one beyond int64, several above 2**53) with thousands separators and refusals in a red box; the code
+the page runs equals the library on every family's 10,000 random inputs of tests/test_calculators.py, all in
+one page evaluation. Full-page screenshots (JPEG) of every page at both widths go to ``$SYMCNN_SCREENSHOTS``
+(default: ``_screenshots`` in the build folder), named ``<page>.jpg`` (1280 px) and ``<page>@390.jpg``.
 
 Skips cleanly without chromium or Playwright, unless ``SYMCNN_REQUIRE_BROWSER=1`` (CI), where it fails instead.
 """
@@ -170,7 +175,17 @@ _CHECK = r"""() => {
   const files = new RegExp(['FORMULAS\\.md', 'WORKED-EXAMPLES', '(?<![\\w./-])(?:tests|src)/[\\w./-]*',
                             '(?<![\\w./-])symcnn/[\\w/]+\\.py\\b', '\\bissue #\\s*\\d+'].join('|'), 'gi');
   const outside = [...new Set(all.match(files) || [])];
+  // formulas that need a sideways scroll (a few px of KaTeX's italic correction do not show a scrollbar), those in
+  // collapsed blocks too: the blocks are opened for the measurement (a closed block has no layout) and closed again
+  const closed = [...article.querySelectorAll('details:not([open])')];
+  closed.forEach(d => { d.open = true; });
+  const wideMath = [...article.querySelectorAll('.arithmatex')]
+    .map(e => [e.scrollWidth, e.clientWidth, e]).filter(([s, c]) => s > c + 3)
+    .map(([s, c, e]) => `${s} > ${c} px: ` + ((e.querySelector('annotation') || {}).textContent || '')
+      .trim().slice(0, 60));
+  closed.forEach(d => { d.open = false; });
   return {
+    wide_math: wideMath,
     math: document.querySelectorAll('.arithmatex').length,
     rendered: document.querySelectorAll('.arithmatex .katex').length,
     errors: document.querySelectorAll('.katex-error').length,
@@ -188,25 +203,31 @@ WIDTHS = (1280, 390)
 
 @pytest.fixture(scope="module")
 def visits(site, browser_page):
-    """Every page at each width, visited once: ``{(width, page): measurements}`` (the screenshots are taken here)."""
+    """Every page at each width: ``{(width, page): measurements}``. A page is loaded once, measured and shot at
+    1280 px, then the same tab is narrowed to 390 px (the layout is CSS: the same as a fresh load at that width)
+    and measured and shot again; the screenshots are taken here."""
     root, base, shots = site
     page, state = browser_page
     urls = _pages(root)
     out = {}
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        for rel in urls:
-            state["external"].clear()
-            state["console"].clear()
-            page.goto(f"{base}/{rel}", wait_until="load")
-            page.wait_for_function(_MATH_DONE, timeout=20000)
-            page.evaluate("document.fonts.ready.then(() => true)")
+    for rel in urls:
+        state["external"].clear()
+        state["console"].clear()
+        page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+        page.goto(f"{base}/{rel}", wait_until="load")
+        page.wait_for_function(_MATH_DONE, timeout=20000)
+        page.evaluate("document.fonts.ready.then(() => true)")
+        for width in WIDTHS:
+            if width != WIDTHS[0]:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
             r = page.evaluate(_CHECK)
             r["external"] = list(state["external"])
             r["console"] = list(state["console"])
             out[width, rel or "home"] = r
-            name = (rel.strip("/").replace("/", "__") or "home") + ("" if width == 1280 else f"@{width}") + ".png"
-            page.screenshot(path=str(shots / name), full_page=True)
+            name = (rel.strip("/").replace("/", "__") or "home") + ("" if width == 1280 else f"@{width}") + ".jpg"
+            # JPEG: a long page's full-page PNG takes seconds to encode; the JPEG, a third of that
+            page.screenshot(path=str(shots / name), full_page=True, type="jpeg", quality=80)
     page.set_viewport_size({"width": 1280, "height": 900})
     return out
 
@@ -237,6 +258,19 @@ def test_nothing_is_cut_off(visits):
     """At 1280 and 390 px no element is wider than its container unless a block around it scrolls sideways."""
     bad = _failures(visits, "overflow")
     assert bad == {}, f"{len(bad)} page views overflow:\n" + "\n".join(f"{k}: {v}" for k, v in bad.items())
+
+
+def test_formulas_fit_the_column_at_1280(visits, site):
+    """At 1280 px no formula needs a sideways scroll (long ones are broken into aligned lines); at 390 px the
+    number that still scroll (visibly) is written to ``formulas_scrolling@390.txt`` beside the screenshots."""
+    wide = {where: r["wide_math"] for (width, where), r in sorted(visits.items()) if width == 1280 and r["wide_math"]}
+    assert wide == {}, f"{len(wide)} pages at 1280 px:\n" + "\n".join(f"{k}: {v}" for k, v in wide.items())
+    narrow = {where: r["wide_math"] for (width, where), r in sorted(visits.items()) if width == 390 and r["wide_math"]}
+    total = sum(len(v) for v in narrow.values())
+    report = [f"{total} formulas scroll sideways at 390 px on {len(narrow)} pages"]
+    report += [f"{k}: {len(v)}\n" + "\n".join(f"    {x}" for x in v) for k, v in narrow.items()]
+    (site[2] / "formulas_scrolling@390.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
+    print(report[0])
 
 
 def test_no_sympy_notation_in_rendered_text(visits):
@@ -317,6 +351,7 @@ _SAMPLES = {
     "conv2d": [{}, {"F_H": 3, "F_W": 5, "S_H": 1, "P_H": 1, "P_W": 2, "G": 3, "K": 6},
                {"X_H": BIG, "X_W": 10**18, "C": 2**40, "K": 2**30, "G": 1}, {"X_H": 3, "X_W": 3, "P_H": 0}, {"G": 2}],
     "conv_transpose2d": [{}, {"O_p_H": 2}, {"X_H": 2**60, "X_W": BIG, "S_H": 3, "O_p_H": 2, "D_W": 2}],
+    "max_pool3d": [{"ceil_mode": "True", "X_T": 5, "F_T": 2, "S_T": 2}, {"X_T": 2**63}],
     "avg_pool2d": [{"ceil_mode": "True", "count_include_pad": "False", "X_H": 5, "X_W": 6, "F_H": 2, "F_W": 3,
                     "S_H": 2, "S_W": 2, "P_H": 1, "P_W": 1}, {"P_H": 2}, {"X_H": BIG, "X_W": BIG}],
     "adaptive_avg_pool2d": [{"X_H": 10, "O_H": 3}, {"X_H": BIG, "O_W": 2**40}],
@@ -334,44 +369,87 @@ def _fill(root, values: dict) -> None:
             box.fill(str(value))
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_calculators_match_the_library(site, browser_page, width):
+def test_calculators_match_the_library(site, browser_page):
+    """The forms on the calculators page, typed into as a person would, at both widths (one visit, the tab
+    narrowed between them): every output as the library's, with thousands separators; refusals in a red box."""
     from symcnn.docsgen._calculators import CALCULATORS, reference_result
 
     _, base, shots = site
     page, state = browser_page
     state["console"].clear()
     state["external"].clear()
-    page.set_viewport_size({"width": width, "height": 900})
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
     try:
         page.goto(f"{base}/reference/calculators/", wait_until="load")
         assert page.locator(".symcnn-calc").count() == len(CALCULATORS)
-        refused = big = 0
-        for name, samples in _SAMPLES.items():
-            calc = CALCULATORS[name]
-            root = page.locator(f".symcnn-calc[data-calc='{name}']")
-            root.locator("table").wait_for(state="attached")
-            assert root.locator(".symcnn-calc__hint").count() >= len(calc.rows)  # every row explained in text
-            for sample in samples:
-                values = {**calc.defaults(), **sample}
-                _fill(root, {k: v for k, v in values.items() if k in sample or k in calc.defaults()})
-                want = reference_result(calc, {k: (float(v) if isinstance(v, str) and k.startswith("s_") else v)
-                                               for k, v in values.items()})
-                error = root.locator(".symcnn-error")
-                if "error" in want:
-                    refused += 1
-                    assert error.is_visible() and root.locator("table").is_hidden(), values
-                    assert error.inner_text() == want["error"].replace("`", ""), values
-                    color = error.evaluate("e => getComputedStyle(e).borderTopColor")
-                    assert color == "rgb(198, 40, 40)", color  # styled as an error
-                else:
-                    assert error.is_hidden() and root.locator("table").is_visible(), values
-                    big += any(isinstance(v, int) and v > 2**53 for v in values.values())
-                    for key, value in want["outputs"].items():
-                        assert root.locator(f"[data-out='{key}']").inner_text() == f"{value:,}", (values, key)
-            root.scroll_into_view_if_needed()
-            root.screenshot(path=str(shots / f"calculator_{name}@{width}.png"))
-        assert refused >= 4 and big >= 4
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            refused = big = 0
+            for name, samples in _SAMPLES.items():
+                calc = CALCULATORS[name]
+                root = page.locator(f".symcnn-calc[data-calc='{name}']")
+                root.locator("table").wait_for(state="attached")
+                assert root.locator(".symcnn-calc__hint").count() >= len(calc.rows)  # every row explained in text
+                for sample in samples:
+                    values = {**calc.defaults(), **sample}
+                    _fill(root, {k: v for k, v in values.items() if k in sample or k in calc.defaults()})
+                    want = reference_result(calc, {k: (float(v) if isinstance(v, str) and k.startswith("s_") else v)
+                                                   for k, v in values.items()})
+                    error = root.locator(".symcnn-error")
+                    if "error" in want:
+                        refused += 1
+                        assert error.is_visible() and root.locator("table").is_hidden(), values
+                        assert error.inner_text() == want["error"].replace("`", ""), values
+                        color = error.evaluate("e => getComputedStyle(e).borderTopColor")
+                        assert color == "rgb(198, 40, 40)", color  # styled as an error
+                    else:
+                        assert error.is_hidden() and root.locator("table").is_visible(), values
+                        big += any(isinstance(v, int) and v > 2**53 for v in values.values())
+                        for key, value in want["outputs"].items():
+                            assert root.locator(f"[data-out='{key}']").inner_text() == f"{value:,}", (values, key)
+                root.scroll_into_view_if_needed()
+                root.screenshot(path=str(shots / f"calculator_{name}@{width}.png"))
+            assert refused >= 5 and big >= 4
         assert state["console"] == [] and state["external"] == []
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
+
+
+_RUN_IN_PAGE = """(cases) => cases.map(([name, values]) => {
+  const spec = SYMCNN_CALCULATORS[name];
+  const kinds = {};
+  for (const row of spec.rows) for (const f of row.fields) kinds[f.name] = row.kind;
+  const v = {};
+  for (const [k, x] of Object.entries(values)) v[k] = k in kinds ? (kinds[k] === "scale" ? Number(x) : BigInt(x)) : x;
+  try {
+    const r = spec.compute(v);
+    if (r.error !== undefined) return {error: r.error};
+    const o = {};
+    for (const [k, x] of Object.entries(r.outputs)) {
+      if (typeof x !== "bigint") return {exception: "not a BigInt: " + k};
+      o[k] = x.toString();
+    }
+    return {outputs: o};
+  } catch (e) { return {exception: String(e)}; }
+})"""
+
+
+def test_calculators_in_the_page_equal_the_library_on_random_inputs(site, browser_page):
+    """The code the page runs, on the calculators page itself (the browser's BigInt, not node's): every family's
+    10,000 random inputs of tests/test_calculators.py (valid and refused, above 2**53, beyond int64), all in one
+    page evaluation, equal to the library."""
+    from test_calculators import FAMILIES, check_family, random_cases
+
+    _, base, _ = site
+    page, state = browser_page
+    page.goto(f"{base}/reference/calculators/", wait_until="load")
+    page.wait_for_function("() => typeof SYMCNN_CALCULATORS !== 'undefined'", timeout=20000)
+    families = sorted(FAMILIES)
+    cases = [c for f in families for c in random_cases(f)[0]]
+    got = page.evaluate(_RUN_IN_PAGE, cases)
+    start = 0
+    for f in families:
+        n = len(random_cases(f)[0])
+        check_family(f, got[start:start + n])
+        start += n
+    assert start == len(got)

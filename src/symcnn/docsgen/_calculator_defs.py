@@ -202,14 +202,15 @@ _INCLUDE = Choice("count_include_pad", "count_include_pad", "True: padded zeros 
                   (("True", True), ("False", False)))
 
 
-def _pool_rows(dilation: bool) -> tuple[Row, ...]:
+def _pool_rows(dilation: bool, axes: tuple[str, ...]) -> tuple[Row, ...]:
+    n = len(axes)
     rows = [Row("C", "channels", "channels of the input (pooling keeps them)", (64,), 1, "shape"),
-            _in(("H", "W"), (112, 112)),
-            Row("F", "kernel_size", "window extent per axis", (3, 3), 1, "arg", ("H", "W")),
-            Row("S", "stride", "step between windows", (2, 2), 1, "arg", ("H", "W")),
-            Row("P", "padding", "implicit padding on each side; at most F/2", (1, 1), 0, "arg", ("H", "W"))]
+            _in(axes, (112,) * n if n < 3 else (16, 112, 112)),
+            Row("F", "kernel_size", "window extent per axis", (3,) * n, 1, "arg", axes),
+            Row("S", "stride", "step between windows", (2,) * n, 1, "arg", axes),
+            Row("P", "padding", "implicit padding on each side; at most F/2", (1,) * n, 0, "arg", axes)]
     if dilation:
-        rows.append(Row("D", "dilation", "spacing between window taps", (1, 1), 1, "arg", ("H", "W")))
+        rows.append(Row("D", "dilation", "spacing between window taps", (1,) * n, 1, "arg", axes))
     return tuple(rows)
 
 
@@ -219,7 +220,7 @@ def _last_window(layer, v, out, avg: bool):
     for average pooling, the divisor of the last (bottom-right) window."""
     extras = {}
     divisor = sympy.Integer(1)
-    for a, o, k, s, d, (pl, pr) in zip(("H", "W"), out, layer.kernel_size, layer.stride, layer.dilation,
+    for a, o, k, s, d, (pl, pr) in zip(layer_axes(layer), out, layer.kernel_size, layer.stride, layer.dilation,
                                         layer.padding, strict=True):
         start = (o - 1) * s - pl
         end = start + effective_kernel(k, d)  # one past the last tap
@@ -234,26 +235,38 @@ def _last_window(layer, v, out, avg: bool):
     return extras
 
 
-_POOL_LABELS = (("last_start_H", "last window's first row (negative: in the padding)"),
-                ("last_start_W", "last window's first column"),
-                ("overhang_H", "rows of the last window past the padded input (ceil_mode)"),
-                ("overhang_W", "columns of the last window past the padded input"))
+def _pool_labels(axes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for k, a in enumerate(axes):
+        out.append((f"last_start_{a}", f"last window starts at ({a})" + (" (< 0: in the padding)" if not k else "")))
+    for k, a in enumerate(axes):
+        out.append((f"overhang_{a}", f"cells it hangs past the padded input ({a})" + (", ceil_mode" if not k else "")))
+    return tuple(out)
 
-_MAX = Calculator(
-    "max_pool2d", "MaxPool2d", _pool_rows(True),
-    lambda v: L.MaxPool2d(_ax(v, "F", "HW"), stride=_ax(v, "S", "HW"), padding=_ax(v, "P", "HW"),
-                          dilation=_ax(v, "D", "HW"), ceil_mode=v["ceil_mode"]),
-    lambda v: (v["C"], *_ax(v, "X", "HW")), ("flops",), (_CEIL,),
-    lambda layer, v, out: _last_window(layer, v, out, False), extra_labels=_POOL_LABELS,
-)
-_AVG = Calculator(
-    "avg_pool2d", "AvgPool2d", _pool_rows(False),
-    lambda v: L.AvgPool2d(_ax(v, "F", "HW"), stride=_ax(v, "S", "HW"), padding=_ax(v, "P", "HW"),
-                          ceil_mode=v["ceil_mode"], count_include_pad=v["count_include_pad"]),
-    lambda v: (v["C"], *_ax(v, "X", "HW")), ("flops",), (_CEIL, _INCLUDE),
-    lambda layer, v, out: _last_window(layer, v, out, True),
-    extra_labels=(*_POOL_LABELS, ("divisor", "divisor of the last (bottom-right) window")),
-)
+
+def _max_pool(dims: int) -> Calculator:
+    axes = AXES[dims]
+    cls = {1: L.MaxPool1d, 2: L.MaxPool2d, 3: L.MaxPool3d}[dims]
+    return Calculator(
+        f"max_pool{dims}d", f"MaxPool{dims}d", _pool_rows(True, axes),
+        lambda v: cls(_ax(v, "F", axes), stride=_ax(v, "S", axes), padding=_ax(v, "P", axes),
+                      dilation=_ax(v, "D", axes), ceil_mode=v["ceil_mode"]),
+        lambda v: (v["C"], *_ax(v, "X", axes)), ("flops",), (_CEIL,),
+        lambda layer, v, out: _last_window(layer, v, out, False), axes=axes, extra_labels=_pool_labels(axes),
+    )
+
+
+def _avg_pool(dims: int) -> Calculator:
+    axes = AXES[dims]
+    cls = {1: L.AvgPool1d, 2: L.AvgPool2d, 3: L.AvgPool3d}[dims]
+    return Calculator(
+        f"avg_pool{dims}d", f"AvgPool{dims}d", _pool_rows(False, axes),
+        lambda v: cls(_ax(v, "F", axes), stride=_ax(v, "S", axes), padding=_ax(v, "P", axes),
+                      ceil_mode=v["ceil_mode"], count_include_pad=v["count_include_pad"]),
+        lambda v: (v["C"], *_ax(v, "X", axes)), ("flops",), (_CEIL, _INCLUDE),
+        lambda layer, v, out: _last_window(layer, v, out, True), axes=axes,
+        extra_labels=(*_pool_labels(axes), ("divisor", "divisor of the last (bottom-right) window")),
+    )
 
 
 def _adaptive_extras(layer, v, out):
@@ -305,6 +318,7 @@ _UPSAMPLE_SIZE = Calculator(
 )
 
 CALCULATORS: dict[str, Calculator] = {c.name: c for c in (
-    _conv(1), _conv(2), _conv(3), _SAME, _transposed(1), _transposed(2), _transposed(3), _MAX, _AVG,
+    _conv(1), _conv(2), _conv(3), _SAME, _transposed(1), _transposed(2), _transposed(3), _max_pool(2), _avg_pool(2),
+    _max_pool(1), _avg_pool(1), _max_pool(3), _avg_pool(3),
     _adaptive("avg"), _adaptive("max"), _UPSAMPLE_SCALE, _UPSAMPLE_SIZE,
 )}

@@ -24,7 +24,7 @@ def _groups(page: Page) -> list[tuple[str, str, tuple[str, ...]]]:
         ("Max and average pooling", "With `ceil_mode` a last, partial window counts when it starts inside the input "
          "or the left padding; the rows below the sizes say where the last window starts and how far it hangs over. "
          "`count_include_pad` changes the divisor of an average (the values), never the output size.",
-         ("max_pool2d", "avg_pool2d")),
+         ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d")),
         ("Adaptive pooling", f"Window {page.inline(i)} of an axis covers the inputs from "
          f"{page.inline(floordiv(i * x, o))} up to, not including, {page.inline(ceildiv((i + 1) * x, o))}; windows "
          f"overlap when "

@@ -395,6 +395,38 @@ def _shape_template() -> str:
     raise RuntimeError("to_expr accepted -1000 as a size")  # pragma: no cover
 
 
+_INT64 = 2**63 - 1
+_BEYOND = 2**63 + 7  # a sentinel beyond int64
+
+
+def _int64_templates(calc: Calculator, choices_text: dict) -> dict[str, str]:
+    """Field -> the library's message (``\x00`` for the value) refusing a value beyond int64, as PyTorch does;
+    found by asking the library with that one value beyond int64 (input sizes: :func:`symcnn.analyze`'s check)."""
+    out = {}
+    for f in calc.fields:
+        if f.kind == "scale":
+            continue
+        msg = reference_result(calc, {**calc.defaults(), f.name: _BEYOND, **choices_text}).get("error", "")
+        if f"={_BEYOND} " not in msg or "int64" not in msg:  # pragma: no cover
+            raise RuntimeError(f"calculator {calc.name}: {f.name} beyond int64 is not refused")
+        out[f.name] = msg.replace(f"={_BEYOND} ", "=\x00 ")
+    return out
+
+
+def _output_int64_template(calc: Calculator, choices_text: dict, axis: str) -> str | None:
+    """The library's refusal of an output size beyond int64 along ``axis`` (``\x00`` the output size, ``\x01``
+    the input size), found with a large scale; None when the layer has no scale (its outputs are then bounded
+    by checked arguments)."""
+    if not any(f.kind == "scale" for f in calc.fields):
+        return None
+    w = 2**62 + 3
+    values = {**calc.defaults(), f"X_{axis}": w, f"s_{axis}": 4.0, **choices_text}
+    msg, o = reference_result(calc, values).get("error", ""), 4 * w
+    if "int64" not in msg or f" {o} " not in msg or f" {w} " not in msg:  # pragma: no cover
+        raise RuntimeError(f"calculator {calc.name}: no refusal of an output beyond int64")
+    return msg.replace(f" {o} ", " \x00 ").replace(f" {w} ", " \x01 ")
+
+
 def _literal(tmpl: str, value_js: str) -> str:
     return "`" + _escape(tmpl).replace("\x00", "${" + value_js + "}") + "`"
 
@@ -424,24 +456,37 @@ def _variant_js(calc: Calculator, fname: str, choices_text: dict) -> str:
     lines = [f"function {fname}(v) {{"]
     lines += [f"  const v{f.name} = v.{f.name};" for f in calc.fields]
     probes = dict(_probe(calc, choices))
+    beyond = _int64_templates(calc, choices_text)
+
+    def int64_check(x: str) -> str:  # checked with the value's range, just before its minimum
+        return (f"  if (v{x} > {_INT64}n || v{x} < -{_INT64}n) return {{error: {_literal(beyond[x], 'v' + x)}}};")
+
     for kind, x in _constructor_sequence(calc, choices):
         if kind == "min":
             f = fields[x]
             if f.kind == "scale":
                 lines.append(f"  if (!(v{x} > 0)) return {{error: {_literal(probes[x], f'pyfraction(v{x})')}}};")
             else:
+                lines.append(int64_check(x))
                 lines.append(f"  if (v{x} < {f.minimum}n) return {{error: {_literal(probes[x], 'v' + x)}}};")
         else:
             lines.append(_condition_js(layer.label, x, names, scales))
     shape_tmpl = _shape_template()
     for entry in shape:
         if isinstance(entry, sympy.Symbol) and fields[entry.name[1:]].role == "shape":
+            lines.append(int64_check(entry.name[1:]))
             lines.append(f"  if ({entry.name} < 1n) return {{error: {_literal(shape_tmpl, entry.name)}}};")
     built = tuple(getattr(layer, "_arg_conditions", ()))
+    spatial = tuple(res.output_shape)[1:]
+    limits = {o: (a, _output_int64_template(calc, choices_text, a)) for a, o in zip(calc.axes, spatial, strict=True)}
     for c in res.conditions:
         if c not in built:
             lines.append(_condition_js(layer.label, c, names, scales))
-    spatial = tuple(res.output_shape)[1:]
+            a, tmpl = limits.get(c.relation.lhs, (None, None)) if isinstance(c.relation, sympy.Ge) else (None, None)
+            if tmpl is not None:  # an output size beyond int64, refused right after its ">= 1" check
+                o = _js(c.relation.lhs, scales)
+                msg = "`" + _escape(tmpl).replace("\x00", "${" + o + "}").replace("\x01", "${vX_" + a + "}") + "`"
+                lines.append(f"  if ({o} > {_INT64}n) return {{error: {msg}}};")
     outs = {f"{a}_out": s for a, s in zip(calc.axes, spatial, strict=True)}
     outs.update({q: getattr(res, q) for q in calc.outputs})
     if calc.extras is not None:

@@ -144,6 +144,121 @@ def _product(expr) -> str | None:
     return head + r" \cdot ".join(parts)
 
 
+#: the widest display line, in :func:`tex_width` units (about 600 px of display math: the content column at
+#: 1280 px is 660-690 px wide)
+LINE_BUDGET = 52
+
+_FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
+_RELATIONS = (" = ", r" \leq ", r" \geq ", " < ", " > ", r" \neq ")
+
+
+def _units(t: str) -> str:
+    t = re.sub(r"\\(?:text|mathrm|operatorname)\{([^{}]*)\}", r"\1", t)
+    t = re.sub(r"\\[a-zA-Z]+", "#", t)
+    t = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "." * ((len(m.group(1)) * 7 + 9) // 10), t)
+    t = re.sub(r"[_^](.)", ".", t)
+    t = re.sub(r"\s*([-+=<>])\s*", r" \1 ", re.sub(r"[{}]", "", t))
+    return re.sub(r"\s+", " ", t.strip())
+
+
+def tex_width(t: str) -> float:
+    r"""The width of TeX as KaTeX sets it, roughly, in characters (a fraction as wide as its wider part, a
+    subscript 0.7, a space between terms 0.5): what decides where a long formula is broken.
+
+    >>> tex_width(r"\frac{H}{2}"), tex_width("H/2")
+    (1.0, 3.0)
+    """
+    t = t.replace(r"\left", "").replace(r"\right", "").replace("{,}", ",").replace(r"\quad", "  ")
+    t = re.sub(r"\\begin\{aligned\}|\\end\{aligned\}|&", "", t)
+    while (n := _FRAC.sub(lambda m: "#" * max(len(_units(m.group(1))), len(_units(m.group(2)))), t)) != t:
+        t = n
+    u = _units(t)
+    return len(u) - 0.5 * u.count(" ")
+
+
+def _depths(t: str):
+    r"""(index, depth) of each character: braces, parentheses, brackets and \\left/\\right nest."""
+    depth, i = 0, 0
+    while i < len(t):
+        if t.startswith(r"\left", i) or t.startswith(r"\right", i):
+            depth += 1 if t[i + 1] == "l" else -1
+            i += 5 if t[i + 1] == "l" else 6
+            continue
+        c = t[i]
+        if c == "\\" and i + 1 < len(t) and t[i + 1] in "{}()[]":
+            i += 2
+            continue
+        yield i, depth
+        depth += c in "{([" and 1 or 0
+        depth -= c in "})]" and 1 or 0
+        i += 1
+
+
+def _terms(t: str) -> list[str]:
+    """``t`` cut before each top-level `` + `` / `` - `` (the sign stays with its term)."""
+    cuts = [i for i, d in _depths(t) if d == 0 and i > 0 and t.startswith((" + ", " - "), i)]
+    return [t[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(t)], strict=True) if t[a:b].strip()]
+
+
+def _factors(term: str) -> list[str]:
+    r"""``term`` cut before each top-level ``\left(``: a product's factors (a coefficient stays with the first)."""
+    cuts = [i for i, d in _depths(term) if d == 0 and i > 0 and term.startswith(r" \left(", i)]
+    return [term[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(term)], strict=True) if term[a:b].strip()]
+
+
+def _relation(body: str) -> tuple[str, str, str]:
+    """``(left, relation, right)`` of a formula at its first top-level relation (``("", "", body)`` if none)."""
+    top = {i for i, d in _depths(body) if d == 0}
+    for i in sorted(top):
+        for rel in _RELATIONS:
+            if body.startswith(rel, i):
+                return body[:i], rel.strip(), body[i + len(rel):]
+    return "", "", body
+
+
+def fitted(body: str) -> str:
+    """A display formula as written on a page: ``body`` itself, or when wider than :data:`LINE_BUDGET` broken
+    into aligned lines at its relation (:func:`break_lines`)."""
+    return break_lines([_relation(body)]) if tex_width(body) > LINE_BUDGET else body
+
+
+def break_lines(rows) -> str:
+    r"""An ``aligned`` block of ``(lhs, relation, rhs TeX)`` rows, each row as wide as :data:`LINE_BUDGET` allows:
+    a long right side continues on the next lines, a group of whole terms each, indented under it.
+
+    >>> break_lines([("a", "=", "b + c")])
+    '\\begin{aligned} a &= b + c \\end{aligned}'
+    >>> long = " + ".join(f"{k}000 H W" for k in range(1, 12))
+    >>> print(break_lines([(r"\text{MACs}", "=", long)]).replace(r" \\ ", "\n"))
+    \begin{aligned} \text{MACs} &= 1000 H W + 2000 H W + 3000 H W + 4000 H W + 5000 H W
+    &\quad + 6000 H W + 7000 H W + 8000 H W + 9000 H W
+    &\quad + 10000 H W + 11000 H W \end{aligned}
+    """
+    lines = []
+    for lhs, rel, rhs in rows:
+        head = f"{lhs} &{rel} " if rel else "&"
+        room = LINE_BUDGET - tex_width(lhs) - 2
+        line, width = "", 0.0
+        for term in _terms(rhs):
+            w = tex_width(term) + 1
+            if line and width + w > room:
+                lines.append(head + line)
+                head, line, width = r"&\quad ", "", 2.0
+            if width + w > room:  # one term wider than a line: its factors go on lines of their own
+                for part in _factors(term):
+                    pw = tex_width(part) + 1
+                    if line and width + pw > room:
+                        lines.append(head + line)
+                        head, line, width = r"&\qquad \cdot ", "", 4.0
+                    line = f"{line} {part}".strip()
+                    width += pw
+                continue
+            line = f"{line} {term}".strip()
+            width += w
+        lines.append(head + line)
+    return r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}"
+
+
 def tex(expr) -> str:
     """LaTeX of an expression, a relation, or a tuple of them (comma separated, in parentheses), in the site's
     notation (:data:`NOTATION`)."""
@@ -248,8 +363,9 @@ class Page:
         self.lines.extend([text, ""])
 
     def formula(self, lhs: str, expr, *, where: str = "") -> None:
-        """A display formula ``lhs = expr`` (``lhs`` is TeX; empty for a relation shown on its own)."""
-        body = tex(expr) if not lhs else f"{lhs} = {tex(expr)}"
+        """A display formula ``lhs = expr`` (``lhs`` is TeX; empty for a relation shown on its own). One too
+        wide for the content column is broken into aligned lines, one group of terms each (:func:`break_lines`)."""
+        body = fitted(tex(expr) if not lhs else f"{lhs} = {tex(expr)}")
         if where:
             body += rf" \quad \text{{{where}}}"
         self.formulas.append(Formula(body, lhs, expr, True))
@@ -271,8 +387,7 @@ class Page:
     def aligned(self, rows, *, where: str = "") -> None:
         """One display block of equations aligned on ``=``: ``rows`` are ``(lhs TeX, expression)`` pairs, one line
         each (a long sum is broken into named parts instead of running off the page)."""
-        lines = [f"{lhs} &= {tex(e)}" for lhs, e in rows]
-        body = r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}"
+        body = break_lines([(lhs, "=", tex(e)) for lhs, e in rows])
         if where:
             body += rf" \quad \text{{{where}}}"
         self.formulas.append(Formula(body, "", tuple(rows), True))

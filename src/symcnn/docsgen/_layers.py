@@ -19,6 +19,7 @@ from .._graph import Graph, Input
 from .._intmath import decide
 from .._symbols import C, D, F, G, H, K, P, S, W, size_symbol
 from ..present import number
+from ._calculator_defs import CALCULATORS
 from ._core import NOTATION, Page, cite_links, code, md_escape, words
 
 __all__ = ["FAMILIES", "Family", "Case", "render_layers", "case_analysis"]
@@ -85,7 +86,7 @@ FAMILIES: tuple[Family, ...] = (
                  {"C": 32, "K": 64, "F": 3, "G": 4, "H": 56, "W": 56}, {k: v for k, v in _CONV.items()
                                                                        if k != "output"}),
         ),
-        ("conv2d",),
+        ("conv2d", "conv1d", "conv3d", "conv2d_same"),
     ),
     Family(
         "transposed", "Transposed convolution", "symcnn/layers/transposed.py",
@@ -97,7 +98,7 @@ FAMILIES: tuple[Family, ...] = (
                   "receptive field": "receptive_field"},
                  "A 3 by 3 input, 3 by 3 kernel, stride 2 gives 7 by 7 here (5 by 5 with padding 1)."),
         ),
-        ("conv_transpose2d",),
+        ("conv_transpose2d", "conv_transpose1d", "conv_transpose3d"),
     ),
     Family(
         "pool", "Pooling", "symcnn/layers/pool.py",
@@ -119,7 +120,8 @@ FAMILIES: tuple[Family, ...] = (
                  "A fixed-length output of 21 values per channel (16 + 4 + 1 bins) for any input size inside the "
                  "validity range."),
         ),
-        ("max_pool2d",),
+        ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool2d",
+         "adaptive_max_pool2d"),
     ),
     Family(
         "dense", "Dense layers", "symcnn/layers/dense.py", "`Linear` acts on the last dimension; `Flatten`.",
@@ -167,6 +169,7 @@ FAMILIES: tuple[Family, ...] = (
                  {"C": 64, "H": 28, "W": 28}),
             Case("ZeroPad2d", lambda: L.ZeroPad2d(P), (C, H, W), {"C": 3, "P": 2, "H": 32, "W": 32}),
         ),
+        ("upsample_scale", "upsample_size"),
     ),
     Family(
         "merge", "Merging branches", "symcnn/layers/merge.py",
@@ -359,10 +362,21 @@ def render_layers(derivations: dict, calculators: dict[str, str]) -> list[Page]:
         src = SOURCES.get(fam.slug, ())
         page.para(page.prose(_SYMBOLS_TEXT) + " [Notation](../../notation.md) · [Conventions](../../conventions.md)."
                   + (f" Sources: {cite_links(src, '../../')}." if src else ""))
-        for calc in fam.calculators:
-            page.add("## Calculator", "", calculators[calc], "")
+        if len(fam.calculators) == 1:
+            page.add("## Calculator", "", calculators[fam.calculators[0]], "")
+        elif fam.calculators:
+            names = ", ".join(f"`{CALCULATORS[c].title}`" for c in fam.calculators)
+            page.para(f"[Calculators](#calculators) for {names} are at the end of the page.")
         for case in fam.cases:
             _case(page, case, derivations)
+        if len(fam.calculators) > 1:
+            page.add("## Calculators", "")
+            page.para("Type numbers; the outputs update as you type. Every number is exact (JavaScript BigInt, also "
+                      "above 2^53), computed by code generated from the same expressions and validity conditions as "
+                      "the formulas above; an input the library (and PyTorch) refuses shows the layer's own message.")
+            for c in fam.calculators:
+                page.add(f"### {CALCULATORS[c].title}", "", f'<div class="symcnn-calc" data-calc="{c}" '
+                         'markdown="0"></div>', "")
         pages.append(page)
         rows.append([f"[{fam.title}]({fam.slug}.md)", ", ".join(f"`{c.title}`" for c in fam.cases)])
     index.table(["family", "cases"], rows)

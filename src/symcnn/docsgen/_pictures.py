@@ -23,6 +23,7 @@ import sympy
 
 from .. import reference
 from .._analysis import analyze
+from .._intmath import ceildiv
 from .._symbols import D, F, H, P, S, W, size_symbol
 from ..layers import Conv2d, ConvTranspose2d, MaxPool2d
 from ..present import number, pretty
@@ -59,6 +60,9 @@ class Grid:
     params: tuple[tuple[str, int], ...]
     formula: tuple[str, sympy.Expr, int]
     pads: tuple[int, int]
+    #: the form a person writes, when it is not the engine's own (ceil_mode: the rounded-up count, valid while the
+    #: last window starts inside the input or the left padding, which the caption says in words)
+    shown: sympy.Expr | None = None
 
     @property
     def out_size(self) -> int:
@@ -157,8 +161,9 @@ def pool_grid(size: int, kernel: int, stride: int, padding: int = 0, ceil_mode: 
     expr, value = _engine(layer, sym, size)
     params = [("W", size), ("F", kernel), ("S", stride)] + ([("P", padding)] if padding else [])
     params += [("ceil_mode", 1)] if ceil_mode else []
+    shown = ceildiv(W + 2 * P - F if padding else W - F, S) + 1 if ceil_mode else None
     return Grid(title, "pool", size, -padding, hi, kinds, source, taps, tuple(params), ("O", expr, value),
-                (padding, padding))
+                (padding, padding), shown)
 
 
 #: the pictures of the page: (anchor, grid builder), in reading order
@@ -185,7 +190,7 @@ def caption(g: Grid) -> tuple[str, str]:
     """The two caption lines: the arguments, then ``O = formula = value`` (printed by :mod:`symcnn.present`)."""
     args = ", ".join(f"{k} = {number(v)}" if k != "ceil_mode" else "ceil_mode" for k, v in g.params)
     name, expr, value = g.formula
-    return args, f"{name} = {pretty(expr, unicode=True)} = {number(value)}"
+    return args, f"{name} = {pretty(expr if g.shown is None else g.shown, unicode=True)} = {number(value)}"
 
 
 def grid_svg(g: Grid, ident: str = "pic", animate: bool = True, show_title: bool = True) -> str:

@@ -6,6 +6,8 @@ all drawn at build time from the reference enumeration and the engine (see :mod:
 
 from __future__ import annotations
 
+import re
+
 from ..present import number
 from ._core import Page
 from ._pictures import CASES, caption, grid_svg
@@ -33,8 +35,9 @@ _TEXT = {
                   "(dotted), D·(F − 1) − P zeros before, and D·(F − 1) − P + O_p after. The extra O_p "
                   "(output_padding) is the offset: with stride S, S output sizes convolve back to the same input "
                   "size, and O_p picks one of them.",
-    "ceil-mode": "With ceil_mode the last window may hang over the end (red cells are not read); PyTorch keeps it "
-                 "only if it starts inside the input or left padding.",
+    "ceil-mode": "With ceil_mode the number of windows is rounded up instead of down, so the last window may hang "
+                 "over the end (red cells are not read). PyTorch keeps that window only if it starts inside the "
+                 "input or the left padding; otherwise there is one window fewer.",
 }
 
 
@@ -52,9 +55,13 @@ def render_page() -> Page:
         svg = grid_svg(g, ident=f"pic-{anchor}", show_title=False)
         page.add('<figure class="symcnn-figure">', svg, "</figure>", "")
         name, expr, value = g.formula
-        page.formula(name, expr)
+        page.formula(name, expr if g.shown is None else g.shown)
         args = caption(g)[0]
         page.para(f"With {args}: {name} = {number(value)}, the number of output cells drawn.")
+        if g.shown is not None:  # ceil_mode: say where the last window starts (the condition of the form above)
+            start = g.taps[-1][0]
+            page.para(f"The last window starts at input cell {number(start)} (counting from 0), inside the input "
+                      f"(W = {number(g.size)} cells), so it counts.")
     s = rf_stack()
     size, jump, start = s.engine
     page.add("## Receptive field through a small stack", "")
@@ -65,12 +72,21 @@ def render_page() -> Page:
               f"centred at input {number(start)}: the engine's r = 1 + Σ (F_l − 1)·j_(l−1), j = Π S_l.")
     page.add('<figure class="symcnn-figure">', receptive_field_svg(s, ident="pic-rf"), "</figure>", "")
     page.add("## Architectures", "")
-    page.para("One model per family, each block with the output shape the engine derives for an input of size "
-              "H × W (⌊·⌋ and ⌈·⌉ are floor and ceiling). Blocks made only of activations, normalisation or dropout "
-              "are left out; bar widths grow with the logarithm of the channels (of the features after a flatten).")
+    page.para("One model per family, drawn from the engine's graph of the model: a box for every layer that "
+              "changes the tensor (activations, normalisation and dropout are folded into the box before them), "
+              "with the output shape the engine derives for an input of size C × H × W (⌊·⌋ and ⌈·⌉ are floor and "
+              "ceiling), and an arrow for every input of a layer. Residual additions (⊕) take the block's input "
+              "through the identity or a downsampling convolution; concatenations take their branches (GoogLeNet), "
+              "all earlier features (DenseNet) or the cropped encoder features (U-Net's bridges). A dashed block "
+              "stands for ×n consecutive blocks of the same structure; the shapes shown are those of the last. "
+              "Wide figures scroll sideways.")
     for family, model in FAMILIES.items():
         page.add(f"### {family}", "")
-        page.add('<figure class="symcnn-figure">', architecture_svg(model, family, ident=f"arch-{model}"),
+        svg = architecture_svg(model, family, ident=f"arch-{model}")
+        width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))
+        where = "" if width > 640 else " symcnn-narrow-only"  # wider than the 1280 px column, or than a phone
+        page.add(f'<p class="symcnn-scroll-hint{where}">Wider than the column: scroll the figure sideways →</p>', "")
+        page.add('<figure class="symcnn-figure symcnn-scroll">', svg,
                  "</figure>", "")
     return page
 

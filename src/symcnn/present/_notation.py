@@ -75,7 +75,8 @@ def _ceil_sum(expr) -> tuple | None:
         return None
     for t in sorted(floors, key=_term_key):  # the display order of the floors (as in _ordered)
         y = sympy.expand(t.args[0] + 1)
-        if len(sympy.Add.make_args(y)) == 1 and y != 0:
+        # a sum y too when a constant is left over: floor((W - F - 1)/S) + 2 reads ceil((W - F)/S) + 1
+        if y != 0 and (len(sympy.Add.make_args(y)) == 1 or const >= 2):
             return t, y, t.args[1]
     return None
 
