@@ -36,6 +36,7 @@ import sympy
 from ._analysis import Analysis, LayerRecord, analyze
 from ._errors import SymcnnError
 from ._intmath import floordiv
+from .counting_calls import _ByOperator, _FvcoreCalls, _PtflopsCalls, _ThopCalls, _TorchinfoCalls
 from .layers import __all__ as _layer_names
 from .layers._base import Layer, prod
 
@@ -54,6 +55,8 @@ class Convention:
         summary: one paragraph on what the tool counts.
         rules: layer kinds (comma-separated) -> how the tool counts them.
         refused: layer kinds without a rule (:func:`count` raises on them).
+        calls: how the tool counts a layer :func:`~symcnn.from_torch` read from a function call, a tensor method
+            or a subclass of a known module (see :mod:`symcnn.counting_calls`).
     """
 
     name: str
@@ -63,6 +66,7 @@ class Convention:
     summary: str
     rules: dict[str, str]
     refused: tuple[str, ...]
+    calls: str = ""
 
 
 # --- quantities of a record --------------------------------------------------------------------------------
@@ -93,10 +97,12 @@ def _linear_rows(rec: LayerRecord) -> sympy.Expr:
 
 # --- the rule tables ---------------------------------------------------------------------------------------
 
-class _Rules:
+class _Rules(_ByOperator):
     """Base rule table: what no tool counts is free; conv and linear layers count their MACs.
 
-    Subclasses override ``_count_<Class>`` methods; the docstring of each method is its rule text.
+    Subclasses override ``_count_<Class>`` methods; the docstring of each method is its rule text. A layer
+    that :func:`~symcnn.from_torch` read from a function call or a module subclass goes to ``_called``
+    (:mod:`symcnn.counting_calls`).
     """
 
     name = ""
@@ -106,6 +112,12 @@ class _Rules:
     summary = ""
 
     def count_record(self, rec: LayerRecord) -> sympy.Expr:
+        call = getattr(rec.layer, "_torch_call", None)
+        if call is not None and call[0] != "module":
+            return sympy.sympify(self._called(rec, *call))
+        return self._module_rule(rec)
+
+    def _module_rule(self, rec: LayerRecord) -> sympy.Expr:
         method = self._method(type(rec.layer))
         if method is None:
             raise SymcnnError(
@@ -222,7 +234,7 @@ class _FlopCounter(_Rules):
         return 2 * rec.macs
 
 
-class _Fvcore(_Rules):
+class _Fvcore(_FvcoreCalls, _Rules):
     name = "fvcore"
     tool = "fvcore.nn.FlopCountAnalysis(model, x).total()"
     version = "fvcore 0.1.5.post20221221"
@@ -275,7 +287,7 @@ class _Fvcore(_Rules):
         return {"nearest": 1, "bilinear": 4}.get(rec.layer.mode, 0) * _out(rec)
 
 
-class _Thop(_Rules):
+class _Thop(_ThopCalls, _Rules):
     name = "thop"
     tool = "thop.profile(model, inputs=(x,))[0]"
     version = "thop 0.1.1.post2209072238"
@@ -346,7 +358,7 @@ class _Thop(_Rules):
         return {"nearest": 1, "linear": 5, "bilinear": 11, "bicubic": 259}.get(rec.layer.mode, 0) * _out(rec)
 
 
-class _Ptflops(_Rules):
+class _Ptflops(_PtflopsCalls, _Rules):
     name = "ptflops"
     tool = "ptflops.get_model_complexity_info(model, shape, as_strings=False)[0]"
     version = "ptflops 0.7.5, backend 'pytorch' (the default)"
@@ -448,7 +460,7 @@ class _PtflopsAten(_Rules):
         return rec.macs + (_out(rec) if rec.layer.bias else 0)
 
 
-class _Torchinfo(_Rules):
+class _Torchinfo(_TorchinfoCalls, _Rules):
     name = "torchinfo"
     tool = "torchinfo.summary(model, input_size=(1, *shape)).total_mult_adds"
     version = "torchinfo 1.8.0"
@@ -562,5 +574,6 @@ def conventions() -> list[Convention]:
         out.append(Convention(
             name=rules.name, tool=rules.tool, version=rules.version, unit=rules.unit, summary=rules.summary,
             rules={", ".join(names): text for text, names in groups.items()}, refused=tuple(refused),
+            calls=_rule_text(rules._called),
         ))
     return out

@@ -33,6 +33,15 @@ def _target_name(target) -> str:
     return f"{module}.{name}"
 
 
+def _call_name(target) -> str:
+    """``_target_name``, but a function of ``torch.nn.functional`` always by that name (``F.avg_pool2d`` is
+    ``torch._C._nn.avg_pool2d``): the tools that patch ``F`` see it so."""
+    name = getattr(target, "__name__", None)
+    if isinstance(name, str) and getattr(_import_torch().nn.functional, name, None) is target:
+        return f"torch.nn.functional.{name}"
+    return _target_name(target)
+
+
 def _where(node) -> str:
     """``file:line`` of the user code that produced ``node`` (from fx's recorded stack), or ''."""
     trace = getattr(node, "stack_trace", None) or ""
@@ -95,7 +104,16 @@ class _Reader(_ModuleCalls, _Ops):
             return tuple(self.input_shape)
         return tuple(analyze(Graph(self.input, node), self.input_shape).output_shape)
 
+    #: how the operation being read was called, stamped on each layer it makes as ``_torch_call`` (read by
+    #: :func:`symcnn.count`: the tools count a module, a subclass of it and a function call differently):
+    #: ``("module", class)`` for an exact torch class symcnn reads, ``("subclass", class)`` for a subclass of one
+    #: with the same forward, ``("function", name)`` for a function or tensor method (``"Tensor.mean"``);
+    #: ``None`` for custom formulas and symcnn's own modules (left as the user built them).
+    call: tuple | None = None
+
     def apply(self, layer, inputs, base: str):
+        if self.call is not None:
+            object.__setattr__(layer, "_torch_call", self.call)  # layers are frozen; a private record
         return layer(*inputs, name=self.name(base))
 
     # the walk
@@ -159,6 +177,7 @@ class _Reader(_ModuleCalls, _Ops):
     def call_function(self, node):
         target = node.target
         spec = self.custom.get(node.name) or self.custom.get(_target_name(target))
+        self.call = None if spec is not None else ("function", _call_name(target))
         handler = self.functions.get(target)
         if spec is None and handler is None:
             raise _Unsupported("no symcnn formulas for this operation")
