@@ -20,6 +20,7 @@ from symcnn import H, T, W
 pytest.importorskip("torch")
 from test_counting import CONVENTIONS, TOOL_MODULES, _exact, tool_total  # noqa: E402
 
+
 def _installed(convention: str) -> bool:
     import importlib.util
 
