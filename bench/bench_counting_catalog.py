@@ -14,7 +14,8 @@ needs 7 x 7, at (3, 16, 224, 224) and (3, 16, 225, 257)):
 
 Writes ``bench/counting_catalog.json`` (versions, machine, every figure; the counting page of the site reads
 it) and ``bench/COUNTING_CATALOG.md``. Options: ``--models a,b`` (only these; merged into an existing file),
-``--render`` (only rewrite the markdown from the JSON), ``--timeout S`` per model (default 1800).
+``--render`` (only rewrite the markdown from the JSON), ``--resume`` (skip the models already measured),
+``--timeout S`` per model (default 1800).
 """
 
 from __future__ import annotations
@@ -138,8 +139,11 @@ def run_tool(tool: str, model, shape) -> dict:
 
 def measure_one(name: str) -> dict:
     """Every figure for one model (run in its own process)."""
+    import torch
+
     import symcnn as sc
 
+    torch.set_num_threads(1)  # one core per process: the tools' timings are not the point, and 2 cores are shared
     model = build(name)
     out = {"model": name, "params": sum(p.numel() for p in model.parameters()), "sizes": []}
     symbols = (sc.T, sc.H, sc.W) if name in VIDEO else (sc.H, sc.W)
@@ -251,6 +255,7 @@ def main() -> None:
     ap.add_argument("--models", help="comma-separated model names (default: the whole catalog)")
     ap.add_argument("--render", action="store_true", help="only rewrite the markdown from the JSON")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--resume", action="store_true", help="skip the models already in the JSON")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(measure_one(args.one)))
@@ -262,6 +267,8 @@ def main() -> None:
         data.update(date=datetime.date.today().isoformat(), versions=versions(), machine=machine)
         done = {m["model"]: m for m in data["models"]}
         for name in names:
+            if args.resume and name in done:
+                continue
             t = time.perf_counter()
             proc = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True,
                                   timeout=args.timeout)
