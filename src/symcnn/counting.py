@@ -23,6 +23,11 @@ Each convention is a rule table dispatched on the layer class, as SymPy's printe
 :func:`conventions` describes every convention (tool, version, unit and the rule text of each layer kind,
 taken from the rule methods' docstrings) for the documentation.
 
+A model read by :func:`~symcnn.from_torch` keeps, per layer, how its ``forward`` called it (an exact
+``torch.nn`` module, a subclass of one, a function or a tensor method): thop, ptflops and torchinfo hook
+modules by exact type and count those forms differently, and each convention follows its tool
+(:mod:`symcnn.counting_calls`). Layers built in symcnn count as modules.
+
 All counts are per sample (batch 1), models in eval mode (as the tools run them).
 """
 
