@@ -22,11 +22,7 @@ Each convention is a rule table dispatched on the layer class, as SymPy's printe
 (LeNet's special layers, spatial pyramid pooling, ``Opaque``) is refused rather than counted as zero.
 :func:`conventions` describes every convention (tool, version, unit and the rule text of each layer kind,
 taken from the rule methods' docstrings) for the documentation.
-
-A model read by :func:`~symcnn.from_torch` keeps, per layer, how its ``forward`` called it (an exact
-``torch.nn`` module, a subclass of one, a function or a tensor method): thop, ptflops and torchinfo hook
-modules by exact type and count those forms differently, and each convention follows its tool
-(:mod:`symcnn.counting_calls`). Layers built in symcnn count as modules.
+A layer :func:`~symcnn.from_torch` read from a function or a module subclass: :mod:`symcnn.counting_calls`.
 
 All counts are per sample (batch 1), models in eval mode (as the tools run them).
 """
@@ -60,8 +56,7 @@ class Convention:
         summary: one paragraph on what the tool counts.
         rules: layer kinds (comma-separated) -> how the tool counts them.
         refused: layer kinds without a rule (:func:`count` raises on them).
-        calls: how the tool counts a layer :func:`~symcnn.from_torch` read from a function call, a tensor method
-            or a subclass of a known module (see :mod:`symcnn.counting_calls`).
+        calls: how it counts a layer called as a function or a module subclass (:mod:`symcnn.counting_calls`).
     """
 
     name: str
@@ -105,9 +100,7 @@ def _linear_rows(rec: LayerRecord) -> sympy.Expr:
 class _Rules(_ByOperator):
     """Base rule table: what no tool counts is free; conv and linear layers count their MACs.
 
-    Subclasses override ``_count_<Class>`` methods; the docstring of each method is its rule text. A layer
-    that :func:`~symcnn.from_torch` read from a function call or a module subclass goes to ``_called``
-    (:mod:`symcnn.counting_calls`).
+    Subclasses override ``_count_<Class>`` methods; the docstring of each method is its rule text.
     """
 
     name = ""
@@ -115,12 +108,6 @@ class _Rules(_ByOperator):
     version = ""
     unit = "MACs"
     summary = ""
-
-    def count_record(self, rec: LayerRecord) -> sympy.Expr:
-        call = getattr(rec.layer, "_torch_call", None)
-        if call is not None and call[0] != "module":
-            return sympy.sympify(self._called(rec, *call))
-        return self._module_rule(rec)
 
     def _module_rule(self, rec: LayerRecord) -> sympy.Expr:
         method = self._method(type(rec.layer))

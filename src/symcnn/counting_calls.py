@@ -16,8 +16,10 @@ do not:
 * torchinfo counts the leaf modules it sees from their parameters: a function call is 0, a subclass counts
   by its own class name (``"Conv"`` in the name: per output position).
 
-The mixins below give each tool's rule class the method ``_called(rec, form, name)`` for these layers;
-:mod:`symcnn.counting` dispatches to it. Each method's docstring is the rule text shown on the counting page.
+The base of every rule table of :mod:`symcnn.counting` is :class:`_ByOperator`: its ``count_record`` sends
+a layer with such a record to ``_called(rec, form, name)``, and every other layer to the table's rule for
+the module (``_module_rule``). The mixins below give thop, ptflops, torchinfo and fvcore their own
+``_called``; each method's docstring is the rule text shown on the counting page.
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ _PTFLOPS_FORWARD = {
 
 class _ByOperator:
     """Tools that count operators (dispatch or traced graph): a call counts as the module would."""
+
+    def count_record(self, rec) -> sympy.Expr:
+        """What the tool counts for one layer call of an analysis."""
+        call = getattr(rec.layer, "_torch_call", None)
+        if call is not None and call[0] != "module":
+            return sympy.sympify(self._called(rec, *call))
+        return self._module_rule(rec)
 
     def _called(self, rec, form: str, name: str):
         """as the module: the tool counts operators, which are the same whichever way the layer is called."""
