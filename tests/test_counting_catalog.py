@@ -120,10 +120,22 @@ def test_from_torch_records_how_each_layer_was_called():
 
 
 def test_user_built_layers_count_as_modules():
-    """A layer built in symcnn carries no call record: every convention counts it as the module."""
-    layer = sc.ReLU()
+    """A layer built in symcnn carries no call record: every convention counts it as the torch module; the same
+    layer read from ``F.relu`` counts as the function (ptflops: once instead of twice, thop and torchinfo: 0)."""
+    torch = pytest.importorskip("torch")
+
+    class Functional(torch.nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.relu(x)
+
+    layer, shape = sc.ReLU(), (8, 5, 7)
+    imported = sc.from_torch(Functional(), shape)
     assert not hasattr(layer, "_torch_call")
-    assert sc.count(layer, (8, 4, 4), "ptflops") == 2 * 128        # hook + patched F.relu
+    for convention in CONVENTIONS:
+        if _installed(convention):
+            assert sc.count(layer, shape, convention) == _exact(tool_total(convention, torch.nn.ReLU(), shape))
+            assert sc.count(imported, shape, convention) == _exact(tool_total(convention, Functional(), shape))
+    assert sc.count(layer, shape, "ptflops") == 2 * sc.count(imported, shape, "ptflops")
 
 
 @pytest.mark.parametrize("shape", [(3, 16, 16), (3, 13, 19)])
