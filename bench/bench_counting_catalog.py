@@ -52,11 +52,11 @@ _NOT_CNN = ("vit_", "swin_", "maxvit_")
 _FIRST = (
     "alexnet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "mobilenet_v2",
     "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
-    "squeezenet1_0", "squeezenet1_1", "densenet121", "densenet161", "densenet169", "densenet201", "googlenet",
-    "inception_v3", "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf",
-    "regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "r3d_18", "mc3_18",
-    "r2plus1d_18", "s3d", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "wide_resnet50_2", "resnext101_32x8d",
-    "convnext_tiny", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnext101_64x4d", "wide_resnet101_2",
+    "squeezenet1_0", "squeezenet1_1", "densenet121", "googlenet", "inception_v3", "r3d_18", "mc3_18",
+    "r2plus1d_18", "s3d", "convnext_tiny", "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf",
+    "regnet_x_8gf", "regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf",
+    "densenet161", "densenet169", "densenet201", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "wide_resnet50_2",
+    "resnext101_32x8d", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnext101_64x4d", "wide_resnet101_2",
     "regnet_x_16gf", "regnet_y_16gf", "regnet_x_32gf", "regnet_y_32gf", "regnet_y_128gf",
 )
 
