@@ -21,6 +21,16 @@ pytest.importorskip("torch")
 from test_counting import CONVENTIONS, TOOL_MODULES, _exact, tool_total  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Forward passes on one thread: on 2 shared cores, intra-op threads only spin against each other."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _installed(convention: str) -> bool:
     import importlib.util
 
