@@ -104,17 +104,17 @@ class _Reader(_ModuleCalls, _Ops):
             return tuple(self.input_shape)
         return tuple(analyze(Graph(self.input, node), self.input_shape).output_shape)
 
-    #: how the operation being read was called, stamped on each layer it makes as ``_torch_call`` (read by
-    #: :func:`symcnn.count`: the tools count a module, a subclass of it and a function call differently):
-    #: ``("module", class)`` for an exact torch class symcnn reads, ``("subclass", class)`` for a subclass of one
-    #: with the same forward, ``("function", name)`` for a function or tensor method (``"Tensor.mean"``);
-    #: ``None`` for custom formulas and symcnn's own modules (left as the user built them).
-    call: tuple | None = None
-
     def apply(self, layer, inputs, base: str):
         if self.call is not None:
             object.__setattr__(layer, "_torch_call", self.call)  # layers are frozen; a private record
         return layer(*inputs, name=self.name(base))
+
+    #: how the operation being read was called, stamped on each layer it makes as ``_torch_call`` (read by
+    #: :func:`symcnn.count`: the tools count a module, a subclass of it and a function call differently):
+    #: ``("module", class)`` for a class symcnn reads, ``("subclass", class)`` for a subclass of one with the
+    #: same forward, ``("function", name)`` for a function or tensor method (``"Tensor.mean"``); ``None`` for
+    #: custom formulas and symcnn's own modules (left as the user built them). Set by call_module/call_function.
+    call: tuple | None = None
 
     # the walk
     def run(self, graph, live):
@@ -175,9 +175,9 @@ class _Reader(_ModuleCalls, _Ops):
         return self.call_function(node)
 
     def call_function(self, node):
+        self.call = ("function", _call_name(node.target))  # stamped on the layers made (see `call`)
         target = node.target
         spec = self.custom.get(node.name) or self.custom.get(_target_name(target))
-        self.call = None if spec is not None else ("function", _call_name(target))
         handler = self.functions.get(target)
         if spec is None and handler is None:
             raise _Unsupported("no symcnn formulas for this operation")
@@ -185,6 +185,7 @@ class _Reader(_ModuleCalls, _Ops):
         if _has_unknown(args) or _has_unknown(kwargs):
             raise _Skip
         if spec is not None:
+            self.call = None  # custom formulas: counted as the user gave them
             return self.apply(copy.deepcopy(spec), (self.tensor(args[0]),), node.name)
         kind = handler if isinstance(handler, str) else handler[0]
         if kind not in _SIZE_KINDS:  # a layer's arguments: sizes read in forward are their formulas
