@@ -28,6 +28,7 @@ LEVELS = {
     "symcnn.layers": 4,
     "symcnn.receptive": 5, "symcnn._graph": 5, "symcnn._analysis": 5, "symcnn.reference": 5,
     "symcnn.derive": 6, "symcnn.errata": 6, "symcnn.solve": 6, "symcnn.counting": 6, "symcnn.models": 6,
+    "symcnn.counting_calls": 6,
     "symcnn.spec": 6, "symcnn.training": 6, "symcnn._bibliography": 0, "symcnn.examples": 6,
     "symcnn.interop": 7,
     "symcnn.docsgen": 8, "symcnn.cli": 8,

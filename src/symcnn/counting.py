@@ -22,6 +22,7 @@ Each convention is a rule table dispatched on the layer class, as SymPy's printe
 (LeNet's special layers, spatial pyramid pooling, ``Opaque``) is refused rather than counted as zero.
 :func:`conventions` describes every convention (tool, version, unit and the rule text of each layer kind,
 taken from the rule methods' docstrings) for the documentation.
+A layer :func:`~symcnn.from_torch` read from a function or a module subclass: :mod:`symcnn.counting_calls`.
 
 All counts are per sample (batch 1), models in eval mode (as the tools run them).
 """
@@ -36,6 +37,7 @@ import sympy
 from ._analysis import Analysis, LayerRecord, analyze
 from ._errors import SymcnnError
 from ._intmath import floordiv
+from .counting_calls import _ByOperator, _FvcoreCalls, _PtflopsCalls, _ThopCalls, _TorchinfoCalls
 from .layers import __all__ as _layer_names
 from .layers._base import Layer, prod
 
@@ -54,6 +56,7 @@ class Convention:
         summary: one paragraph on what the tool counts.
         rules: layer kinds (comma-separated) -> how the tool counts them.
         refused: layer kinds without a rule (:func:`count` raises on them).
+        calls: how it counts a layer called as a function or a module subclass (:mod:`symcnn.counting_calls`).
     """
 
     name: str
@@ -63,6 +66,7 @@ class Convention:
     summary: str
     rules: dict[str, str]
     refused: tuple[str, ...]
+    calls: str = ""
 
 
 # --- quantities of a record --------------------------------------------------------------------------------
@@ -93,7 +97,7 @@ def _linear_rows(rec: LayerRecord) -> sympy.Expr:
 
 # --- the rule tables ---------------------------------------------------------------------------------------
 
-class _Rules:
+class _Rules(_ByOperator):
     """Base rule table: what no tool counts is free; conv and linear layers count their MACs.
 
     Subclasses override ``_count_<Class>`` methods; the docstring of each method is its rule text.
@@ -105,7 +109,7 @@ class _Rules:
     unit = "MACs"
     summary = ""
 
-    def count_record(self, rec: LayerRecord) -> sympy.Expr:
+    def _module_rule(self, rec: LayerRecord) -> sympy.Expr:
         method = self._method(type(rec.layer))
         if method is None:
             raise SymcnnError(
@@ -255,7 +259,7 @@ class _FlopCounter(_Rules):
         return 2 * rec.macs
 
 
-class _Fvcore(_Rules):
+class _Fvcore(_FvcoreCalls, _Rules):
     name = "fvcore"
     tool = "fvcore.nn.FlopCountAnalysis(model, x).total()"
     version = "fvcore 0.1.5.post20221221"
@@ -314,7 +318,7 @@ class _Fvcore(_Rules):
     _count_LayerNorm2d = _count_GroupNorm = _count_LayerNorm
 
 
-class _Thop(_Rules):
+class _Thop(_ThopCalls, _Rules):
     name = "thop"
     tool = "thop.profile(model, inputs=(x,))[0]"
     version = "thop 0.1.1.post2209072238"
@@ -390,7 +394,7 @@ class _Thop(_Rules):
         return 2 * _in(rec) * (2 if rec.layer.elementwise_affine else 1)
 
 
-class _Ptflops(_Rules):
+class _Ptflops(_PtflopsCalls, _Rules):
     name = "ptflops"
     tool = "ptflops.get_model_complexity_info(model, shape, as_strings=False)[0]"
     version = "ptflops 0.7.5, backend 'pytorch' (the default)"
@@ -498,7 +502,7 @@ class _PtflopsAten(_Rules):
         return rec.macs + (_out(rec) if rec.layer.bias else 0)
 
 
-class _Torchinfo(_Rules):
+class _Torchinfo(_TorchinfoCalls, _Rules):
     name = "torchinfo"
     tool = "torchinfo.summary(model, input_size=(1, *shape)).total_mult_adds"
     version = "torchinfo 1.8.0"
@@ -618,5 +622,6 @@ def conventions() -> list[Convention]:
         out.append(Convention(
             name=rules.name, tool=rules.tool, version=rules.version, unit=rules.unit, summary=rules.summary,
             rules={", ".join(names): text for text, names in groups.items()}, refused=tuple(refused),
+            calls=_rule_text(rules._called),
         ))
     return out

@@ -13,6 +13,9 @@ True
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import sympy
 
 from .. import models as zoo
@@ -30,6 +33,7 @@ PATH = "reference/counting.md"
 #: the spatial size each zoo model is compared at; models defined for another input are left out
 _SIZE = 224
 _OTHER_SIZES = {"lenet5", "unet", "dcgan_generator", "dcgan_discriminator"}
+_CATALOG_CONVENTIONS = ("torchvision", "flop_counter", "fvcore", "ptflops", "ptflops_aten", "thop", "torchinfo")
 
 
 def _zoo_names() -> tuple[str, ...]:
@@ -83,6 +87,8 @@ def _tool_sections(p: Page, descs) -> None:
         p.para(md_escape(d.summary))
         p.table(["layer kinds", "rule"], [[md_escape(kinds), md_escape(text)] for kinds, text in d.rules.items()])
         p.para("Refused (no rule; `count` raises instead of counting 0): " + ", ".join(d.refused) + ".")
+        p.para("A layer `symcnn.from_torch` read from a function call, a tensor method or a subclass of a known "
+               "module (the rules above are for the exact `torch.nn` module): " + md_escape(d.calls))
 
 
 def _zoo_tables(p: Page, descs, names) -> None:
@@ -119,22 +125,102 @@ def _zoo_tables(p: Page, descs, names) -> None:
            "in every tool.")
     p.para("These are the totals of symcnn's twins (`symcnn.to_torch`: one module per layer). torchvision's own "
            "definitions call some layers functionally (mobilenet_v2 and densenet121 pool with "
-           "`F.adaptive_avg_pool2d`, densenet121 applies its last ReLU with `F.relu`, residual blocks add with "
-           "`+=`), which the hook-based tools see differently: thop and torchinfo count nothing for a "
-           "functional call, ptflops counts a patched functional call once instead of twice, so those columns "
-           "can differ slightly for the torchvision originals.")
+           "`F.adaptive_avg_pool2d`, mnasnet with `x.mean([2, 3])`, densenet121 applies its last ReLU with "
+           "`F.relu`, inception_v3 pools with `F.max_pool2d` and `F.avg_pool2d`, residual blocks add with `+=`), "
+           "and the video models use subclasses of `nn.Conv3d`, which the hook-based tools see differently. "
+           "`symcnn.from_torch` records on each layer how the model called it, and every convention counts that "
+           "form as its tool does (the last paragraph of each tool's section above), so `count` on an imported "
+           "model equals the tool run on the original; see the catalog below.")
     p.para("Known limits, where a tool's number is not an exact function of the sizes: thop computes adaptive "
            "average pooling as `int((prod(In/Out) + 1) * numel(out))` in floating point, so when `In/Out` is not "
            "an integer it can print 1 less per layer than the exact value `count` gives (e.g. 57,855 instead of "
            "57,856 for `AdaptiveAvgPool2d(7)` on 512 x 8 x 8); ptflops truncates non-integer upsampling scales "
            "per axis product and adds float terms before truncating its total, so fractional scale factors can "
-           "differ by a few units. The same applies to a model imported with `symcnn.from_torch` when it calls "
-           "layers functionally (see above): `count` gives the total of its one-module-per-layer twin (an "
-           "imported `tensor * number` or `tensor + number` is a `ScalarOp`, which no tool counts when it is "
-           "written with the operators, as the twin writes it).")
+           "differ by a few units. Every other total is integer arithmetic (thop and ptflops add in float64, exact "
+           "below 2^53).")
 
 
-def page(models: tuple[str, ...] | None = None) -> Page:
+def catalog_path() -> Path:
+    """``<repository>/bench/counting_catalog.json`` (written by the catalog benchmark of the repository)."""
+    return Path(__file__).resolve().parents[3] / "bench" / "counting_catalog.json"
+
+
+def _load_catalog(path: Path | None = None) -> dict | None:
+    path = path or catalog_path()
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _catalog(p: Page, data: dict | None) -> None:
+    """torchvision's catalog: `count` on the imported model against each tool, and what the tools miss (recorded
+    figures: the page states the versions and date they were measured with)."""
+    p.add("## torchvision's catalog against the tools", "")
+    if not data or not data.get("models"):
+        p.para("No catalog measurement recorded with this copy of symcnn (the repository's catalog benchmark "
+               "writes one).")
+        return
+    versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items())
+    p.para(f"Measured on {data['date']} ({versions}): every convolutional classification model of torchvision "
+           "that `symcnn.from_torch` imports, and the video models, imported once with symbolic `(3, H, W)` "
+           "(video `(3, T, H, W)`), evaluated at 224 x 224 and 193 x 257 (video 16 x 112 x 112 and 8 x 97 x 129; "
+           "s3d 16 x 224 x 224 and 16 x 225 x 257) and compared with each tool run on the torchvision module.")
+    rows, off, floats = [], [], []
+    for c in _CATALOG_CONVENTIONS:
+        n = exact = close = 0
+        for m in data["models"]:
+            for row in m.get("sizes", []):
+                tool, mine = row["tools"].get(c, {}).get("total"), row.get("symcnn", {}).get(c)
+                if tool is None or mine is None:
+                    continue
+                n += 1
+                exact += mine == tool
+                size = " x ".join(map(str, row["shape"][1:]))
+                if c == "thop" and 0 < mine - tool <= row.get("thop_slack", 0):
+                    close += 1
+                    floats.append(f"{m['model']} at {size} ({mine - tool:+,.0f})")
+                elif mine != tool:
+                    off.append(f"{m['model']} at {size}, {c}: symcnn {mine:,} vs the tool's {tool:,.0f}")
+        rows.append([c, str(n), str(exact), str(close) if c == "thop" else "-"])
+    p.table(["convention", "model x size compared", "equal", "within thop's float truncation"], rows)
+    if floats:
+        p.para("thop below `count` by its float64 truncation of adaptive average pooling (at most 1 per module "
+               "whose output size does not divide its input; see the known limits above): " + ", ".join(floats)
+               + ".")
+    if off:
+        p.para("Not equal: " + "; ".join(off) + ".")
+    refused = [m["model"] for m in data["models"] if "refused" in m]
+    if refused:
+        p.para("Not imported by `symcnn.from_torch` at the time (measured for the tools only): "
+               + ", ".join(refused) + ".")
+    p.add("### What the tools miss", "")
+    p.para("Every tool adds its extras to the multiply-accumulates of convolutions and linear layers "
+           "(`FlopCounterMode` / 2), so a total below those MACs means the tool missed convolution or linear work; "
+           "a parameter count below `sum(p.numel())` means it missed modules. At the first size of each model:")
+    miss = []
+    for m in data["models"]:
+        row = (m.get("sizes") or [{}])[0]
+        true = row.get("tools", {}).get("torchvision", {}).get("total")
+        if not true:
+            continue
+        for tool in ("fvcore", "ptflops", "ptflops_aten", "thop", "torchinfo"):
+            r = row["tools"].get(tool, {})
+            total, params = r.get("total"), r.get("params")
+            if (total is not None and total < true) or (params is not None and params < m["params"]):
+                shown = "-" if params is None else f"{params:,.0f}"
+                miss.append([m["model"], tool, f"{total:,.0f}", f"{true:,}", f"{total / true:.1%}", shown,
+                             f"{m['params']:,}"])
+    if miss:
+        p.table(["model", "tool", "tool's total", "conv + linear MACs", "ratio", "tool's params", "sum(p.numel())"],
+                miss)
+    p.para("thop and ptflops' default backend hook modules by exact type, so a subclass of `nn.Conv3d` "
+           "(torchvision's `Conv3DSimple`, `Conv3DNoTemporal`) is invisible to them; torchinfo counts a layer's "
+           "parameters once per sample unless its class name contains \"Conv\", so a linear layer applied at "
+           "every position (ConvNeXt's blocks) is counted once. thop's parameter count sums the registered modules "
+           "that ran: googlenet and inception_v3 do not call their auxiliary heads in eval mode, and ConvNeXt's "
+           "`LayerNorm2d` and layer scale are not registered. `symcnn.count` reproduces these totals under the "
+           "tool's convention; `analyze(...).macs` gives the true count.")
+
+
+def page(models: tuple[str, ...] | None = None, catalog: dict | None = None) -> Page:
     """The page as a :class:`~symcnn.docsgen._core.Page` (its formulas recorded for the docs tests)."""
     descs = conventions()
     names = _zoo_names() if models is None else tuple(models)
@@ -150,6 +236,7 @@ def page(models: tuple[str, ...] | None = None) -> Page:
     _formulas(p, descs)
     _tool_sections(p, descs)
     _zoo_tables(p, descs, names)
+    _catalog(p, _load_catalog() if catalog is None else catalog)
     return p
 
 

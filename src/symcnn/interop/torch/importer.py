@@ -36,6 +36,15 @@ def _target_name(target) -> str:
     return f"{module}.{name}"
 
 
+def _call_name(target) -> str:
+    """``_target_name``, but a function of ``torch.nn.functional`` always by that name (``F.avg_pool2d`` is
+    ``torch._C._nn.avg_pool2d``): the tools that patch ``F`` see it so."""
+    name = getattr(target, "__name__", None)
+    if isinstance(name, str) and getattr(_import_torch().nn.functional, name, None) is target:
+        return f"torch.nn.functional.{name}"
+    return _target_name(target)
+
+
 def _where(node) -> str:
     """``file:line`` of the user code that produced ``node`` (from fx's recorded stack), or ''."""
     trace = getattr(node, "stack_trace", None) or ""
@@ -96,7 +105,16 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
         return self.cached_shape(node)
 
     def apply(self, layer, inputs, base: str):
+        if self.call is not None:
+            object.__setattr__(layer, "_torch_call", self.call)  # layers are frozen; a private record
         return layer(*inputs, name=self.name(base))
+
+    #: how the operation being read was called, stamped on each layer it makes as ``_torch_call`` (read by
+    #: :func:`symcnn.count`: the tools count a module, a subclass of it and a function call differently):
+    #: ``("module", class)`` for a class symcnn reads, ``("subclass", class)`` for a subclass of one with the
+    #: same forward, ``("function", name)`` for a function or tensor method (``"Tensor.mean"``); ``None`` for
+    #: custom formulas and symcnn's own modules (left as the user built them). Set by call_module/call_function.
+    call: tuple | None = None
 
     # the walk
     def run(self, graph, live):
@@ -156,6 +174,7 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
         return self.call_function(node)
 
     def call_function(self, node):
+        self.call = ("function", _call_name(node.target))  # stamped on the layers made (see `call`)
         target = node.target
         spec = self.custom.get(node.name) or self.custom.get(_target_name(target))
         handler = self.functions.get(target)
@@ -169,6 +188,7 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
         if _has_unknown(args) or _has_unknown(kwargs):
             raise _Skip
         if spec is not None:
+            self.call = None  # custom formulas: counted as the user gave them
             return self.apply(copy.deepcopy(spec), (self.tensor(args[0]),), node.name)
         kind = handler if isinstance(handler, str) else handler[0]
         if kind in ("add", "mul", "tensor_add", "tensor_mul") and _params_in(args):

@@ -70,11 +70,13 @@ class _ModuleCalls:
     def call_module(self, node):
         module = self.root.get_submodule(node.target)
         layer = self.layer_for(module, node.target)
+        known, kind = self.known_class(module), type(module)
+        self.call = None if known is None or self.custom_for(module, node.target) is not None else (
+            "module" if known is kind else "subclass", f"{kind.__module__}.{kind.__qualname__}")
         args, kwargs = self.value(node.args), self.value(node.kwargs)
         if _has_unknown(args) or _has_unknown(kwargs):
             raise _Skip
         tensors, extra = _bind_forward(module, args, kwargs)
-        known = self.known_class(module)
         if known is not None and known.__name__.startswith("ConvTranspose") and "output_size" in extra:
             layer = self.with_output_size(module, layer, self.tensor(tensors[0]), extra.pop("output_size"))
         if extra:
