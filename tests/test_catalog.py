@@ -19,20 +19,11 @@ torchvision = pytest.importorskip("torchvision")
 
 #: known gaps, each with the reason: a strict xfail, so a fix must remove it from here
 KNOWN_GAPS: dict[str, str] = {
-    **{n: "LayerNorm2d, permute, layer scale" for n in ("convnext_tiny", "convnext_small", "convnext_base",
-                                                      "convnext_large")},
-    **{f"efficientnet_{v}": "stochastic depth" for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s",
-                                                          "v2_m", "v2_l")},
-    **{f"shufflenet_v2_{v}": "chunk, channel shuffle" for v in ("x0_5", "x1_0", "x1_5", "x2_0")},
+    "timm:convnextv2_atto": "GlobalResponseNorm: x.norm(p=2, dim=(1, 2)) has no formulas yet",
+    "timm:edgenext_xx_small": "SplitTransposeBlock: attention over H*W tokens and a positional encoding built "
+                              "with torch.zeros in forward",
+    "timm:tresnet_m": "SpaceToDepth: a 6-D view (batch, C, H/4, 4, W/4, 4) then permute",
 }
-#: timm models not yet read (the same operators, in timm's own modules), keyed "timm:<name>"
-KNOWN_GAPS.update({f"timm:{n}": "timm operators not yet read" for n in """
-    ecaresnet50d skresnet18 res2net50_26w_4s resnest14d resnetv2_50 resnetv2_50x1_bit efficientnetv2_rw_s
-    tinynet_a mixnet_s mobilenetv3_large_100 mobilenetv3_small_100 mobilenetv2_100 mnasnet_100 fbnetc_100
-    spnasnet_100 lcnet_050 hardcorenas_a regnetx_002 regnety_002 regnety_040 regnetz_b16 convnext_atto
-    convnextv2_atto edgenext_xx_small inception_next_tiny rexnet_100 ghostnet_100 ghostnetv2_100 dpn68
-    cspresnet50 cspdarknet53 darknet53 cs3darknet_s densenet121 inception_v3 inception_v4 xception41 repvgg_a0
-    mobileone_s0 nf_resnet26 vovnet39a ese_vovnet19b_dw tresnet_m gernet_s hgnetv2_b0""".split()})
 
 
 def _torch_figures(module, entry, size):

@@ -97,6 +97,15 @@ def _linear_rows(rec: LayerRecord) -> sympy.Expr:
 
 # --- the rule tables ---------------------------------------------------------------------------------------
 
+def _free(text: str):
+    """A rule that counts nothing, with ``text`` as its rule text."""
+    def rule(self, rec):
+        return 0
+
+    rule.__doc__ = text
+    return rule
+
+
 class _Rules(_ByOperator):
     """Base rule table: what no tool counts is free; conv and linear layers count their MACs.
 
@@ -141,80 +150,26 @@ class _Rules(_ByOperator):
         """``in * out`` MACs per row; bias not counted."""
         return rec.macs
 
-    # free in every tool unless a subclass says otherwise
-    def _count__BatchNorm(self, rec):
-        """not counted."""
-        return 0
-
-    def _count__Elementwise(self, rec):
-        """not counted."""
-        return 0
-
-    def _count_PReLU(self, rec):
-        """not counted."""
-        return 0
-
-    def _count__PoolNd(self, rec):
-        """not counted."""
-        return 0
-
-    def _count__AdaptivePoolNd(self, rec):
-        """not counted."""
-        return 0
-
-    def _count_Upsample(self, rec):
-        """not counted."""
-        return 0
-
-    def _count__Broadcast(self, rec):
-        """not counted (``x + y`` / ``x * y``)."""
-        return 0
-
-    def _count_Concat(self, rec):
-        """not counted (``torch.cat``)."""
-        return 0
-
-    def _count_ScalarOp(self, rec):
-        """not counted (``x * c`` / ``x + c`` written with the operators)."""
-        return 0
-
-    def _count_Clamp(self, rec):
-        """not counted (``torch.clamp``, a function call)."""
-        return 0
-
-    def _count_Flatten(self, rec):
-        """not counted."""
-        return 0
-
-    def _count_Narrow(self, rec):
-        """not counted (slices, ``chunk``, ``split``)."""
-        return 0
-
-    def _count_ChannelShuffle(self, rec):
-        """not counted (a view, transpose and reshape, or ``nn.ChannelShuffle``)."""
-        return 0
-
-    def _count_GroupSum(self, rec):
-        """not counted (``x.sum(1)`` of a regrouped tensor)."""
-        return 0
-
-    def _count_GroupSoftmax(self, rec):
-        """not counted (``softmax`` of a regrouped tensor, a function call)."""
-        return 0
-
-    def _count_Reshape(self, rec):
-        """not counted (a view)."""
-        return 0
-
-    def _count_Expand(self, rec):
-        """not counted (a view)."""
-        return 0
-
+    # free in every tool unless a subclass says otherwise (the text is the rule shown on the counting page)
+    _count__BatchNorm = _free("not counted.")
+    _count__Elementwise = _free("not counted.")
+    _count_PReLU = _free("not counted.")
+    _count__PoolNd = _free("not counted.")
+    _count__AdaptivePoolNd = _free("not counted.")
+    _count_Upsample = _free("not counted.")
+    _count__Broadcast = _free("not counted (``x + y`` / ``x * y``).")
+    _count_Concat = _free("not counted (``torch.cat``).")
+    _count_ScalarOp = _free("not counted (``x * c`` / ``x + c`` written with the operators).")
+    _count_Clamp = _free("not counted (``torch.clamp``, a function call).")
+    _count_Flatten = _free("not counted.")
+    _count_Narrow = _free("not counted (slices, ``chunk``, ``split``).")
+    _count_ChannelShuffle = _free("not counted (a view, transpose and reshape, or ``nn.ChannelShuffle``).")
+    _count_GroupSum = _free("not counted (``x.sum(1)`` of a regrouped tensor).")
+    _count_GroupSoftmax = _free("not counted (``softmax`` of a regrouped tensor, a function call).")
+    _count_Reshape = _free("not counted (a view).")
+    _count_Expand = _free("not counted (a view).")
+    _count__PadNd = _free("not counted.")
     _count_ExpandAs = _count_Expand
-
-    def _count__PadNd(self, rec):
-        """not counted."""
-        return 0
 
     # LayerNorm, LayerNorm2d, GroupNorm, Permute, LearnedScale/LearnedShift (x * w, x + b), StochasticDepth
     _count_LayerNorm = _count_LayerNorm2d = _count_GroupNorm = _count_Permute = _count__Learned = _count_Flatten
