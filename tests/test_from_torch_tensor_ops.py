@@ -354,18 +354,6 @@ def test_channel_selection_then_unsqueeze():
 MODEL_SIZES = [(224, 224), (192, 256)]
 
 
-def _stand_ins(model):
-    """Formulas for the modules of timm that are another part of the importer's work (BatchNormAct2d, timm's
-    Linear subclass), so that these tests exercise the tensor operations only."""
-    custom = {}
-    for path, mod in model.named_modules():
-        if type(mod).__name__ == "BatchNormAct2d":
-            custom[path] = sc.Sequential(sc.BatchNorm2d(mod.num_features), getattr(sc, type(mod.act).__name__)())
-        elif isinstance(mod, nn.Linear) and type(mod) is not nn.Linear:
-            custom[path] = sc.Linear(mod.in_features, mod.out_features, mod.bias is not None)
-    return custom
-
-
 def _exact(model, custom=None):
     model = model.eval()
     a = sc.analyze(sc.from_torch(model, (3, H, W), custom=custom), (3, H, W))
@@ -380,21 +368,9 @@ def _exact(model, custom=None):
     return a
 
 
-@pytest.mark.parametrize("name", ["shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
-                                  "shufflenet_v2_x2_0"])
-def test_torchvision_shufflenets_are_exact(name):
-    tv = pytest.importorskip("torchvision")
-    _exact(tv.models.get_model(name, weights=None))
+# shufflenet_v2 and the timm models with slices and splits are checked by tests/test_catalog.py
 
 
 def test_torchvision_inception_v3_with_transform_input_is_exact():
     tv = pytest.importorskip("torchvision")
     _exact(tv.models.get_model("inception_v3", weights=None, transform_input=True, init_weights=False))
-
-
-@pytest.mark.parametrize("name", ["res2net50_26w_4s", "ghostnet_100", "ghostnetv2_100", "ecaresnet50d",
-                                  "skresnet18", "resnest14d"])
-def test_timm_models_with_slices_and_splits_are_exact(name):
-    timm = pytest.importorskip("timm")
-    model = timm.create_model(name, pretrained=False)
-    _exact(model, _stand_ins(model))
