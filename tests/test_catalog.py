@@ -18,12 +18,7 @@ torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
 
 #: known gaps, each with the reason: a strict xfail, so a fix must remove it from here
-KNOWN_GAPS: dict[str, str] = {
-    "timm:convnextv2_atto": "GlobalResponseNorm: x.norm(p=2, dim=(1, 2)) has no formulas yet",
-    "timm:edgenext_xx_small": "SplitTransposeBlock: attention over H*W tokens and a positional encoding built "
-                              "with torch.zeros in forward",
-    "timm:tresnet_m": "SpaceToDepth: a 6-D view (batch, C, H/4, 4, W/4, 4) then permute",
-}
+KNOWN_GAPS: dict[str, str] = {f"timm:{n}": why for n, why in catalog.TIMM_NOT_READ.items()}
 
 
 def _torch_figures(module, entry, size):
