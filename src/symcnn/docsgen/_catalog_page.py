@@ -21,6 +21,8 @@ from ._core import Page, code
 __all__ = ["render", "page", "PATH"]
 
 PATH = "reference/catalog.md"
+#: the input sizes the MACs column is given at unless a row says otherwise
+_USUAL = ((224, 224), (16, 112, 112))
 _TASKS = (("classification", "Classification"), ("segmentation", "Segmentation (the `out` head)"),
           ("video", "Video"))
 
@@ -45,9 +47,8 @@ def _row(entry) -> tuple[list[str] | None, str | None]:
         return None, str(e).splitlines()[0]
     size = entry.sizes[0]
     at = a.subs(**entry.substitution(size))
-    where = "×".join(str(s) for s in size)
-    return [f"`{entry.name}`", number(int(a.params)), f"{number(int(at.macs))} at {where}",
-            _shape(_feature_map(a)), _shape(a.output_shape)], None
+    where = "" if size in _USUAL else " at " + "×".join(str(s) for s in size)
+    return [f"`{entry.name}`", number(int(a.params)), number(int(at.macs)) + where, _shape(_feature_map(a))], None
 
 
 def _table(p: Page, entries) -> list[tuple[str, str]]:
@@ -59,7 +60,7 @@ def _table(p: Page, entries) -> list[tuple[str, str]]:
         else:
             rows.append(row)
     if rows:
-        p.table(["model", "params", "MACs", "last feature map", "output"], rows)
+        p.table(["model", "params", "MACs", "size of the last feature map"], rows)
     return refused
 
 
@@ -72,14 +73,16 @@ def page() -> Page:
            "they are built by those libraries (video models with `(3, T, H, W)`), and gives their sizes, "
            "parameters and MACs as formulas in the input size. Each row below is computed from the engine when "
            "this site is built, on torchvision "
-           f"{torchvision.__version__} and PyTorch {torch.__version__.split('+')[0]} (models built with "
+           f"{torchvision.__version__.split('+')[0]} and PyTorch {torch.__version__.split('+')[0]} (models built with "
            "`weights=None` on PyTorch's `meta` device). The test suite checks every one against PyTorch: "
            "parameters against `sum(p.numel() for p in model.parameters())`, the output shape against a forward "
            "pass and the MACs against `torch.utils.flop_counter.FlopCounterMode` (FLOPs / 2), at three input "
            "sizes each, one with H ≠ W.")
-    p.para("The last feature map is the output of the last layer that still has the input's rank (before the "
-           "classifier's global pooling): its closed form is where the network's total stride shows, e.g. "
-           "⌈H/32⌉ for a stem of stride-2 convolutions with padding.")
+    p.para("MACs are given at 224×224 (video: 16 frames of 112×112) unless the row names another size. The last "
+           "feature map is the output of the last layer whose size still depends on the input (before a "
+           "classifier's global pooling; for segmentation models, the output itself): its closed form is where "
+           "the network's total stride shows, e.g. ⌈H/32⌉ for a stem of stride-2 convolutions with padding. "
+           "Classifiers output `(1000,)` (video: `(400,)`), segmentation models `(21, H, W)`.")
     refused = []
     for task, title in _TASKS:
         entries = [e for e in catalog.entries("torchvision") if e.task == task]
