@@ -30,14 +30,6 @@ from symcnn.interop import catalog  # noqa: E402
 SLOWEST_TARGET_S, CATALOG_TARGET_S = 2.0, 60.0
 
 
-def _feature_map(a) -> tuple:
-    """The shape of the last feature map with the input's rank (before a classifier's global pooling)."""
-    rank = len(a.input_shape)
-    same_rank = [r.output_shape for r in a.layers if len(r.output_shape) == rank
-                 and any(getattr(d, "free_symbols", None) for d in r.output_shape[1:])]
-    return tuple(same_rank[-1]) if same_rank else tuple(a.output_shape)
-
-
 def _division_terms(shape) -> int:
     """Integer-division terms (floor / ceil / FloorDiv atoms) of the spatial sizes of ``shape``."""
     n = 0
@@ -63,8 +55,8 @@ def measure(entry) -> dict:
         return row
     at = a.subs(**entry.substitution(entry.sizes[0]))
     row.update(status="ok", build_s=round(t1 - t0, 3), import_s=round(t2 - t1, 3), analyze_s=round(t3 - t2, 3),
-               symcnn_s=round(t3 - t1, 3), division_terms=_division_terms(_feature_map(a)),
-               feature_map=sc.present.fmt(_feature_map(a)),
+               symcnn_s=round(t3 - t1, 3), division_terms=_division_terms(catalog.last_feature_map(a)),
+               feature_map=sc.present.fmt(catalog.last_feature_map(a)),
                mac_terms=len(sympy.Add.make_args(sympy.expand(a.macs))) if a.macs.free_symbols else 1,
                params=int(a.params), size=list(entry.sizes[0]), macs=int(at.macs),
                output_shape=sc.present.fmt(tuple(a.output_shape)))

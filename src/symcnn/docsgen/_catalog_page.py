@@ -27,14 +27,6 @@ _TASKS = (("classification", "Classification"), ("segmentation", "Segmentation (
           ("video", "Video"))
 
 
-def _feature_map(a) -> tuple:
-    """The last feature map whose size still depends on the input (a classifier's global pooling follows it)."""
-    rank = len(a.input_shape)
-    same = [r.output_shape for r in a.layers if len(r.output_shape) == rank
-            and any(getattr(d, "free_symbols", None) for d in r.output_shape[1:])]
-    return tuple(same[-1]) if same else tuple(a.output_shape)
-
-
 def _shape(shape) -> str:
     return code(tuple(shape))
 
@@ -48,7 +40,8 @@ def _row(entry) -> tuple[list[str] | None, str | None]:
     size = entry.sizes[0]
     at = a.subs(**entry.substitution(size))
     where = "" if size in _USUAL else " at " + "×".join(str(s) for s in size)
-    return [f"`{entry.name}`", number(int(a.params)), number(int(at.macs)) + where, _shape(_feature_map(a))], None
+    feature_map = _shape(catalog.last_feature_map(a))
+    return [f"`{entry.name}`", number(int(a.params)), number(int(at.macs)) + where, feature_map], None
 
 
 def _table(p: Page, entries) -> list[tuple[str, str]]:

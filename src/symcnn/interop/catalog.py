@@ -19,7 +19,7 @@ from .._errors import SymcnnError
 from .._symbols import H, W
 from .torch.custom_modules import _import_torch
 
-__all__ = ["CatalogEntry", "entries", "TIMM_MODELS", "TIMM_NOT_READ", "NOT_CONVOLUTIONAL"]
+__all__ = ["CatalogEntry", "entries", "TIMM_MODELS", "TIMM_NOT_READ", "NOT_CONVOLUTIONAL", "last_feature_map"]
 
 #: model-name prefixes of torchvision's transformers (attention is not what symcnn models)
 NOT_CONVOLUTIONAL = ("vit_", "swin", "maxvit", "mvit")
@@ -120,6 +120,15 @@ class CatalogEntry:
 
         module = self.build() if module is None else module
         return from_torch(module, self.input_shape, output=self.output, **kwargs)
+
+
+def last_feature_map(analysis) -> tuple:
+    """The shape of the last layer output whose size still depends on the input (a classifier's global pooling
+    follows it; for a segmentation model it is the output): where a network's total stride shows."""
+    rank = len(analysis.input_shape)
+    same = [r.output_shape for r in analysis.layers if len(r.output_shape) == rank
+            and any(getattr(d, "free_symbols", None) for d in r.output_shape[1:])]
+    return tuple(same[-1]) if same else tuple(analysis.output_shape)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from ...layers.dense import Flatten
 from ...layers.merge import Add, Concat, Mul, ScalarOp
 from ...layers.resize import Upsample
 from .tables import _act_args, _bind, _seq
-from .values import _BATCH, _Dim, _show, _size_of, _Sizes, _Unsupported
+from .values import _BATCH, _Dim, _show, _show_index, _size_of, _Sizes, _Unsupported
 
 
 class _Ops:
@@ -194,16 +194,6 @@ def _prod(values):
     for v in values:
         out *= v
     return out
-
-
-def _show_index(index) -> str:
-    """An index as written in Python: ``:, :, None, None``, ``2:``, ``-1``."""
-    if isinstance(index, tuple):
-        return ", ".join(_show_index(i) for i in index)
-    if isinstance(index, slice):
-        text = ":".join("" if v is None else _show(v) for v in (index.start, index.stop))
-        return text if index.step is None else f"{text}:{_show(index.step)}"
-    return "..." if index is Ellipsis else _show(index)
 
 
 def _index(sizes, index):

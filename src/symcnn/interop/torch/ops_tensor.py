@@ -18,7 +18,7 @@ from ..._graph import Node
 from ..._intmath import decide, smax, smin
 from ...layers.channels import ChannelShuffle, Expand, ExpandAs, GroupSoftmax, GroupSum, Narrow, Reshape
 from ...layers.merge import Clamp, Concat, ScalarOp
-from .values import _BATCH, _Dim, _show, _Unsupported
+from .values import _BATCH, _Dim, _show, _show_index, _Unsupported
 
 #: the kinds of this module that read sizes as sizes (see ``importer._SIZE_KINDS``)
 TENSOR_SIZE_KINDS = frozenset({"index", "reshape", "chunk", "split", "tensor_mul", "tensor_add", "tensor_sub",
@@ -74,7 +74,7 @@ class _TensorOps:
     def _slice(self, node, x, index):
         """``x[index]`` for basic indexing: ``:`` on the batch, slices (step 1) and one channel index."""
         shape = self.shape(x)
-        what = f"indexing or slicing a tensor (`[{_show_entries(index)}]` on {_show(x)})"
+        what = f"indexing or slicing a tensor (`[{_show_index(index)}]` on {_show(x)})"
         entries = list(index) if isinstance(index, tuple) else [index]
         if sum(e is Ellipsis for e in entries) > 1:
             raise _Unsupported(f"{what}: more than one `...`")
@@ -391,16 +391,6 @@ def tensor_modules(torch) -> dict:
 
 def _full(e) -> bool:
     return isinstance(e, slice) and e.start is None and e.stop is None and e.step in (None, 1)
-
-
-def _show_entries(index) -> str:
-    """An index as written in Python: ``:, 2:5``, ``..., 0``."""
-    if isinstance(index, tuple):
-        return ", ".join(_show_entries(i) for i in index)
-    if isinstance(index, slice):
-        text = ":".join("" if v is None else _show(v) for v in (index.start, index.stop))
-        return text if index.step is None else f"{text}:{_show(index.step)}"
-    return "..." if index is Ellipsis else _show(index)
 
 
 def _slice_bounds(e: slice, size, d: int, what: str):

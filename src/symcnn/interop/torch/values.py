@@ -70,3 +70,13 @@ class _Unsupported(Exception):
 
 class _Skip(Exception):
     """An operation downstream of an unsupported one: not reported again."""
+
+
+def _show_index(index) -> str:
+    """An index as written in Python: ``:, :, None, None``, ``2:``, ``-1``."""
+    if isinstance(index, tuple):
+        return ", ".join(_show_index(i) for i in index)
+    if isinstance(index, slice):
+        text = ":".join("" if v is None else _show(v) for v in (index.start, index.stop))
+        return text if index.step is None else f"{text}:{_show(index.step)}"
+    return "..." if index is Ellipsis else _show(index)
