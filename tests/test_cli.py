@@ -144,6 +144,20 @@ def test_summary_of_a_torch_module(tmp_path):
     assert json.loads(r.stdout)["total"]["params"] == tnet.n_params
 
 
+def test_summary_of_a_torchvision_or_timm_model_by_name():
+    torchvision = pytest.importorskip("torchvision")
+    r = run("summary", "torchvision:mobilenet_v3_small", "--input", "3x193x257", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    model = torchvision.models.get_model("mobilenet_v3_small", weights=None)
+    assert json.loads(r.stdout)["total"]["params"] == sum(p.numel() for p in model.parameters())
+    for name, said in (("torchvision:no_such_net", "torchvision has no model 'no_such_net'"),
+                       ("timm:no_such_net", "timm cannot build it")):
+        if name.startswith("timm"):
+            pytest.importorskip("timm")
+        r = run("summary", name)
+        assert r.returncode != 0 and said in r.stderr and "Traceback" not in r.stderr
+
+
 def test_summary_with_a_tool_convention():
     """fvcore's ResNet-18 total, 1.819 G (FORMULAS.md §5.3), through symcnn.count."""
     pytest.importorskip("symcnn.counting")

@@ -182,6 +182,8 @@ def resolve_model(name: str, input_text: str | None):
 
         net = from_onnx(name, input_shape=shape)  # --input renames or fixes the file's dims
         return net, net.input_shape, os.path.basename(name)
+    if name.split(":")[0] in MODEL_LIBRARIES:
+        return (*_catalog_model(name, shape), name.split(":")[1])
     if ":" in name:
         model, shape = import_target(name, shape or (3, H, W))
         return model, shape, name.split(":")[1]
@@ -189,6 +191,33 @@ def resolve_model(name: str, input_text: str | None):
         f"unknown model {name!r}: give a zoo name ({', '.join(models.names())}), an example spec "
         f"({', '.join(examples())}), a .yaml/.yml/.toml spec file, an .onnx file or module:attribute"
     )
+
+
+def _catalog_model(name: str, shape):
+    """``torchvision:<model>`` / ``timm:<model>``: the library's model (``weights=None``, built on PyTorch's meta
+    device: no weights in memory) read by ``from_torch`` with its catalog input (video: (3, T, H, W))."""
+    from ..interop import catalog
+
+    library, model = name.split(":", 1)
+    if library == "torchvision":
+        known = catalog.entries("torchvision") + catalog.entries("torchvision", convolutional=False)
+        entry = next((e for e in known if e.name == model), None)
+        if entry is None:
+            raise SymcnnError(f"model {name!r}: torchvision has no model {model!r}; its convolutional models: "
+                              + ", ".join(e.name for e in catalog.entries("torchvision")))
+    else:
+        entry = catalog.CatalogEntry("timm", model, "classification")
+    try:
+        module = entry.build()
+    except SymcnnError:
+        raise
+    except Exception as e:  # the library's own refusal (an unknown timm name, ...), in one line
+        raise SymcnnError(f"model {name!r}: {library} cannot build it: {one_line(str(e))}") from None
+    if shape is None:
+        return entry.import_model(module), entry.input_shape
+    from ..interop.torch import from_torch
+
+    return from_torch(module, shape, output=entry.output), shape
 
 
 def analyze_resolved(model_name: str, input_text: str | None):

@@ -86,7 +86,8 @@ def page() -> Page:
     read = len(catalog.TIMM_MODELS) - len(catalog.TIMM_NOT_READ)
     p.para(f"The tests check {len(catalog.TIMM_MODELS)} models of timm's convolutional families the same way "
            f"(`timm.create_model(name, pretrained=False)`), {read} of them exact: {names}. Their figures are not "
-           "computed for this page (it would double the site's build time); `symcnn summary` prints any of them.")
+           "computed for this page (it would double the site's build time); `symcnn summary timm:<name>` prints "
+           "any of them (and `symcnn summary torchvision:<name>` any model above).")
     p.para("Not read yet (refused with the operation named): " + "; ".join(
         f"`{n}` ({why})" for n, why in catalog.TIMM_NOT_READ.items()) + ".")
     if refused:
