@@ -35,10 +35,9 @@ FAMILIES = {
 BIG = 2**53
 INT64 = 2**63 - 1
 
-_RUN = r"""
-const {SYMCNN_CALCULATORS} = require(process.argv[1]);
-const cases = JSON.parse(require("fs").readFileSync(0, "utf8"));
-const out = cases.map(([name, values]) => {
+#: one calculator case ``[name, values]`` -> ``{outputs}`` / ``{error}`` / ``{exception}``, in the page's own code
+#: (``SYMCNN_CALCULATORS``); node runs it here, the browser in tests/test_site.py
+EVALUATE_ONE = r"""([name, values]) => {
   const spec = SYMCNN_CALCULATORS[name];
   const kinds = {};
   for (const row of spec.rows) for (const f of row.fields) kinds[f.name] = row.kind;
@@ -56,7 +55,12 @@ const out = cases.map(([name, values]) => {
     }
     return {outputs: o};
   } catch (e) { return {exception: String(e)}; }
-});
+}"""
+
+_RUN = r"""
+const {SYMCNN_CALCULATORS} = require(process.argv[1]);
+const cases = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const out = cases.map(""" + EVALUATE_ONE + r""");
 process.stdout.write(JSON.stringify(out));
 """
 

@@ -415,23 +415,11 @@ def test_calculators_match_the_library(site, browser_page):
         page.set_viewport_size({"width": 1280, "height": 900})
 
 
-_RUN_IN_PAGE = """(cases) => cases.map(([name, values]) => {
-  const spec = SYMCNN_CALCULATORS[name];
-  const kinds = {};
-  for (const row of spec.rows) for (const f of row.fields) kinds[f.name] = row.kind;
-  const v = {};
-  for (const [k, x] of Object.entries(values)) v[k] = k in kinds ? (kinds[k] === "scale" ? Number(x) : BigInt(x)) : x;
-  try {
-    const r = spec.compute(v);
-    if (r.error !== undefined) return {error: r.error};
-    const o = {};
-    for (const [k, x] of Object.entries(r.outputs)) {
-      if (typeof x !== "bigint") return {exception: "not a BigInt: " + k};
-      o[k] = x.toString();
-    }
-    return {outputs: o};
-  } catch (e) { return {exception: String(e)}; }
-})"""
+def _run_in_page() -> str:
+    """The node test's evaluation of one case (tests/test_calculators.py), mapped over the cases in the page."""
+    from test_calculators import EVALUATE_ONE
+
+    return "(cases) => cases.map(" + EVALUATE_ONE + ")"
 
 
 def test_calculators_in_the_page_equal_the_library_on_random_inputs(site, browser_page):
@@ -446,7 +434,7 @@ def test_calculators_in_the_page_equal_the_library_on_random_inputs(site, browse
     page.wait_for_function("() => typeof SYMCNN_CALCULATORS !== 'undefined'", timeout=20000)
     families = sorted(FAMILIES)
     cases = [c for f in families for c in random_cases(f)[0]]
-    got = page.evaluate(_RUN_IN_PAGE, cases)
+    got = page.evaluate(_run_in_page(), cases)
     start = 0
     for f in families:
         n = len(random_cases(f)[0])

@@ -80,14 +80,8 @@ class Narrow(Layer):
         return LayerResult(output_shape=out, axes=axes, conditions=tuple(ck.conditions))
 
 
-class ChannelShuffle(Layer):
-    """``torch.nn.ChannelShuffle(groups)``: channel ``g * (C / groups) + i`` moves to ``i * groups + g``, the
-    ShuffleNet shuffle ``x.view(B, groups, C // groups, H, W).transpose(1, 2).reshape(B, C, H, W)``.
-
-    >>> import symcnn as sc
-    >>> sc.analyze(sc.ChannelShuffle(2), (116, sc.H, sc.W)).output_shape
-    (116, H, W)
-    """
+class _ChannelGroups(Layer):
+    """A layer on ``groups`` equal blocks of channels (``x.view(B, groups, C // groups, *spatial)``)."""
 
     def __init__(self, groups):
         self._set(groups=_positive_int(self.kind, "groups", groups))
@@ -96,16 +90,33 @@ class ChannelShuffle(Layer):
     def __repr__(self) -> str:
         return f"{self.kind}({self.groups})"
 
-    def infer(self, x: Shape) -> LayerResult:
-        if len(x) < 2:
+    def _blocks(self, x: Shape, verb: str, min_rank: int = 1) -> Checker:
+        """The checker of ``x``: at least ``min_rank`` dims and channels divisible by ``groups``."""
+        if len(x) < min_rank:
+            if min_rank == 1:
+                raise SymcnnError(f"{self.label}: input shape {fmt(tuple(x))} has no channel axis")
             raise SymcnnError(f"{self.label}: input shape {fmt(tuple(x))} has {len(x)} dims; expected at least 2 "
                               "(C and a spatial axis, without the batch dimension), as PyTorch does")
         ck = Checker(self.label)
-        _divisible(ck, "the number of channels", x[0], self.groups, "channels are split into equal groups")
+        _divisible(ck, "the number of channels", x[0], self.groups, verb)
+        return ck
+
+
+class ChannelShuffle(_ChannelGroups):
+    """``torch.nn.ChannelShuffle(groups)``: channel ``g * (C / groups) + i`` moves to ``i * groups + g``, the
+    ShuffleNet shuffle ``x.view(B, groups, C // groups, H, W).transpose(1, 2).reshape(B, C, H, W)``.
+
+    >>> import symcnn as sc
+    >>> sc.analyze(sc.ChannelShuffle(2), (116, sc.H, sc.W)).output_shape
+    (116, H, W)
+    """
+
+    def infer(self, x: Shape) -> LayerResult:
+        ck = self._blocks(x, "channels are split into equal groups", min_rank=2)
         return LayerResult(output_shape=Shape(x), conditions=tuple(ck.conditions))
 
 
-class GroupSum(Layer):
+class GroupSum(_ChannelGroups):
     """The sum of ``groups`` equal blocks of channels: ``x.view(B, groups, C // groups, *spatial).sum(1)``,
     ``(C, *spatial)`` to ``(C / groups, *spatial)``; ``(groups - 1)`` FLOPs per output element.
 
@@ -115,18 +126,8 @@ class GroupSum(Layer):
     ((64, H, W), 64*H*W)
     """
 
-    def __init__(self, groups):
-        self._set(groups=_positive_int(self.kind, "groups", groups))
-        self._freeze()
-
-    def __repr__(self) -> str:
-        return f"{self.kind}({self.groups})"
-
     def infer(self, x: Shape) -> LayerResult:
-        if len(x) < 1:
-            raise SymcnnError(f"{self.label}: input shape {fmt(tuple(x))} has no channel axis")
-        ck = Checker(self.label)
-        _divisible(ck, "the number of channels", x[0], self.groups, "the blocks summed must be equal")
+        ck = self._blocks(x, "the blocks summed must be equal")
         c = x[0] / self.groups if decide(sympy.Eq(sympy.Mod(x[0], self.groups), 0)) else floordiv(x[0], self.groups)
         out = Shape((c, *x[1:]))
         return LayerResult(output_shape=out, flops=(self.groups - 1) * prod(out), conditions=tuple(ck.conditions))
@@ -229,7 +230,7 @@ class ExpandAs(Layer):
         return Expand(tuple(other)).infer(x)
 
 
-class GroupSoftmax(Layer):
+class GroupSoftmax(_ChannelGroups):
     """Softmax across ``groups`` equal blocks of channels: ``x.view(B, groups, C // groups, *s).softmax(1)``
     viewed back (selective-kernel and split attention weigh their paths so). Three FLOPs per element, as
     :class:`~symcnn.Softmax`; no MACs.
@@ -239,16 +240,6 @@ class GroupSoftmax(Layer):
     192
     """
 
-    def __init__(self, groups):
-        self._set(groups=_positive_int(self.kind, "groups", groups))
-        self._freeze()
-
-    def __repr__(self) -> str:
-        return f"{self.kind}({self.groups})"
-
     def infer(self, x: Shape) -> LayerResult:
-        if len(x) < 1:
-            raise SymcnnError(f"{self.label}: input shape {fmt(tuple(x))} has no channel axis")
-        ck = Checker(self.label)
-        _divisible(ck, "the number of channels", x[0], self.groups, "the blocks must be equal")
+        ck = self._blocks(x, "the blocks must be equal")
         return LayerResult(output_shape=Shape(x), flops=3 * prod(x), conditions=tuple(ck.conditions))
