@@ -19,10 +19,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def rendered():
-    from symcnn.cli import main
-
-    pages, files = docsgen.render_pages(cli=main)
+def rendered(site_pages):
+    pages, files = site_pages
     return {p.path: p for p in pages}, files
 
 
@@ -166,7 +164,7 @@ def test_no_sympy_names_in_rendered_text(rendered):
         assert not re.search(r"(?<![\w/.])\d\.\d{6,}", seen), path  # no float noise (DOIs aside)
 
 
-def test_no_reference_to_files_outside_the_project(rendered):
+def test_no_reference_to_files_outside_the_project(rendered, site_text):
     pages, files = rendered
     texts = {p: page.text() for p, page in pages.items()}
     for static in ("index.md", "getting-started.md", "notation.md", "conventions.md"):
@@ -174,7 +172,7 @@ def test_no_reference_to_files_outside_the_project(rendered):
     for path, text in texts.items():
         for needle in ("FORMULAS", "WORKED-EXAMPLES", "tests/", "test_", ".py`", "issue 1", "issue #"):
             assert needle not in text, (path, needle)
-    out = docsgen.render()  # the optional pages of other modules (tool comparison, benchmarks) too
+    out = site_text  # the optional pages of other modules (tool comparison, benchmarks) too
     for path in ("reference/counting.md", "reference/benchmarks.md"):
         if path in out:
             for needle in ("FORMULAS", "WORKED-EXAMPLES", "tests/", "issue #"):
@@ -184,8 +182,8 @@ def test_no_reference_to_files_outside_the_project(rendered):
                     assert name not in _visible(out[path]), (path, name)
 
 
-def test_every_page_has_a_title_and_is_in_the_navigation(rendered):
-    out = docsgen.render()
+def test_every_page_has_a_title_and_is_in_the_navigation(rendered, site_text):
+    out = site_text
     nav = out["reference/_snippets/site.yml"]
     for path, text in out.items():
         if path.endswith(".md") and "/_snippets/" not in path:

@@ -63,7 +63,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, site_text):
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -72,7 +72,9 @@ def site(tmp_path_factory):
     pytest.importorskip("mkdocs")
     from symcnn import docsgen
 
-    out = docsgen.build(site_dir=tmp_path_factory.mktemp("site") / "site", strict=True)
+    # CI (.ci/run) sets SYMCNN_SITE_DIR: this strict build is then the site it publishes (built once, not twice)
+    target = os.environ.get("SYMCNN_SITE_DIR") or tmp_path_factory.mktemp("site") / "site"
+    out = docsgen.build(site_dir=target, strict=True, pages=site_text)
     handler = functools.partial(_Quiet, directory=str(out))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

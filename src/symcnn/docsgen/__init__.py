@@ -107,13 +107,14 @@ def render_pages(cli=None) -> tuple[list[Page], dict[str, str]]:
     return pages, files
 
 
-def render(cli=None) -> dict[str, str]:
+def render(cli=None, rendered=None) -> dict[str, str]:
     """Every generated page and file: ``{path relative to docs/: text}``. Pure (writes nothing).
 
     Pages of the optional modules (tool comparison, benchmarks) are included when those modules exist. ``cli``
-    runs the command line for the CLI page (module docstring).
+    runs the command line for the CLI page (module docstring). ``rendered`` is what :func:`render_pages`
+    returned, when the caller has it already (it is computed otherwise).
     """
-    pages, files = render_pages(cli=cli)
+    pages, files = render_pages(cli=cli) if rendered is None else rendered
     out = {p.path: p.text() for p in pages}
     out.update(files)
     for name in OPTIONAL_PAGES:
@@ -281,11 +282,12 @@ def _config(root: pathlib.Path, site_dir, strict: bool, **extra):
                        **extra)
 
 
-def build(site_dir="site", strict=True, *, force=False, cli=None) -> pathlib.Path:
+def build(site_dir="site", strict=True, *, force=False, cli=None, pages=None) -> pathlib.Path:
     """Generate the pages, then build the site with MkDocs into ``site_dir`` (relative to the project root);
     returns the site folder. Raises when the strict build has warnings, or when ``site_dir`` is not a new, empty
     or earlier symcnn site folder (:func:`check_site_dir`; ``force=True`` replaces any folder's contents).
-    ``cli`` runs the command line for the CLI page (module docstring)."""
+    ``cli`` runs the command line for the CLI page (module docstring); ``pages`` is what :func:`render`
+    returned, when the caller has it already."""
     import os
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
@@ -295,7 +297,7 @@ def build(site_dir="site", strict=True, *, force=False, cli=None) -> pathlib.Pat
     root = find_root()
     site = pathlib.Path(site_dir)
     site = check_site_dir(site if site.is_absolute() else root / site, root, force)
-    write(root, cli=cli)
+    write(root, pages=pages, cli=cli)
     cwd = pathlib.Path.cwd()
     with tempfile.TemporaryDirectory(prefix="symcnn-site-") as tmp:
         built = pathlib.Path(tmp) / "site"  # mkdocs empties its site_dir: give it a fresh one
