@@ -225,7 +225,7 @@ def _kinds_net():
     x = sc.Input()
     y = sc.Conv2d(3, 8, 4, padding="same")(x)                   # even kernel: PyTorch pads asymmetrically
     y = sc.ReflectionPad2d(1)(sc.GELU()(y))
-    y = sc.Conv2d(8, 8, 3, stride=2, padding="same", groups=2)(y)  # strided SAME: an explicit zero pad
+    y = sc.Conv2d(8, 8, 3, stride=2, padding="tf_same", groups=2)(y)  # strided SAME: an explicit zero pad
     a = sc.Sigmoid()(sc.PReLU(8)(y))
     b = sc.LeakyReLU(0.1, inplace=True)(sc.SiLU(inplace=True)(sc.ScalarOp("mul", 0.5)(y)))
     y = sc.Mul()(a, b)

@@ -4,10 +4,15 @@ Per spatial axis, with effective kernel ``F_eff = D*(F - 1) + 1`` and paddings `
 
     O = floor((W + P_l + P_r - F_eff) / S) + 1            (PyTorch: P_l = P_r = P)
 
-``padding="same"`` follows TensorFlow / ONNX SAME_UPPER at any stride: ``O = ceil(W/S)`` with total padding
-``max((O - 1)*S + F_eff - W, 0)``, the odd pixel at the end (identical to PyTorch's ``"same"`` at stride 1);
-``"same_lower"`` is ONNX's SAME_LOWER (the same size, the odd pixel at the start).
-``"full"`` pads ``F_eff - 1`` per side, ``"valid"`` pads nothing.
+The padding strings: ``"same"`` and ``"valid"`` are PyTorch's and behave exactly as in PyTorch. ``"same"``
+keeps ``O = W`` at stride 1 only (PyTorch refuses it for strided convolutions) with total padding
+``D*(F - 1)``, ``total // 2`` on the left and the extra pixel on the right (``_reversed_padding_repeated_twice``
+in ``torch/nn/modules/conv.py``); it takes any ``padding_mode``. ``"valid"`` pads nothing.
+``"tf_same"`` is TensorFlow's SAME (ONNX SAME_UPPER) at any stride: ``O = ceil(W/S)`` with total padding
+``max((O - 1)*S + F_eff - W, 0)``, the odd pixel at the end (identical to ``"same"`` at stride 1);
+``"same_lower"`` is ONNX's SAME_LOWER (the same size, the odd pixel at the start); ``"full"`` pads
+``F_eff - 1`` per side. These three are symcnn's own spellings (PyTorch has no such string) and need
+``padding_mode="zeros"``.
 
 Costs (batch 1, ``n = (C_in/G) * prod(F)`` weights per output, ``prod(O)`` output positions)::
 
@@ -45,6 +50,7 @@ __all__ = [
     "conv_output_size",
     "effective_kernel",
     "same_padding",
+    "torch_same_padding",
     "normalize_padding",
 ]
 
@@ -81,7 +87,7 @@ def conv_output_size(size, kernel, stride=1, pad_left=0, pad_right=None, dilatio
 
 
 def same_padding(size, kernel, stride=1, dilation=1, lower=False) -> tuple[sympy.Expr, sympy.Expr]:
-    """(left, right) padding of SAME_UPPER (TensorFlow/ONNX; PyTorch ``"same"`` at stride 1).
+    """(left, right) padding of ``"tf_same"``: SAME_UPPER (TensorFlow/ONNX; PyTorch ``"same"`` at stride 1).
 
     Total ``max((ceil(W/S) - 1)*S + F_eff - W, 0)``, left ``total // 2``, the odd pixel on the right;
     ``lower=True`` gives ONNX's SAME_LOWER, the odd pixel on the left.
@@ -96,6 +102,21 @@ def same_padding(size, kernel, stride=1, dilation=1, lower=False) -> tuple[sympy
     total = smax((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
     small = floordiv(total, 2)
     return (total - small, small) if lower else (small, total - small)
+
+
+def torch_same_padding(kernel, dilation=1) -> tuple[sympy.Expr, sympy.Expr]:
+    """(left, right) padding of PyTorch's ``padding="same"`` (stride 1): ``D*(F - 1)`` in all, the extra pixel
+    on the right (``_reversed_padding_repeated_twice`` in ``torch/nn/modules/conv.py``).
+
+    >>> torch_same_padding(4)       # total 3: 1 on the left, 2 on the right
+    (1, 2)
+    >>> torch_same_padding(3, 2)    # total 2*(3 - 1) = 4
+    (2, 2)
+    """
+    dilation = as_value(dilation, "torch_same_padding", "dilation")
+    total = dilation * (as_value(kernel, "torch_same_padding", "kernel") - 1)
+    left = floordiv(total, 2)
+    return left, total - left
 
 
 def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings: tuple[str, ...]):
@@ -156,8 +177,13 @@ class _ConvNd(Layer):
             )
         self._set(bias=bias, padding_mode=padding_mode)
         self._set(padding=normalize_padding(label, padding, n, ck, strings=self._padding_strings))
-        if isinstance(self.padding, str) and padding_mode != "zeros" and self.padding != "valid":
+        if isinstance(self.padding, str) and padding_mode != "zeros" and self.padding not in ("valid", "same"):
             raise SymcnnError(f"{label}: `padding`={self.padding!r} needs `padding_mode`='zeros'")
+        if self.padding == "same":  # PyTorch's own check, in _ConvNd.__init__
+            for s in dict.fromkeys(self.stride):  # one condition per distinct stride
+                ck.require(sympy.Eq(s, 1), lambda: (
+                    f"`padding`='same' is not supported for strided convolutions (PyTorch's rule), `stride`="
+                    f"{fmt(self.stride)}; TensorFlow's SAME at any stride is `padding`='tf_same'"))
         for arg in ("in_channels", "out_channels"):
             value = getattr(self, arg)
             ck.require(
@@ -167,7 +193,8 @@ class _ConvNd(Layer):
         self._set(_arg_conditions=tuple(ck.conditions))
         self._freeze()
 
-    _padding_strings = ("valid", "same", "full", "same_lower")
+    #: PyTorch's two strings, then symcnn's own: TensorFlow's SAME, ONNX's SAME_LOWER, full padding
+    _padding_strings = ("valid", "same", "tf_same", "same_lower", "full")
 
     def __repr__(self) -> str:
         parts = [fmt(self.in_channels), fmt(self.out_channels), f"kernel_size={fmt(self.kernel_size)}"]
@@ -197,7 +224,11 @@ class _ConvNd(Layer):
             return tuple(
                 (effective_kernel(k, d) - 1,) * 2 for k, d in zip(self.kernel_size, self.dilation, strict=True)
             )
-        if self.padding in ("same", "same_lower"):
+        if self.padding == "same":  # PyTorch: D*(F - 1) in all, the extra pixel on the right, whatever the size
+            return tuple(
+                torch_same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation, strict=True)
+            )
+        if self.padding in ("tf_same", "same_lower"):
             return tuple(
                 same_padding(w, k, s, d, lower=self.padding == "same_lower")
                 for w, k, s, d in zip(spatial, self.kernel_size, self.stride, self.dilation, strict=True)
@@ -232,7 +263,9 @@ class _ConvNd(Layer):
                     f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)"
                 ),
             )
-            if self.padding in ("same", "same_lower"):
+            if self.padding == "same":
+                out.append(w)  # stride 1 (checked at construction)
+            elif self.padding in ("tf_same", "same_lower"):
                 out.append(ceildiv(w, s))
             else:
                 out.append(floordiv(room, s) + 1)  # conv_output_size(w, k, s, pl, pr, d)
