@@ -48,6 +48,16 @@ class _BatchNorm(Layer):
         extra += "" if self.track_running_stats else ", track_running_stats=False"
         return f"{self.kind}({fmt(self.num_features)}{extra})"
 
+    def batch_conditions(self, input_shapes, batch, training):
+        """In training mode the statistics need more than 1 value per channel: ``batch * prod(spatial) >= 2``
+        (``_verify_batch_size`` in ``torch/nn/functional.py``); in eval mode the running statistics are used."""
+        if not training:
+            return ()
+        n = batch * prod(input_shapes[0][1:])
+        return ((sympy.Ge(n, 2), f"in training mode the statistics need more than 1 value per channel, and the "
+                 f"batch times the spatial size is {fmt(n)} (PyTorch refuses it: \"Expected more than 1 value per "
+                 f"channel when training\")"),)
+
     def infer(self, x: Shape) -> LayerResult:
         if len(x) not in self._ranks:
             raise SymcnnError(
@@ -204,6 +214,15 @@ class GroupNorm(Layer):
 
     def __repr__(self) -> str:
         return f"{self.kind}({fmt(self.num_groups)}, {fmt(self.num_channels)}{'' if self.affine else ', affine=False'})"
+
+    def batch_conditions(self, input_shapes, batch, training):
+        """The statistics of each group need more than 1 value, in eval mode too: ``batch * (C/G) * prod(spatial)
+        >= 2`` (``F.group_norm`` runs ``_verify_batch_size`` on ``[N*C/G, G, *spatial]``)."""
+        x = input_shapes[0]
+        n = batch * x[0] / self.num_groups * prod(x[1:])
+        return ((sympy.Ge(n, 2), f"the statistics of a group need more than 1 value, and the batch times "
+                 f"`num_channels`/`num_groups` times the spatial size is {fmt(n)} (PyTorch's F.group_norm refuses "
+                 f"it, in eval mode too: \"Expected more than 1 value per channel when training\")"),)
 
     def infer(self, x: Shape) -> LayerResult:
         if len(x) < 1:
