@@ -109,6 +109,11 @@ def _frozen_set(frozen, records: tuple[LayerRecord, ...]) -> set[int]:
     return out
 
 
+def _inside(path: str, module: str) -> bool:
+    """Whether ``path`` is submodule ``module`` or under it (``"layer1.0.conv"`` is under ``"layer1"``)."""
+    return path == module or path.startswith(module + ".")
+
+
 def _segments(checkpoint, records) -> dict[int, str]:
     """call index -> segment name, for ``checkpoint=["layer1", "layer2.0", ...]`` (submodule names)."""
     if checkpoint is None:
@@ -119,7 +124,8 @@ def _segments(checkpoint, records) -> dict[int, str]:
                           "['layer1', 'layer2'] (each one checkpointed segment)")
     where: dict[int, str] = {}
     for n in names:
-        hit = [r.index for r in records if r.name == n or r.name.startswith(n + ".")]
+        hit = [r.index for r in records if _inside(r.name, n)
+               or _inside(getattr(r.layer, "_torch_scope", ""), n)]  # from_torch: a function called in the block
         if not hit:
             raise SymcnnError(f"training: `checkpoint` segment {n!r} matches no layer")
         if hit != list(range(hit[0], hit[-1] + 1)):
