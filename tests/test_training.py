@@ -291,7 +291,7 @@ def test_batch_norm_in_training_needs_more_than_one_value_per_channel():
     with pytest.raises(sc.SymcnnError, match=msg + r".*false for B=1"):
         t.subs(B=1)
     with pytest.raises(sc.SymcnnError, match=r"\(BatchNorm1d\(4\)\) with input \(4,\) at batch 1: in training mode "
-                                             "the statistics need more than 1 value"):
+                                             "the batch statistics need more than 1 value"):
         training(_linear_bn(), (3,), batch=1)
     assert training(sc.Sequential(sc.Conv2d(3, 4, 1), sc.BatchNorm2d(4)), (3, 1, 2), batch=1).conditions == ()
     t = training(sc.Sequential(sc.Conv2d(3, 4, 1), sc.BatchNorm2d(4)), (3, H, W))

@@ -12,7 +12,8 @@ in ``torch/nn/modules/conv.py``); it takes any ``padding_mode``. ``"valid"`` pad
 ``max((O - 1)*S + F_eff - W, 0)``, the odd pixel at the end (identical to ``"same"`` at stride 1);
 ``"same_lower"`` is ONNX's SAME_LOWER (the same size, the odd pixel at the start); ``"full"`` pads
 ``F_eff - 1`` per side. These three are symcnn's own spellings (PyTorch has no such string) and need
-``padding_mode="zeros"``.
+``padding_mode="zeros"``. A negative padding is refused with ``padding_mode="zeros"`` and crops with the other
+modes (PyTorch pads those with ``F.pad``, which crops), as in PyTorch.
 
 Costs (batch 1, ``n = (C_in/G) * prod(F)`` weights per output, ``prod(O)`` output positions)::
 
@@ -119,8 +120,9 @@ def torch_same_padding(kernel, dilation=1) -> tuple[sympy.Expr, sympy.Expr]:
     return left, total - left
 
 
-def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings: tuple[str, ...]):
-    """Padding as a string mode or a tuple of ``n`` (left, right) pairs of expressions."""
+def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings: tuple[str, ...],
+                      minimum: int | None = 0):
+    """Padding as a string mode or a tuple of ``n`` (left, right) pairs of expressions (each ``>= minimum``)."""
     if isinstance(padding, str):
         if padding not in strings:
             raise SymcnnError(
@@ -138,12 +140,12 @@ def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings:
             if isinstance(p, (list, tuple)):
                 if len(p) != 2:
                     raise SymcnnError(f"{label}: `padding` pair {tuple(p)!r} must be (left, right)")
-                pairs.append(tuple(to_expr(label, "padding", q, minimum=0, checker=checker) for q in p))
+                pairs.append(tuple(to_expr(label, "padding", q, minimum=minimum, checker=checker) for q in p))
             else:
-                q = to_expr(label, "padding", p, minimum=0, checker=checker)
+                q = to_expr(label, "padding", p, minimum=minimum, checker=checker)
                 pairs.append((q, q))
         return tuple(pairs)
-    q = to_expr(label, "padding", padding, minimum=0, checker=checker)
+    q = to_expr(label, "padding", padding, minimum=minimum, checker=checker)
     return ((q, q),) * n
 
 
@@ -176,7 +178,10 @@ class _ConvNd(Layer):
                 f"{label}: `padding_mode`={padding_mode!r} must be one of {', '.join(map(repr, _PADDING_MODES))}"
             )
         self._set(bias=bias, padding_mode=padding_mode)
-        self._set(padding=normalize_padding(label, padding, n, ck, strings=self._padding_strings))
+        # PyTorch pads a non-zeros mode with F.pad, which crops where the padding is negative; the convolution
+        # itself (padding_mode='zeros') refuses a negative padding
+        self._set(padding=normalize_padding(label, padding, n, ck, strings=self._padding_strings,
+                                            minimum=0 if padding_mode == "zeros" else None))
         if isinstance(self.padding, str) and padding_mode != "zeros" and self.padding not in ("valid", "same"):
             raise SymcnnError(f"{label}: `padding`={self.padding!r} needs `padding_mode`='zeros'")
         if self.padding == "same":  # PyTorch's own check, in _ConvNd.__init__
@@ -243,6 +248,10 @@ class _ConvNd(Layer):
             zip(spatial, self.kernel_size, self.stride, self.dilation, pads, strict=True)
         ):
             f_eff = effective_kernel(k, d)
+            if self.padding_mode == "circular" and pl != pr:  # per-side pairs (symcnn's): F.pad's circular mode
+                ck.require(sympy.Ge(pl * pr, 0), lambda pl=pl, pr=pr, i=i: (  # fails on some opposite signs
+                    f"`padding`={fmt((pl, pr))} along axis {names[i]} has opposite signs, which `padding_mode`="
+                    "'circular' does not take (PyTorch's F.pad fails on such pairs)"))
             if self.padding_mode in _MODE_LIMITS:
                 relation, rule = _MODE_LIMITS[self.padding_mode]
                 for side, p in ((("left", pl), ("right", pr)) if pl != pr else (("each side", pl),)):
