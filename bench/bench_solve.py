@@ -34,8 +34,8 @@ CASES = {
     "*[sc.Conv1d(1, 1, 3, stride=2, padding=1) for _ in range(20)]), exact=True)",
     "sizes valid: 20 stride-2 layers": "r = sc.valid_input_sizes(sc.Sequential("
     "*[sc.Conv1d(1, 1, 3, stride=2, padding=1) for _ in range(20)]))",
-    "sizes exact: 'same' strides 2,3,5,7": "r = sc.valid_input_sizes(sc.Sequential("
-    "*[sc.Conv1d(1, 1, 3, stride=s, padding='same') for s in (2, 3, 5, 7)]), exact=True)",
+    "sizes exact: 'tf_same' strides 2,3,5,7": "r = sc.valid_input_sizes(sc.Sequential("
+    "*[sc.Conv1d(1, 1, 3, stride=s, padding='tf_same') for s in (2, 3, 5, 7)]), exact=True)",
     "solve wildcard: 2M candidates": "r = sc.solve(sc.Conv1d(1, 1, sc.F, stride=sc.S, padding=sc.P, dilation=sc.D),"
     " (1, 100000), (1, None), bounds={sc.F: (1, 50), sc.S: (1, 50), sc.P: (0, 99), sc.D: (1, 8)})",
     "solve wildcard: 20M candidates": "r = sc.solve(sc.Conv1d(1, 1, sc.F, stride=sc.S, padding=sc.P, dilation=sc.D),"

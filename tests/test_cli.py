@@ -191,8 +191,12 @@ def test_formula_text_parses_back_and_matches_brute_force():
 
 
 def test_formula_options_latex_and_constraints():
-    r = run("formula", "conv2d", "output_size", "--stride", "2", "--padding", "same")
+    r = run("formula", "conv2d", "output_size", "--stride", "2", "--padding", "tf_same")
     assert r.returncode == 0 and r.stdout.strip() == "ceil(W/2)"
+    r = run("formula", "conv2d", "output_size", "--stride", "2", "--padding", "same")  # PyTorch refuses it
+    assert r.returncode == 2 and "not supported for strided convolutions" in r.stderr and "'tf_same'" in r.stderr
+    r = run("formula", "conv2d", "output_size", "--padding", "same")  # PyTorch's: stride 1, a condition on S
+    assert r.returncode == 0 and r.stdout.strip() == "W"
     r = run("formula", "convtranspose2d", "output_shape", "--latex", "--dilation", "1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ("\\left(K, S \\left(H - 1\\right) + F + OP - 2 P, "

@@ -162,6 +162,32 @@ def test_force_still_refuses_home_root_and_the_current_folder(tmp_path, monkeypa
     assert docsgen.check_site_dir(work / "site", root, force=True) == (work / "site").resolve()
 
 
+@pytest.mark.parametrize("argv", [["docs", "build", "--site-dir", "{tmp}/site"], ["docs", "serve"]])
+def test_docs_without_mkdocs_names_the_extra(argv, monkeypatch, capsys, tmp_path):
+    """Without the `docs` extra: one line naming what to install (was: "internal error (a bug in symcnn)")."""
+    for name in ("mkdocs", "mkdocs.commands", "mkdocs.commands.build", "mkdocs.commands.serve", "mkdocs.config",
+                 "mkdocs.exceptions"):
+        monkeypatch.setitem(sys.modules, name, None)  # what `import mkdocs...` meets when it is not installed
+    monkeypatch.setattr(docsgen, "write", lambda *a, **k: pytest.fail("pages written although MkDocs is missing"))
+    status, _, err = run([a.format(tmp=tmp_path) for a in argv], capsys)
+    _one_line_error(status, err)
+    assert "MkDocs is not installed" in err and 'pip install -e ".[docs]"' in err and "internal error" not in err
+
+
+def test_docs_with_a_missing_mkdocs_plugin_names_the_extra(monkeypatch, tmp_path):
+    mkdocs_config = pytest.importorskip("mkdocs.config")
+    from mkdocs.exceptions import ConfigurationError
+
+    def missing(*args, **kwargs):
+        raise ConfigurationError("Aborted with 1 configuration errors!\n'plugins': The \"mkdocstrings\" plugin is "
+                                 "not installed")
+
+    monkeypatch.setattr(mkdocs_config, "load_config", missing)
+    with pytest.raises(sc.SymcnnError, match=r'mkdocstrings" plugin is not installed\); the `docs` extra installs '
+                                             r'its theme and plugins: pip install -e "\.\[docs\]"'):
+        docsgen._config(docsgen.find_root(), tmp_path / "site", True)
+
+
 def test_docs_serve_unknown_host_is_bad_input(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(docsgen, "serve", lambda **kw: calls.append(kw))

@@ -393,7 +393,7 @@ def test_counting_page_figures_are_computed_and_tables_are_clean():
     lambda: sc.Conv2d(3, 4, 3, padding="same"),
     lambda: sc.Conv2d(3, 4, 3, padding="valid"),
     lambda: sc.Conv1d(3, 4, 4, padding="same"),
-    lambda: sc.Conv2d(3, 4, 3, stride=2, padding="same"),  # SAME at stride 2: explicit padding in the twin
+    lambda: sc.Conv2d(3, 4, 3, stride=2, padding="tf_same"),  # SAME at stride 2: explicit padding in the twin
     lambda: sc.BatchNorm2d(3, track_running_stats=False),
     lambda: sc.BatchNorm2d(3, affine=False, track_running_stats=False),
 ], ids=["same", "valid", "same-1d", "same-stride2", "bn-batch-stats", "bn-batch-stats-no-affine"])

@@ -244,7 +244,7 @@ def test_receptive_field_notes_stay_an_ordered_bounded_set(blocks):
     ("layer", "shape", "out"),
     [
         (sc.Conv2d(3, 8, 3, padding="same"), (3, 10, 7), (8, 10, 7)),
-        (sc.Conv2d(3, 8, 4, stride=2, padding="same"), (3, 11, 10), (8, 6, 5)),
+        (sc.Conv2d(3, 8, 4, stride=2, padding="tf_same"), (3, 11, 10), (8, 6, 5)),
         (sc.Conv2d(3, 8, 3, padding="full"), (3, 2, 2), (8, 4, 4)),
         (sc.Conv2d(3, 8, 3, padding="valid"), (3, 5, 5), (8, 3, 3)),
         (sc.Conv2d(3, 8, 3, padding=((0, 1), (2, 0))), (3, 5, 5), (8, 4, 5)),

@@ -197,8 +197,17 @@ def test_group_norm_matches_torch(groups, channels, spatial, affine):
         with pytest.raises(SymcnnError, match="must divide"):
             sc.GroupNorm(groups, channels, affine=affine)
         return
-    a = sc.analyze(sc.GroupNorm(groups, channels, affine=affine), (channels, *spatial))
-    assert tuple(a.output_shape) == tuple(module(torch.zeros(2, channels, *spatial)).shape[1:])
+    layer, shape = sc.GroupNorm(groups, channels, affine=affine), (channels, *spatial)
+    batch = 1
+    try:
+        out = module(torch.zeros(1, channels, *spatial))
+    except ValueError as e:  # one value per group at batch 1: PyTorch refuses it (in eval mode too), so does symcnn
+        assert "Expected more than 1 value per channel" in str(e)
+        with pytest.raises(SymcnnError, match="statistics of a group need more than 1 value"):
+            sc.analyze(layer, shape)
+        batch, out = 2, module(torch.zeros(2, channels, *spatial))  # two samples: accepted by both
+    a = sc.analyze(layer, shape, batch=batch)
+    assert tuple(a.output_shape) == tuple(out.shape[1:])
     assert a.params == _numel(module)
     with pytest.raises(SymcnnError, match="channels"):
         sc.analyze(sc.GroupNorm(groups, channels), (channels + groups, *spatial))

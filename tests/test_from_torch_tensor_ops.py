@@ -176,8 +176,10 @@ def test_clamp_and_numbers_on_tensors_are_read_and_exported():
         assert torch.allclose(twin_module(x), module(x))
     with pytest.raises(SymcnnError, match="at least one of `min` and `max`"):
         sc.Clamp()
-    with pytest.raises(SymcnnError, match="divides by zero"):
-        sc.ScalarOp("div", 0)
+    # x / 0 is PyTorch's inf, not an error: accepted with the shape and cost of any divisor
+    zero = sc.ScalarOp("div", 0)
+    assert sc.analyze(zero, (3, H, W)).flops == sc.analyze(sc.ScalarOp("div", 2), (3, H, W)).flops == 3 * H * W
+    assert torch.isinf(sc.to_torch(zero)(torch.ones(1, 3, 2, 2))).all()
 
 
 def test_channel_layers_refuse_what_pytorch_refuses():

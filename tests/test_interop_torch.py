@@ -105,7 +105,10 @@ def _graph(*build):
 
 LAYERS = [
     (sc.Conv2d(4, 6, 3, stride=2, padding=((1, 2), (0, 1))), (4, 11, 12)),
-    (sc.Conv2d(4, 6, 4, stride=3, padding="same", dilation=2), (4, 11, 13)),
+    (sc.Conv2d(4, 6, 4, stride=3, padding="tf_same", dilation=2), (4, 11, 13)),
+    (sc.Conv2d(4, 6, 3, padding="tf_same"), (4, 6, 5)),  # TF's SAME at stride 1: PyTorch's "same"
+    (sc.Conv2d(4, 6, 4, stride=2, padding="same_lower"), (4, 9, 8)),  # ONNX's SAME_LOWER: the odd pixel first
+    (sc.Conv2d(4, 6, 5, padding="same", padding_mode="reflect"), (4, 6, 5)),  # PyTorch's "same" takes any mode
     (sc.Conv2d(4, 6, 4, padding="same"), (4, 10, 7)),
     (sc.Conv2d(4, 6, 3, padding="full", dilation=2, groups=2), (4, 6, 7)),
     (sc.Conv1d(4, 6, 3, padding=((2, 1),), padding_mode="reflect"), (4, 9)),
@@ -166,7 +169,7 @@ def test_shared_layer_is_one_module():
 
 def test_same_padding_module_pads_like_the_engine():
     """SAME at stride 2 pads per input size; the engine's closed form ceil(W/S) holds at each size."""
-    layer = sc.Conv1d(1, 1, 4, stride=2, padding="same")
+    layer = sc.Conv1d(1, 1, 4, stride=2, padding="tf_same")
     module = sc.to_torch(layer)
     a = sc.analyze(layer, (1, sc.W))
     for w in range(1, 12):
@@ -223,3 +226,14 @@ def test_symbolic_quantities_untouched():
         out = torch_figures(module, (3, h, w))
         assert out[0] == tuple(int(v) for v in a.subs(H=h, W=w).output_shape)
         assert out[2] == int(sympy.sympify(a.macs).xreplace({sc.H: h, sc.W: w}))
+
+
+def test_same_lower_module_puts_the_odd_pixel_first():
+    """ONNX's SAME_LOWER through to_torch: a kernel of two ones over ones pads (1, 0); tf_same pads (0, 1)."""
+    x = torch.ones(1, 1, 4)
+    for padding, expected in (("same_lower", [1.0, 2.0, 2.0, 2.0]), ("tf_same", [2.0, 2.0, 2.0, 1.0])):
+        module = sc.to_torch(sc.Conv1d(1, 1, 2, padding=padding, bias=False))
+        with torch.no_grad():
+            for w in module.parameters():
+                w.fill_(1.0)
+            assert module(x)[0, 0].tolist() == expected, padding

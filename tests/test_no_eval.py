@@ -11,7 +11,8 @@ import symcnn as sc
 
 _FUNCTIONS = [n for n in sc.__all__ if inspect.isfunction(getattr(sc, n))
               and inspect.signature(getattr(sc, n)).parameters]
-_STRICT = ["pretty", "latex", "conv_output_size", "effective_kernel", "same_padding", "pool_output_size",
+_STRICT = ["pretty", "latex", "conv_output_size", "effective_kernel", "same_padding", "torch_same_padding",
+           "pool_output_size",
            "adaptive_window_total", "adaptive_longest_window", "transposed_output_size", "floordiv", "ceildiv",
            "mod"]
 

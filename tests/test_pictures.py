@@ -108,7 +108,7 @@ def _layer_of(g):
     p = dict(g.params)
     if g.kind == "conv":
         pad = "full" if "P_l" in p and g.pads[0] == p["F"] - 1 and g.pads[0] == g.pads[1] and "S" not in p else \
-            ("same" if "P_l" in p else p.get("P", 0))
+            ("tf_same" if "P_l" in p else p.get("P", 0))
         return sc.Conv2d(1, 1, p["F"], stride=p.get("S", 1), padding=pad, dilation=p.get("D", 1))
     if g.kind == "transposed":
         return sc.ConvTranspose2d(1, 1, p["F"], stride=p["S"], padding=p["P"], output_padding=p["O_p"],
@@ -124,7 +124,7 @@ def test_page_grids_agree_with_reference_and_engine(anchor):
 
 def test_same_split_puts_the_odd_pixel_at_the_end():
     g = dict(CASES)["same-split"]()
-    layer = sc.Conv2d(1, 1, 3, stride=2, padding="same")
+    layer = sc.Conv2d(1, 1, 3, stride=2, padding="tf_same")
     assert g.pads == tuple(int(v) for v in layer.pads((6, 6))[0]) == (0, 1)
     check_grid(g, layer)
 

@@ -51,7 +51,6 @@ def test_from_torch_keeps_inplace_so_training_refuses_what_pytorch_fails_on():
         sc.training(sc.from_torch(m, (1, sc.H, sc.W)), (1, sc.H, sc.W), device="cpu")
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5")
 def test_checkpoint_a_from_torch_block_with_a_functional_add():
     torch = pytest.importorskip("torch")
     nn = torch.nn

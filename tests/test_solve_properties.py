@@ -38,7 +38,7 @@ def stacks(draw):
             pad, dil = draw(st.integers(0, 2)), draw(st.integers(1, 2))
             layers.append(sc.Conv1d(1, 1, k, stride=s, padding=pad, dilation=dil))
         elif kind == "same":
-            layers.append(sc.Conv1d(1, 1, k, stride=s, padding="same"))
+            layers.append(sc.Conv1d(1, 1, k, stride=s, padding="tf_same"))
         elif kind in ("maxpool", "avgpool"):
             pool = sc.MaxPool1d if kind == "maxpool" else sc.AvgPool1d
             layers.append(pool(k, stride=s, padding=draw(st.integers(0, k // 2)), ceil_mode=draw(st.booleans())))
@@ -52,7 +52,7 @@ def stacks(draw):
 
 @PROPS
 @given(stacks(), st.booleans())
-@example(sc.Sequential(sc.Conv1d(1, 1, 3, 2, "same"), sc.Upsample(scale_factor=0.5)), True)  # issue 13, item 3
+@example(sc.Sequential(sc.Conv1d(1, 1, 3, 2, "tf_same"), sc.Upsample(scale_factor=0.5)), True)  # issue 13, item 3
 @example(sc.Sequential(sc.Conv1d(1, 1, 3), sc.Upsample(scale_factor=Fraction(2, 3))), False)
 @example(sc.Sequential(sc.MaxPool1d(3, 2, 1, ceil_mode=True), sc.Upsample(scale_factor=0.25)), True)
 def test_valid_and_exact_sizes_equal_brute_force(net, exact):
@@ -76,7 +76,7 @@ def build(spec, values):
         if kind == "conv":
             layers.append(sc.Conv1d(1, 1, a["k"], stride=a["s"], padding=a["p"]))
         elif kind == "same":
-            layers.append(sc.Conv1d(1, 1, a["k"], stride=a["s"], padding="same"))
+            layers.append(sc.Conv1d(1, 1, a["k"], stride=a["s"], padding="tf_same"))
         elif kind == "pool":
             layers.append(sc.MaxPool1d(a["k"], stride=a["s"], ceil_mode=True))
         else:

@@ -26,7 +26,7 @@ def exact_brute(net, size: int) -> bool:
                 return False
         elif isinstance(lay, (sc.Conv1d, sc.MaxPool1d, sc.AvgPool1d)):
             s = int(lay.stride[0])
-            if getattr(lay, "padding", None) == "same":
+            if getattr(lay, "padding", None) == "tf_same":
                 ok = w % s == 0
             else:
                 pads = lay.pads((w,)) if isinstance(lay, sc.Conv1d) else lay.padding
@@ -42,7 +42,7 @@ def exact_brute(net, size: int) -> bool:
 
 def test_exact_sizes_of_same_stride_then_fractional_upsample():
     """4 -> 2 -> 1 loses nothing; the merged floor floor((L + 1)/4) carries SAME's ceil offset (was: none)."""
-    net = sc.Sequential(sc.Conv1d(1, 1, 3, 2, "same"), sc.Upsample(scale_factor=0.5))
+    net = sc.Sequential(sc.Conv1d(1, 1, 3, 2, "tf_same"), sc.Upsample(scale_factor=0.5))
     r = valid_input_sizes(net, between=(1, 40), exact=True)
     assert 4 in list(r)
     assert list(r) == [w for w in range(1, 41) if exact_brute(net, w)]
@@ -92,7 +92,7 @@ def test_valid_input_sizes_near_int64():
 # --- crashes ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("padding", ["same", "valid", "full"])
+@pytest.mark.parametrize("padding", ["tf_same", "valid", "full"])
 def test_mirror_output_padding_with_string_padding(padding):
     enc = sc.Sequential(sc.Conv1d(1, 1, 3, stride=2, padding=padding))
     dec = sc.Sequential(sc.ConvTranspose1d(1, 1, 3, stride=2, padding=1))
@@ -108,7 +108,7 @@ def test_mirror_output_padding_with_string_padding(padding):
 
 
 def test_mirror_output_padding_refuses_an_impossible_value():
-    enc = sc.Sequential(sc.Conv1d(1, 1, 3, stride=2, padding="same"))
+    enc = sc.Sequential(sc.Conv1d(1, 1, 3, stride=2, padding="tf_same"))
     dec = sc.Sequential(sc.ConvTranspose1d(1, 1, 3, stride=2))
     r = mirror_output_padding(enc, dec, (1, sc.L))
     with pytest.raises(SymcnnError, match=r"cannot restore .* L=5: it would need `output_padding`=-2 on axis 0, "
@@ -207,6 +207,6 @@ def test_solve_misses_no_solution_behind_a_symbolic_same_stride():
     """Found by test_solve_properties with more examples: F1 = 2 was missed because the symbolic output size was
     floor(5/(2*S0)) - F1/2 + 3/2, i.e. 5/2 at S0 = 1, F1 = 2 (the numeric analysis gives 3): issue 13 item 1."""
     s0, f1 = sc.symbols("S0 F1")
-    net = sc.Sequential(sc.Conv1d(1, 1, 1, stride=s0, padding="same"), sc.Conv1d(1, 1, f1, stride=2))
+    net = sc.Sequential(sc.Conv1d(1, 1, 1, stride=s0, padding="tf_same"), sc.Conv1d(1, 1, f1, stride=2))
     r = solve(net, (1, 6), (1, 3), bounds={s0: (1, 1), f1: (1, 2)})
     assert [s[f1] for s in r] == [1, 2]

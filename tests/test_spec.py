@@ -321,11 +321,11 @@ def test_string_options_and_booleans():
     a = sc.analyze(*load_spec("""
 input: [3, H, W]
 layers:
-  - Conv2d: [3, 8, 3, {stride: 2, padding: same, bias: false}]
+  - Conv2d: [3, 8, 3, {stride: 2, padding: tf_same, bias: false}]
   - MaxPool2d: {kernel_size: 3, stride: 2, ceil_mode: true}
 """))
     assert a.layers[0].params == 8 * 27
-    assert a.layers[1].layer.ceil_mode is True and a.layers[0].layer.padding == "same"
+    assert a.layers[1].layer.ceil_mode is True and a.layers[0].layer.padding == "tf_same"
     # SAME at stride 2: ceil(W/2); then ceil((w - 3)/2) + 1 (ceil mode; floor mode would give 1 and 3)
     assert [a.subs(H=w, W=w).output_shape[2] for w in (8, 16)] == [2, 4]
 

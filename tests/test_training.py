@@ -264,3 +264,56 @@ def test_the_cli_prints_training_cost_and_the_largest_batch(capsys):
     assert main(["train-cost", "resnet18", "--memory", "1GiB"]) == 2
     assert "--memory needs a numeric input shape" in capsys.readouterr().err
     assert main(["train-cost", "resnet18", "--optimizer", "lion"]) == 2
+
+
+def test_subs_of_the_batch_when_the_cost_does_not_depend_on_it():
+    """A cost without B (a view: nothing saved, nothing computed) still takes B=2 (was: "not a symbol")."""
+    t = training(sc.Flatten(), (3, 4))
+    assert t.total_bytes == t.flops == 0 and B in t.free_symbols
+    n = t.subs(B=2)
+    assert n.batch == 2 and n.total_bytes == 0
+    with pytest.raises(sc.SymcnnError, match="`Q` is not a symbol of this training cost"):
+        t.subs(Q=2)
+
+
+def _linear_bn():
+    return sc.Sequential(sc.Linear(3, 4), sc.BatchNorm1d(4))
+
+
+def test_batch_norm_in_training_needs_more_than_one_value_per_channel():
+    """PyTorch's batch_norm refuses one value per channel in training mode (batch 1 after a Linear); eval mode
+    (analyze) uses the running statistics and takes it."""
+    assert sc.analyze(_linear_bn(), (3,)).output_shape == (4,)
+    t = training(_linear_bn(), (3,))
+    assert [str(c) for c in t.conditions] == ["B >= 2"]
+    assert t.subs(B=2).conditions == ()
+    msg = r"layer 1 '1'.*more than 1 value per channel.*Expected more than 1 value per channel when training"
+    with pytest.raises(sc.SymcnnError, match=msg + r".*false for B=1"):
+        t.subs(B=1)
+    with pytest.raises(sc.SymcnnError, match=r"\(BatchNorm1d\(4\)\) with input \(4,\) at batch 1: in training mode "
+                                             "the batch statistics need more than 1 value"):
+        training(_linear_bn(), (3,), batch=1)
+    assert training(sc.Sequential(sc.Conv2d(3, 4, 1), sc.BatchNorm2d(4)), (3, 1, 2), batch=1).conditions == ()
+    t = training(sc.Sequential(sc.Conv2d(3, 4, 1), sc.BatchNorm2d(4)), (3, H, W))
+    assert [str(c) for c in t.conditions] == ["B*H*W >= 2"]
+    # the largest batch that fits is 1, which the BatchNorm refuses
+    one = int(training(_linear_bn(), (3,), batch=1 + 1).total_bytes) - 1
+    assert max_batch(_linear_bn(), (3,), memory="1 MiB") > 2
+    with pytest.raises(sc.SymcnnError, match="max_batch: the largest batch that fits is 1, but layer 1"):
+        max_batch(_linear_bn(), (3,), memory=one)
+    assert max_input_size(sc.Sequential(sc.Conv2d(3, 4, 1), sc.BatchNorm2d(4)), batch=1, memory="1 MiB") > 1
+
+
+def test_group_norm_needs_more_than_one_value_per_group_at_its_batch():
+    layer = sc.GroupNorm(4, 4)
+    with pytest.raises(sc.SymcnnError, match=r"layer 0 'GroupNorm' \(GroupNorm\(4, 4\)\) with input \(4, 1, 1\) "
+                                             r"at batch 1: the statistics of a group need more than 1 value"):
+        sc.analyze(layer, (4, 1, 1))
+    assert sc.analyze(layer, (4, 1, 1), batch=2).output_shape == (4, 1, 1)
+    assert sc.analyze(sc.GroupNorm(2, 4), (4, 1, 1)).output_shape == (4, 1, 1)
+    a = sc.analyze(layer, (4, H, 1))
+    assert [str(c) for c in a.conditions] == ["H >= 2"]
+    with pytest.raises(sc.SymcnnError, match="statistics of a group need more than 1 value.*false for H=1"):
+        a.subs(H=1)
+    t = training(layer, (4, 1, 1))  # training counts B samples: B >= 2 is a condition, not a refusal
+    assert [str(c) for c in t.conditions] == ["B >= 2"]

@@ -225,7 +225,7 @@ def _kinds_net():
     x = sc.Input()
     y = sc.Conv2d(3, 8, 4, padding="same")(x)                   # even kernel: PyTorch pads asymmetrically
     y = sc.ReflectionPad2d(1)(sc.GELU()(y))
-    y = sc.Conv2d(8, 8, 3, stride=2, padding="same", groups=2)(y)  # strided SAME: an explicit zero pad
+    y = sc.Conv2d(8, 8, 3, stride=2, padding="tf_same", groups=2)(y)  # strided SAME: an explicit zero pad
     a = sc.Sigmoid()(sc.PReLU(8)(y))
     b = sc.LeakyReLU(0.1, inplace=True)(sc.SiLU(inplace=True)(sc.ScalarOp("mul", 0.5)(y)))
     y = sc.Mul()(a, b)
@@ -317,3 +317,27 @@ def test_random_networks_match_pytorch(net, h, w, batch, frozen, autocast):
     flops, saved = measure(twin(sc.to_torch(net), frozen=names), (3, h, w), batch, autocast=autocast)
     assert cost.flops == flops
     assert cost.saved_activation_bytes == saved
+
+
+def test_checkpointed_from_torch_block_with_a_functional_add_matches_pytorch():
+    """Review finding 5: the block's `x + identity` is a function (fx node 'add', not under '1'); from_torch
+    records the module it was called in, so the segment '1' holds it and the recomputation matches PyTorch's."""
+    nn = torch.nn
+
+    class Res(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.conv(x) + x)
+
+    torch.manual_seed(0)
+    source = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sequential(Res()), nn.Conv2d(4, 4, 3))
+    graph = sc.from_torch(source, (3, sc.H, sc.W))
+    cost = sc.training(graph, (3, sc.H, sc.W), device="cpu", checkpoint=["1"])
+    assert cost["add"].checkpointed == "1" and cost.recompute_flops != 0
+    flops, saved = measure(twin(source, checkpoint=("1",)), (3, 9, 10), 2)
+    values = {B: 2, sc.H: 9, sc.W: 10}
+    assert (cost.flops.xreplace(values), cost.saved_activation_bytes.xreplace(values)) == (flops, saved)

@@ -120,6 +120,23 @@ def _input_shape(input_shape) -> tuple[Shape, list[Condition]]:
     return Shape(tuple(out)), conds
 
 
+def batch_conditions(calls, batch, *, training: bool) -> list[Condition]:
+    """The checks of each call (or record) that count the batch (:meth:`Layer.batch_conditions`) at ``batch``:
+    a false one is refused at once, naming the layer; an undecided one is returned as a condition."""
+    out = []
+    for call in calls:
+        for relation, message in call.layer.batch_conditions(call.input_shapes, batch, training):
+            verdict = decide(relation)
+            if verdict is True:
+                continue
+            where = f"layer {call.index} '{call.name}'"
+            if verdict is False:
+                shown = ", ".join(fmt(tuple(s)) for s in call.input_shapes)
+                raise SymcnnError(f"{where} ({call.layer!r}) with input {shown} at batch {fmt(batch)}: {message}")
+            out.append(Condition(normalize(relation), message, where))
+    return out
+
+
 def analyze(model, input_shape, *, batch=1) -> Analysis:
     """Analyse ``model`` (a layer, ``Sequential`` or ``Graph``) on inputs of ``input_shape``.
 
@@ -132,11 +149,23 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
         An :class:`Analysis` with the output shape, per-layer records, totals, the receptive field and the
         conditions that stay symbolic.
     """
+    return _analyze(model, input_shape, batch, batch_checks=True)
+
+
+def analyze_sample(model, input_shape) -> Analysis:
+    """:func:`analyze` at batch 1 without the checks that count the batch (:func:`batch_conditions`), for a
+    caller that checks them at its own batch (:func:`symcnn.training`)."""
+    return _analyze(model, input_shape, 1, batch_checks=False)
+
+
+def _analyze(model, input_shape, batch, *, batch_checks: bool) -> Analysis:
     shape, conditions = _input_shape(input_shape)
     batch = to_expr("analyze", "batch", batch, minimum=1)
     calls, out = trace(model, shape)
     if out < 0:
         raise SymcnnError("analyze: the model has no layers")
+    if batch_checks:
+        conditions.extend(batch_conditions(calls, batch, training=False))
     states: list[tuple[AxisState, ...]] = []
     aligned: list[bool | None] = []
     notes: list[tuple[str, ...]] = []

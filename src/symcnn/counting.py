@@ -229,9 +229,10 @@ class _Fvcore(_FvcoreCalls, _Rules):
 
     def _count__ConvNd(self, rec):
         """`conv_flop_count`: ``batch * prod(weight shape) * prod(output spatial)``; bias ignored. A convolution
-        with a *string* padding (PyTorch ``padding="same"`` at stride 1, ``padding="valid"``) runs as
+        with a *string* padding (PyTorch ``padding="same"``, ``"tf_same"`` at stride 1, ``padding="valid"``) runs as
         `aten::_convolution_mode`, which fvcore has no handle for: it counts 0 (with a warning)."""
-        if rec.layer.padding == "valid" or (rec.layer.padding == "same" and all(s == 1 for s in rec.layer.stride)):
+        if rec.layer.padding in ("valid", "same") or (rec.layer.padding == "tf_same"
+                                                      and all(s == 1 for s in rec.layer.stride)):
             return 0
         return rec.macs
 

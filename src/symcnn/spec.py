@@ -26,7 +26,9 @@ Each layer entry is a layer type (a string when it takes no arguments) or a mapp
 type key whose value is the arguments (a list of positional arguments optionally ending with a mapping of
 keywords, a mapping of keywords, or a single value), plus optional ``name`` and ``from``. A string argument is a
 size expression (``padding: p`` is the symbol ``p``), except the values of ``padding_mode``, ``mode``,
-``approximate`` and ``name``, and ``padding: same``/``valid``/``full`` (:func:`is_word_argument`). Top-level keys:
+``approximate`` and ``name``, and the padding modes ``padding: same``/``valid`` (PyTorch's: ``same`` at stride 1
+only) and ``tf_same``/``same_lower``/``full`` (TensorFlow's SAME at any stride, ONNX's SAME_LOWER, full padding;
+:func:`is_word_argument`). Top-level keys:
 ``name``, ``description``, ``input``, ``layers`` and ``output`` (the name of the output layer; default the
 last). TOML uses the same structure (``[[layers]]`` tables or an inline array). Errors name the file, the line
 (YAML) and the field path.
@@ -72,7 +74,7 @@ _TOP_KEYS = ("name", "description", "input", "layers", "output")
 _ENTRY_KEYS = ("name", "from")
 #: arguments whose values are always strings (modes, names), and the words `padding` may be instead of a size
 _STRING_PARAMS = ("padding_mode", "mode", "approximate", "name")
-PADDING_WORDS = ("same", "valid", "full")
+PADDING_WORDS = ("same", "valid", "tf_same", "same_lower", "full")
 _LAYER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _EXAMPLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}

@@ -35,7 +35,8 @@ EPILOG = f"""    symcnn summary vgg16                                  # per-lay
 User-typed values (shapes, substitutions, layer arguments) are parsed by a whitelist grammar (integers,
 symbol names, + - * / // % **, parentheses, floor/ceil/min/max/mod), never by ``eval``/``sympify``;
 one expression may use at most {MAX_SYMBOLS} distinct symbols and expand to at most {MAX_TERMS} terms.
-A word given for --padding is a mode only if it is same, valid or full (--padding p is the symbol p).
+A word given for --padding is a mode only if it is same or valid (PyTorch's; same needs stride 1), tf_same
+(TensorFlow's SAME, any stride), same_lower or full (--padding p is the symbol p).
 Exit status: 0 on success; 2 on bad input (one line on stderr, no traceback); 1 when a re-run check fails,
 or on an internal error (a bug in symcnn: one line on stderr naming the exception, no traceback unless the
 environment variable SYMCNN_DEBUG=1 is set).
@@ -55,7 +56,7 @@ def _add_layer_options(p) -> None:
     g.add_argument("--out-channels", dest="out_channels", metavar="V")
     g.add_argument("--kernel", "--kernel-size", dest="kernel_size", metavar="V")
     g.add_argument("--stride", metavar="V")
-    g.add_argument("--padding", metavar="V", help="a size, or same / valid / full")
+    g.add_argument("--padding", metavar="V", help="a size, or same / valid (PyTorch's) / tf_same / same_lower / full")
     g.add_argument("--dilation", metavar="V")
     g.add_argument("--groups", metavar="V")
     g.add_argument("--output-padding", dest="output_padding", metavar="V")
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--totals", action="store_true", help="totals only, no per-layer rows")
 
     f = _sub(sub, "formula", "the closed form of one quantity of one layer (arguments default to symbols)",
-             "  symcnn formula conv2d output_size\n  symcnn formula conv2d output_size --stride 2 --padding same\n"
+             "  symcnn formula conv2d output_size\n  symcnn formula conv2d output_size --stride 2 --padding tf_same\n"
              "  symcnn formula convtranspose2d output_shape --latex\n  symcnn formula maxpool2d constraints\n"
              "  symcnn formula conv2d macs --kernel 3 --input 64xHxW")
     f.add_argument("layer", help="a layer name, e.g. conv2d, convtranspose2d, maxpool2d, linear")

@@ -72,7 +72,7 @@ def same_padding() -> Derivation:
              r"$\lfloor (W - F_{\mathrm{eff}})/S \rfloor + 1 \le \lfloor (W - 1)/S \rfloor + 1 = O$.", None),
             (r"With $W = Sq + r$: $r = 0$ gives $O = q$ and $T = \max(F_{\mathrm{eff}} - S, 0)$; $r \ge 1$ gives "
              r"$O = q + 1$ and $T = \max(F_{\mathrm{eff}} - r, 0)$ (TensorFlow's form).", eq(T, piecewise)),
-            (r"SAME_UPPER (TensorFlow, ONNX, PyTorch) pads $\lfloor T/2 \rfloor$ on the left and "
+            (r"SAME_UPPER (TensorFlow, ONNX; symcnn's padding='tf_same') pads $\lfloor T/2 \rfloor$ on the left and "
              r"$T - \lfloor T/2 \rfloor$ on the right; SAME_LOWER swaps them.", eq(Pl, floordiv(T, 2))),
             (r"PyTorch's padding='same' (stride 1 only) keeps $O = W$ with $T = D(F - 1)$, split the same way.",
              eq(sympy.Symbol("T_1"), D * (F - 1))),
@@ -94,6 +94,8 @@ def same_padding() -> Derivation:
                      floordiv(left + right, 2)),
             identity("at stride 1 the engine's total is $D(F - 1)$ (PyTorch's 'same')", (left + right).subs(S, 1),
                      D * (F - 1)),
+            identity("at stride 1 the engine's left padding is that of PyTorch's 'same' (its own formula, "
+                     r"$\lfloor D(F - 1)/2 \rfloor$)", left.subs(S, 1), _conv.torch_same_padding(F, D)[0]),
         ],
         checks=[
             Compare("engine left padding vs half the minimal total found by search", STD_NOPAD, left,

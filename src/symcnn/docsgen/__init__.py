@@ -275,11 +275,32 @@ def _replace_site(site: pathlib.Path, built: pathlib.Path, root: pathlib.Path, f
     (site / SITE_MARKER).write_text("\n".join([_MARKER_HEADER, *wrote]) + "\n", encoding="utf-8")
 
 
+#: how to install what the site needs besides symcnn (MkDocs, its theme and plugins): the ``docs`` extra
+DOCS_EXTRA = 'pip install -e ".[docs]" (in a checkout; or pip install "symcnn[docs]")'
+
+
+def _mkdocs(what: str):
+    """``mkdocs.commands.<what>`` and MkDocs' exceptions, or an error naming the extra that installs them."""
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    try:
+        command = importlib.import_module(f"mkdocs.commands.{what}")
+        exceptions = importlib.import_module("mkdocs.exceptions")
+    except ImportError as e:
+        raise SymcnnError(f"docs: MkDocs is not installed ({e}); the site needs the `docs` extra: {DOCS_EXTRA}") \
+            from None
+    return getattr(command, what), exceptions
+
+
 def _config(root: pathlib.Path, site_dir, strict: bool, **extra):
     from mkdocs.config import load_config
+    from mkdocs.exceptions import ConfigurationError
 
-    return load_config(str(root / "mkdocs.yml"), site_dir=str(pathlib.Path(site_dir).resolve()), strict=strict,
-                       **extra)
+    try:
+        return load_config(str(root / "mkdocs.yml"), site_dir=str(pathlib.Path(site_dir).resolve()), strict=strict,
+                           **extra)
+    except ConfigurationError as e:  # a theme or plugin of mkdocs.yml is not installed
+        raise SymcnnError(f"docs: mkdocs.yml does not load ({' '.join(str(e).split())}); the `docs` extra installs "
+                          f"its theme and plugins: {DOCS_EXTRA}") from None
 
 
 def build(site_dir="site", strict=True, *, force=False, cli=None, pages=None) -> pathlib.Path:
@@ -288,12 +309,7 @@ def build(site_dir="site", strict=True, *, force=False, cli=None, pages=None) ->
     or earlier symcnn site folder (:func:`check_site_dir`; ``force=True`` replaces any folder's contents).
     ``cli`` runs the command line for the CLI page (module docstring); ``pages`` is what :func:`render`
     returned, when the caller has it already."""
-    import os
-
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.exceptions import Abort
-
+    mkdocs_build, exceptions = _mkdocs("build")
     root = find_root()
     site = pathlib.Path(site_dir)
     site = check_site_dir(site if site.is_absolute() else root / site, root, force)
@@ -304,7 +320,7 @@ def build(site_dir="site", strict=True, *, force=False, cli=None, pages=None) ->
         os.chdir(root)  # mkdocs resolves docs_dir and the snippets base path from the cwd / config file
         try:
             mkdocs_build(_config(root, built, strict))
-        except Abort as e:  # strict mode turned warnings (logged above) into a failure
+        except exceptions.Abort as e:  # strict mode turned warnings (logged above) into a failure
             raise SymcnnError(f"docs: mkdocs build failed: {e.message}") from None
         finally:
             os.chdir(cwd)
@@ -316,15 +332,15 @@ def build(site_dir="site", strict=True, *, force=False, cli=None, pages=None) ->
 def serve(host="127.0.0.1", port=8000, *, cli=None):
     """Generate the pages, then serve the site with MkDocs' live server on ``host:port``. ``cli`` runs the
     command line for the CLI page (module docstring)."""
-    import os
-
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    from mkdocs.commands.serve import serve as mkdocs_serve
-
+    mkdocs_serve, exceptions = _mkdocs("serve")
     root = find_root()
     write(root, cli=cli)
     os.chdir(root)
-    mkdocs_serve(config_file=str(root / "mkdocs.yml"), dev_addr=f"{host}:{port}", livereload=False)
+    try:
+        mkdocs_serve(config_file=str(root / "mkdocs.yml"), dev_addr=f"{host}:{port}", livereload=False)
+    except exceptions.ConfigurationError as e:  # a theme or plugin of mkdocs.yml is not installed
+        raise SymcnnError(f"docs: mkdocs.yml does not load ({' '.join(str(e).split())}); the `docs` extra installs "
+                          f"its theme and plugins: {DOCS_EXTRA}") from None
 
 
 def main(argv: list[str] | None = None, cli=None) -> int:

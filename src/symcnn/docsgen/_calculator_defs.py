@@ -186,9 +186,9 @@ def layer_axes(layer) -> tuple[str, ...]:
 
 
 _SAME = Calculator(
-    "conv2d_same", "Conv2d, padding=\"same\" (TensorFlow / ONNX SAME_UPPER)",
+    "conv2d_same", "Conv2d, padding=\"tf_same\" (TensorFlow SAME / ONNX SAME_UPPER)",
     tuple(r for r in _conv_rows(("H", "W")) if r.symbol != "P"),
-    lambda v: L.Conv2d(v["C"], v["K"], _ax(v, "F", "HW"), stride=_ax(v, "S", "HW"), padding="same",
+    lambda v: L.Conv2d(v["C"], v["K"], _ax(v, "F", "HW"), stride=_ax(v, "S", "HW"), padding="tf_same",
                        dilation=_ax(v, "D", "HW"), groups=v["G"], bias=v["bias"]),
     lambda v: (v["C"], *_ax(v, "X", "HW")),
     ("params", "macs"), (_BIAS,), _same_extras,

@@ -16,8 +16,10 @@ def _groups(page: Page) -> list[tuple[str, str, tuple[str, ...]]]:
     return [
         ("Convolution", "`Conv1d`, `Conv2d`, `Conv3d` with per-axis kernel F, stride S, padding P and dilation D, "
          "groups G and bias.", ("conv2d", "conv1d", "conv3d")),
-        ("SAME padding", "TensorFlow / ONNX `SAME_UPPER` at any stride: the output size is "
-         f"{page.inline(ceildiv(x, s))} and the total padding is split with the odd pixel on the right (bottom).",
+        ("SAME padding", "`padding=\"tf_same\"`: TensorFlow's SAME (ONNX `SAME_UPPER`) at any stride: the output "
+         f"size is {page.inline(ceildiv(x, s))} and the total padding is split with the odd pixel on the right "
+         "(bottom). At stride 1 it is PyTorch's `padding=\"same\"`, which PyTorch (and symcnn) refuse at any "
+         "other stride.",
          ("conv2d_same",)),
         ("Transposed convolution", "`ConvTranspose1d/2d/3d` with output_padding, dilation and groups; MACs are "
          "counted per input pixel.", ("conv_transpose2d", "conv_transpose1d", "conv_transpose3d")),

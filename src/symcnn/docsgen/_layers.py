@@ -70,13 +70,19 @@ _CONV = {"output": "conv_output_size", "params": "conv_params", "macs": "conv_ma
 FAMILIES: tuple[Family, ...] = (
     Family(
         "conv", "Convolution", "symcnn/layers/conv.py",
-        "`Conv1d`, `Conv2d`, `Conv3d` with PyTorch's arguments; `padding` may also be `\"same\"` (TensorFlow / "
-        "ONNX SAME_UPPER at any stride), `\"full\"` or `\"valid\"`.",
+        "`Conv1d`, `Conv2d`, `Conv3d` with PyTorch's arguments; `padding` may also be PyTorch's `\"same\"` "
+        "(stride 1 only, as in PyTorch) or `\"valid\"`, or symcnn's `\"tf_same\"` (TensorFlow's SAME, ONNX "
+        "SAME_UPPER, at any stride), `\"same_lower\"` (ONNX SAME_LOWER) or `\"full\"`.",
         (
             Case("Conv2d: kernel, stride, padding, dilation", lambda: L.Conv2d(C, K, F, stride=S, padding=P,
                  dilation=D), (C, H, W), {"C": 3, "K": 64, "F": 7, "S": 2, "P": 3, "D": 1, "H": 224, "W": 224},
                  _CONV),
-            Case("Conv2d, padding=\"same\"", lambda: L.Conv2d(C, K, F, stride=S, padding="same"), (C, H, W),
+            Case("Conv2d, padding=\"same\" (PyTorch's: stride 1)", lambda: L.Conv2d(C, K, F, padding="same",
+                 dilation=D), (C, H, W), {"C": 3, "K": 32, "F": 4, "D": 1, "H": 10, "W": 10},
+                 {**_CONV, "output": "same_padding"},
+                 "An even kernel: PyTorch pads 1 pixel on the left and 2 on the right; a stride other than 1 is "
+                 "refused, as PyTorch refuses it."),
+            Case("Conv2d, padding=\"tf_same\"", lambda: L.Conv2d(C, K, F, stride=S, padding="tf_same"), (C, H, W),
                  {"C": 3, "K": 32, "F": 3, "S": 2, "H": 225, "W": 225},
                  {**_CONV, "output": "same_padding"}),
             Case("Conv2d, padding=\"full\"", lambda: L.Conv2d(C, K, F, padding="full"), (C, H, W),

@@ -98,7 +98,8 @@ def _kinds(size: int, lo: int, hi: int, pl: int, pr: int) -> tuple[tuple[str, ..
 
 def conv_grid(size: int, kernel: int, stride: int = 1, padding: int | str = 0, dilation: int = 1,
               title: str = "") -> Grid:
-    """A convolution's windows (``padding`` an int, ``"same"`` or ``"full"``), from ``reference.windows_1d``."""
+    """A convolution's windows (``padding`` an int or a string mode such as ``"tf_same"`` or ``"full"``), from
+    ``reference.windows_1d``."""
     layer = Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation)
     pl, pr = (int(v) for v in layer.pads((size, size))[0])
     starts = reference.windows_1d(size, kernel, stride, pl, pr, dilation)
@@ -173,7 +174,7 @@ CASES = (
     ("full-padding", lambda: conv_grid(5, 3, padding="full", title="Full padding, unit stride")),
     ("strided", lambda: conv_grid(5, 3, stride=2, padding=1, title="Stride 2, padding 1")),
     ("dilated", lambda: conv_grid(7, 3, dilation=2, title="Dilation 2 (atrous)")),
-    ("same-split", lambda: conv_grid(6, 3, stride=2, padding="same",
+    ("same-split", lambda: conv_grid(6, 3, stride=2, padding="tf_same",
                                      title="SAME at stride 2: the odd padding pixel goes at the end")),
     ("transposed", lambda: transposed_grid(3, 3, stride=2, padding=1, output_padding=1,
                                            title="Transposed: stride 2, padding 1, output_padding 1")),

@@ -28,7 +28,8 @@ _TEXT = {
     "strided": "The window jumps S cells; positions whose window would leave the padded input are dropped, "
                "hence the floor.",
     "dilated": "The kernel's taps are D cells apart: an effective kernel of D·(F − 1) + 1 cells with F taps.",
-    "same-split": "SAME (TensorFlow, ONNX SAME_UPPER, PyTorch \"same\" at stride 1) makes the output ⌈W/S⌉ and pads "
+    "same-split": "SAME (padding=\"tf_same\": TensorFlow, ONNX SAME_UPPER; PyTorch's \"same\" at stride 1 only) "
+                  "makes the output ⌈W/S⌉ and pads "
                   "the total needed, putting the odd pixel at the end: here 0 cells at the top and left, 1 at the "
                   "bottom and right.",
     "transposed": "A transposed convolution is drawn as the convolution it equals: S − 1 zeros between inputs "

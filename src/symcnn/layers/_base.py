@@ -269,6 +269,13 @@ class Layer:
     def infer(self, *input_shapes: Shape) -> LayerResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def batch_conditions(self, input_shapes: tuple[Shape, ...], batch, training: bool) -> tuple:
+        """PyTorch's checks that count the batch dimension, which :meth:`infer` does not see: ``(relation,
+        message)`` pairs that must hold for ``batch`` samples, in training mode or not (a norm's statistics
+        need more than one value). :func:`symcnn.analyze` checks them at its batch, :func:`symcnn.training` at
+        its own. None for most layers."""
+        return ()
+
     def __call__(self, *inputs, name: str | None = None):
         """Functional API: apply the layer to graph nodes (see :class:`symcnn.Input`).
 

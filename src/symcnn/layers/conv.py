@@ -4,10 +4,16 @@ Per spatial axis, with effective kernel ``F_eff = D*(F - 1) + 1`` and paddings `
 
     O = floor((W + P_l + P_r - F_eff) / S) + 1            (PyTorch: P_l = P_r = P)
 
-``padding="same"`` follows TensorFlow / ONNX SAME_UPPER at any stride: ``O = ceil(W/S)`` with total padding
-``max((O - 1)*S + F_eff - W, 0)``, the odd pixel at the end (identical to PyTorch's ``"same"`` at stride 1);
-``"same_lower"`` is ONNX's SAME_LOWER (the same size, the odd pixel at the start).
-``"full"`` pads ``F_eff - 1`` per side, ``"valid"`` pads nothing.
+The padding strings: ``"same"`` and ``"valid"`` are PyTorch's and behave exactly as in PyTorch. ``"same"``
+keeps ``O = W`` at stride 1 only (PyTorch refuses it for strided convolutions) with total padding
+``D*(F - 1)``, ``total // 2`` on the left and the extra pixel on the right (``_reversed_padding_repeated_twice``
+in ``torch/nn/modules/conv.py``); it takes any ``padding_mode``. ``"valid"`` pads nothing.
+``"tf_same"`` is TensorFlow's SAME (ONNX SAME_UPPER) at any stride: ``O = ceil(W/S)`` with total padding
+``max((O - 1)*S + F_eff - W, 0)``, the odd pixel at the end (identical to ``"same"`` at stride 1);
+``"same_lower"`` is ONNX's SAME_LOWER (the same size, the odd pixel at the start); ``"full"`` pads
+``F_eff - 1`` per side. These three are symcnn's own spellings (PyTorch has no such string) and need
+``padding_mode="zeros"``. A negative padding is refused with ``padding_mode="zeros"`` and crops with the other
+modes (PyTorch pads those with ``F.pad``, which crops), as in PyTorch.
 
 Costs (batch 1, ``n = (C_in/G) * prod(F)`` weights per output, ``prod(O)`` output positions)::
 
@@ -45,6 +51,7 @@ __all__ = [
     "conv_output_size",
     "effective_kernel",
     "same_padding",
+    "torch_same_padding",
     "normalize_padding",
 ]
 
@@ -81,7 +88,7 @@ def conv_output_size(size, kernel, stride=1, pad_left=0, pad_right=None, dilatio
 
 
 def same_padding(size, kernel, stride=1, dilation=1, lower=False) -> tuple[sympy.Expr, sympy.Expr]:
-    """(left, right) padding of SAME_UPPER (TensorFlow/ONNX; PyTorch ``"same"`` at stride 1).
+    """(left, right) padding of ``"tf_same"``: SAME_UPPER (TensorFlow/ONNX; PyTorch ``"same"`` at stride 1).
 
     Total ``max((ceil(W/S) - 1)*S + F_eff - W, 0)``, left ``total // 2``, the odd pixel on the right;
     ``lower=True`` gives ONNX's SAME_LOWER, the odd pixel on the left.
@@ -98,8 +105,24 @@ def same_padding(size, kernel, stride=1, dilation=1, lower=False) -> tuple[sympy
     return (total - small, small) if lower else (small, total - small)
 
 
-def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings: tuple[str, ...]):
-    """Padding as a string mode or a tuple of ``n`` (left, right) pairs of expressions."""
+def torch_same_padding(kernel, dilation=1) -> tuple[sympy.Expr, sympy.Expr]:
+    """(left, right) padding of PyTorch's ``padding="same"`` (stride 1): ``D*(F - 1)`` in all, the extra pixel
+    on the right (``_reversed_padding_repeated_twice`` in ``torch/nn/modules/conv.py``).
+
+    >>> torch_same_padding(4)       # total 3: 1 on the left, 2 on the right
+    (1, 2)
+    >>> torch_same_padding(3, 2)    # total 2*(3 - 1) = 4
+    (2, 2)
+    """
+    dilation = as_value(dilation, "torch_same_padding", "dilation")
+    total = dilation * (as_value(kernel, "torch_same_padding", "kernel") - 1)
+    left = floordiv(total, 2)
+    return left, total - left
+
+
+def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings: tuple[str, ...],
+                      minimum: int | None = 0):
+    """Padding as a string mode or a tuple of ``n`` (left, right) pairs of expressions (each ``>= minimum``)."""
     if isinstance(padding, str):
         if padding not in strings:
             raise SymcnnError(
@@ -117,12 +140,12 @@ def normalize_padding(label: str, padding, n: int, checker: Checker, *, strings:
             if isinstance(p, (list, tuple)):
                 if len(p) != 2:
                     raise SymcnnError(f"{label}: `padding` pair {tuple(p)!r} must be (left, right)")
-                pairs.append(tuple(to_expr(label, "padding", q, minimum=0, checker=checker) for q in p))
+                pairs.append(tuple(to_expr(label, "padding", q, minimum=minimum, checker=checker) for q in p))
             else:
-                q = to_expr(label, "padding", p, minimum=0, checker=checker)
+                q = to_expr(label, "padding", p, minimum=minimum, checker=checker)
                 pairs.append((q, q))
         return tuple(pairs)
-    q = to_expr(label, "padding", padding, minimum=0, checker=checker)
+    q = to_expr(label, "padding", padding, minimum=minimum, checker=checker)
     return ((q, q),) * n
 
 
@@ -155,9 +178,17 @@ class _ConvNd(Layer):
                 f"{label}: `padding_mode`={padding_mode!r} must be one of {', '.join(map(repr, _PADDING_MODES))}"
             )
         self._set(bias=bias, padding_mode=padding_mode)
-        self._set(padding=normalize_padding(label, padding, n, ck, strings=self._padding_strings))
-        if isinstance(self.padding, str) and padding_mode != "zeros" and self.padding != "valid":
+        # PyTorch pads a non-zeros mode with F.pad, which crops where the padding is negative; the convolution
+        # itself (padding_mode='zeros') refuses a negative padding
+        self._set(padding=normalize_padding(label, padding, n, ck, strings=self._padding_strings,
+                                            minimum=0 if padding_mode == "zeros" else None))
+        if isinstance(self.padding, str) and padding_mode != "zeros" and self.padding not in ("valid", "same"):
             raise SymcnnError(f"{label}: `padding`={self.padding!r} needs `padding_mode`='zeros'")
+        if self.padding == "same":  # PyTorch's own check, in _ConvNd.__init__
+            for s in dict.fromkeys(self.stride):  # one condition per distinct stride
+                ck.require(sympy.Eq(s, 1), lambda: (
+                    f"`padding`='same' is not supported for strided convolutions (PyTorch's rule), `stride`="
+                    f"{fmt(self.stride)}; TensorFlow's SAME at any stride is `padding`='tf_same'"))
         for arg in ("in_channels", "out_channels"):
             value = getattr(self, arg)
             ck.require(
@@ -167,7 +198,8 @@ class _ConvNd(Layer):
         self._set(_arg_conditions=tuple(ck.conditions))
         self._freeze()
 
-    _padding_strings = ("valid", "same", "full", "same_lower")
+    #: PyTorch's two strings, then symcnn's own: TensorFlow's SAME, ONNX's SAME_LOWER, full padding
+    _padding_strings = ("valid", "same", "tf_same", "same_lower", "full")
 
     def __repr__(self) -> str:
         parts = [fmt(self.in_channels), fmt(self.out_channels), f"kernel_size={fmt(self.kernel_size)}"]
@@ -197,7 +229,11 @@ class _ConvNd(Layer):
             return tuple(
                 (effective_kernel(k, d) - 1,) * 2 for k, d in zip(self.kernel_size, self.dilation, strict=True)
             )
-        if self.padding in ("same", "same_lower"):
+        if self.padding == "same":  # PyTorch: D*(F - 1) in all, the extra pixel on the right, whatever the size
+            return tuple(
+                torch_same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation, strict=True)
+            )
+        if self.padding in ("tf_same", "same_lower"):
             return tuple(
                 same_padding(w, k, s, d, lower=self.padding == "same_lower")
                 for w, k, s, d in zip(spatial, self.kernel_size, self.stride, self.dilation, strict=True)
@@ -212,6 +248,10 @@ class _ConvNd(Layer):
             zip(spatial, self.kernel_size, self.stride, self.dilation, pads, strict=True)
         ):
             f_eff = effective_kernel(k, d)
+            if self.padding_mode == "circular" and pl != pr:  # per-side pairs (symcnn's): F.pad's circular mode
+                ck.require(sympy.Ge(pl * pr, 0), lambda pl=pl, pr=pr, i=i: (  # fails on some opposite signs
+                    f"`padding`={fmt((pl, pr))} along axis {names[i]} has opposite signs, which `padding_mode`="
+                    "'circular' does not take (PyTorch's F.pad fails on such pairs)"))
             if self.padding_mode in _MODE_LIMITS:
                 relation, rule = _MODE_LIMITS[self.padding_mode]
                 for side, p in ((("left", pl), ("right", pr)) if pl != pr else (("each side", pl),)):
@@ -232,7 +272,9 @@ class _ConvNd(Layer):
                     f"{fmt(w + pl + pr)} along axis {names[i]} (output size below 1)"
                 ),
             )
-            if self.padding in ("same", "same_lower"):
+            if self.padding == "same":
+                out.append(w)  # stride 1 (checked at construction)
+            elif self.padding in ("tf_same", "same_lower"):
                 out.append(ceildiv(w, s))
             else:
                 out.append(floordiv(room, s) + 1)  # conv_output_size(w, k, s, pl, pr, d)

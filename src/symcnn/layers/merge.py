@@ -96,7 +96,8 @@ class ScalarOp(Layer):
     """A tensor and a number, element-wise: ``op`` is ``"add"`` (``x + value``), ``"mul"`` (``x * value``),
     ``"div"`` (``x / value``) or ``"rsub"`` (``value - x``).
 
-    No parameters, no MACs, one FLOP per element. :func:`symcnn.from_torch` reads ``x * 0.5``, ``x + 1``,
+    No parameters, no MACs, one FLOP per element. ``x / 0`` is accepted, as in PyTorch (the values are infinite or
+    NaN; the shape and the cost are those of any other divisor). :func:`symcnn.from_torch` reads ``x * 0.5``, ``x + 1``,
     ``torch.mul(x, 2)``, ``x - 1`` (an ``"add"`` of -1), ``x / 255`` and ``1 - x`` as this layer.
 
     >>> import symcnn as sc
@@ -111,8 +112,6 @@ class ScalarOp(Layer):
             raise SymcnnError(f"{self.kind}: `op`={op!r} must be one of {', '.join(map(repr, self._OPS))}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SymcnnError(f"{self.kind}: `value`={value!r} must be an int or a float")
-        if op == "div" and value == 0:
-            raise SymcnnError(f"{self.kind}: `value`=0 with `op`='div' divides by zero")
         self._set(op=op, value=value)
         self._freeze()
 

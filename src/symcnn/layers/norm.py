@@ -48,6 +48,18 @@ class _BatchNorm(Layer):
         extra += "" if self.track_running_stats else ", track_running_stats=False"
         return f"{self.kind}({fmt(self.num_features)}{extra})"
 
+    def batch_conditions(self, input_shapes, batch, training):
+        """In training mode the statistics need more than 1 value per channel: ``batch * prod(spatial) >= 2``
+        (``_verify_batch_size`` in ``torch/nn/functional.py``); in eval mode too without running statistics
+        (``track_running_stats=False`` normalises with the batch's own), else the running statistics are used."""
+        if not training and self.track_running_stats:
+            return ()  # eval mode with running statistics: nothing is computed from the batch
+        n = batch * prod(input_shapes[0][1:])
+        why = "in training mode" if training else "with `track_running_stats`=False"
+        return ((sympy.Ge(n, 2), f"{why} the batch statistics need more than 1 value per channel, and the batch "
+                 f"times the spatial size is {fmt(n)} (PyTorch refuses it: \"Expected more than 1 value per channel "
+                 "when training\")"),)
+
     def infer(self, x: Shape) -> LayerResult:
         if len(x) not in self._ranks:
             raise SymcnnError(
@@ -55,8 +67,9 @@ class _BatchNorm(Layer):
                 f"{' or '.join(map(str, self._ranks))} (channels first, without the batch dimension)"
             )
         ck = Checker(self.label)
-        ck.require(sympy.Eq(x[0], self.num_features),
-                   f"input has {fmt(x[0])} channels but `num_features`={fmt(self.num_features)}")
+        if self.affine or self.track_running_stats:  # else no per-channel tensor: PyTorch takes any channels
+            ck.require(sympy.Eq(x[0], self.num_features),
+                       f"input has {fmt(x[0])} channels but `num_features`={fmt(self.num_features)}")
         c = self.num_features
         numel = prod(x)
         return LayerResult(
@@ -205,11 +218,25 @@ class GroupNorm(Layer):
     def __repr__(self) -> str:
         return f"{self.kind}({fmt(self.num_groups)}, {fmt(self.num_channels)}{'' if self.affine else ', affine=False'})"
 
+    def batch_conditions(self, input_shapes, batch, training):
+        """The statistics of each group need more than 1 value, in eval mode too: ``batch * (C/G) * prod(spatial)
+        >= 2`` (``F.group_norm`` runs ``_verify_batch_size`` on ``[N*C/G, G, *spatial]``)."""
+        x = input_shapes[0]
+        n = batch * x[0] / self.num_groups * prod(x[1:])
+        return ((sympy.Ge(n, 2), f"the statistics of a group need more than 1 value, and the batch times "
+                 f"`num_channels`/`num_groups` times the spatial size is {fmt(n)} (PyTorch's F.group_norm refuses "
+                 f"it, in eval mode too: \"Expected more than 1 value per channel when training\")"),)
+
     def infer(self, x: Shape) -> LayerResult:
         if len(x) < 1:
             raise SymcnnError(f"{self.label}: input shape {fmt(tuple(x))} has no channel dim")
         ck = Checker(self.label)
         ck.conditions.extend(self._arg_conditions)
-        self._expect_channels(x, self.num_channels, ck, "num_channels")
+        if self.affine:  # a weight per channel; without one PyTorch takes any channels that `num_groups` divides
+            self._expect_channels(x, self.num_channels, ck, "num_channels")
+        else:
+            ck.require(sympy.Eq(sympy.Mod(x[0], self.num_groups), 0),
+                       lambda: f"input has {fmt(x[0])} channels, which `num_groups`={fmt(self.num_groups)} does not "
+                       "divide (PyTorch refuses it)")
         params = 2 * self.num_channels if self.affine else sympy.Integer(0)
         return _statistics_result(x, params, self.affine, True, ck)

@@ -258,6 +258,15 @@ class _PadNd(Layer):
                         lambda p=p, w=w, i=i: f"padding {fmt(p)} must be smaller than the input size {fmt(w)} "
                         f"along axis {names[i]} (reflection reads inside the input)",
                     )
+            if self._constant and not (pl.is_nonnegative and pr.is_nonnegative):
+                # aten constant_pad_nd narrows the input by the negative pads before it pads the other side
+                crop = sympy.Min(pl, 0) + sympy.Min(pr, 0)
+                ck.require(
+                    sympy.Ge(w + crop, 0),
+                    lambda w=w, crop=crop, i=i, pl=pl, pr=pr: f"padding {fmt((pl, pr))} crops {fmt(-crop)} "
+                    f"elements from the input size {fmt(w)} along axis {names[i]} before padding (PyTorch refuses it: "
+                    "\"narrow(): length must be non-negative\")",
+                )
             o = w + pl + pr
             ck.require(sympy.Ge(o, 1), f"padding {fmt((pl, pr))} leaves {fmt(o)} elements of {fmt(w)}")
             out.append(o)

@@ -178,7 +178,7 @@ def _exact_relations(analysis: Analysis, x, others, dims: int, ax: int) -> list:
         lay = r.layer
         if isinstance(lay, (_ConvNd, _PoolNd)) and not isinstance(lay, _ConvTransposeNd):
             w = spatial_in[0][ax]
-            if getattr(lay, "padding", None) == "same":
+            if getattr(lay, "padding", None) in ("same", "tf_same"):
                 add(w, lay.stride[ax])
             else:
                 pads = lay.pads(spatial_in[0]) if isinstance(lay, _ConvNd) else lay.padding

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import sympy
 
-from .._analysis import Analysis, LayerRecord, analyze
+from .._analysis import Analysis, LayerRecord, analyze_sample, batch_conditions
 from .._errors import SymcnnError
-from .._intmath import pretty
+from .._intmath import decide, pretty
 from .._symbols import size_symbol
 from ..layers._base import to_expr
 from ._backward import backward_costs, has_matmul
@@ -109,6 +109,11 @@ def _frozen_set(frozen, records: tuple[LayerRecord, ...]) -> set[int]:
     return out
 
 
+def _inside(path: str, module: str) -> bool:
+    """Whether ``path`` is submodule ``module`` or under it (``"layer1.0.conv"`` is under ``"layer1"``)."""
+    return path == module or path.startswith(module + ".")
+
+
 def _segments(checkpoint, records) -> dict[int, str]:
     """call index -> segment name, for ``checkpoint=["layer1", "layer2.0", ...]`` (submodule names)."""
     if checkpoint is None:
@@ -119,7 +124,8 @@ def _segments(checkpoint, records) -> dict[int, str]:
                           "['layer1', 'layer2'] (each one checkpointed segment)")
     where: dict[int, str] = {}
     for n in names:
-        hit = [r.index for r in records if r.name == n or r.name.startswith(n + ".")]
+        hit = [r.index for r in records if _inside(r.name, n)
+               or _inside(getattr(r.layer, "_torch_scope", ""), n)]  # from_torch: a function called in the block
         if not hit:
             raise SymcnnError(f"training: `checkpoint` segment {n!r} matches no layer")
         if hit != list(range(hit[0], hit[-1] + 1)):
@@ -195,6 +201,7 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
         analysis = _analysis(model, input_shape)
     batch = to_expr(where, "batch", batch, minimum=1)
     records = analysis.layers
+    conditions = tuple(batch_conditions(records, batch, training=True))  # BatchNorm's statistics in training mode
     frozen_idx = _frozen_set(frozen, records)
     segment = _segments(checkpoint, records)
     ctx = Context(batch, dtype, low, device, inplace)
@@ -276,7 +283,7 @@ def training(model, input_shape, *, batch=B, dtype="float32", optimizer="adam", 
     options = dict(batch=batch, dtype=dtype, optimizer=optimizer, frozen=frozen, inplace=inplace,
                    checkpoint=checkpoint, mixed_precision=low, master_weights=master_weights, device=device,
                    input_requires_grad=input_requires_grad)
-    return TrainingCost(analysis, layers, peak, options, tuple(seg_saved))
+    return TrainingCost(analysis, layers, peak, options, tuple(seg_saved), conditions)
 
 
 _CACHE: OrderedDict = OrderedDict()
@@ -284,19 +291,20 @@ _CACHE_SIZE = 8
 
 
 def _analysis(model, input_shape) -> Analysis:
-    """``analyze(model, input_shape)``, remembered for the last few (model, shape) pairs: max_batch, the docs and
-    a user trying several memories or options analyse the same model again. The entry holds the model, so its
-    ``id`` cannot be reused while cached; layers and networks are immutable once built."""
+    """``analyze(model, input_shape)`` without its batch-1 checks (:func:`training` checks its own batch),
+    remembered for the last few (model, shape) pairs: max_batch, the docs and a user trying several memories or
+    options analyse the same model again. The entry holds the model, so its ``id`` cannot be reused while cached;
+    layers and networks are immutable once built."""
     try:
         key = (id(model), tuple(input_shape))
         hash(key)
     except TypeError:
-        return analyze(model, input_shape)
+        return analyze_sample(model, input_shape)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is model:
         _CACHE.move_to_end(key)
         return hit[1]
-    result = analyze(model, input_shape)
+    result = analyze_sample(model, input_shape)
     _CACHE[key] = (model, result)
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -315,12 +323,15 @@ class TrainingCost:
     ``forward_flops``/``backward_flops``/``recompute_flops`` (``torch.utils.flop_counter`` counting), ``flops``
     (their sum), ``saved_activation_bytes``, ``parameter_bytes``, ``gradient_bytes``, ``optimizer_bytes``,
     ``master_bytes``, ``buffer_bytes``, ``recompute_peak_bytes`` (the largest checkpointed segment's saved tensors,
-    alive while its backward runs) and ``total_bytes`` (their sum).
+    alive while its backward runs) and ``total_bytes`` (their sum). ``conditions``: what the batch must satisfy
+    besides the analysis' conditions (a BatchNorm in training mode needs more than 1 value per channel, so
+    ``B >= 2`` after a ``Linear``); :meth:`subs` refuses values that break one.
     """
 
     def __init__(self, analysis: Analysis, layers: tuple[TrainingLayer, ...], recompute_peak_bytes, options: dict,
-                 segments: tuple[str, ...]):
+                 segments: tuple[str, ...], conditions: tuple = ()):
         self.analysis = analysis
+        self.conditions = conditions
         self.per_layer = layers
         self.recompute_peak_bytes = recompute_peak_bytes
         self.options = options
@@ -337,7 +348,10 @@ class TrainingCost:
 
     @property
     def free_symbols(self) -> set[sympy.Symbol]:
-        return set(self.total_bytes.free_symbols | self.flops.free_symbols)
+        """The symbols of the totals and of the batch (which a cost may not depend on: a model of parameters only
+        still has its batch size)."""
+        return set(self.total_bytes.free_symbols | self.flops.free_symbols
+                   | sympy.sympify(self.options["batch"]).free_symbols)
 
     def __getitem__(self, name: str) -> TrainingLayer:
         for r in self.per_layer:
@@ -360,7 +374,17 @@ class TrainingCost:
         layers = tuple(dataclasses.replace(r, **{q: getattr(r, q).xreplace(m) for q in QUANTITIES})
                        for r in self.per_layer)
         options = dict(self.options, batch=sympy.sympify(self.options["batch"]).xreplace(m))
-        return TrainingCost(analysis, layers, self.recompute_peak_bytes.xreplace(m), options, self.segments)
+        conditions = []
+        for c in self.conditions:
+            rel = c.relation.xreplace(m)
+            verdict = decide(rel)
+            if verdict is False:
+                values = ", ".join(f"{k}={pretty(v)}" for k, v in m.items())
+                raise SymcnnError(f"subs: {c.where}: {c.message} (false for {values})")
+            if verdict is None:
+                conditions.append(dataclasses.replace(c, relation=rel))
+        return TrainingCost(analysis, layers, self.recompute_peak_bytes.xreplace(m), options, self.segments,
+                            tuple(conditions))
 
     def totals(self) -> dict[str, sympy.Expr]:
         out = {q: getattr(self, q) for q in QUANTITIES}

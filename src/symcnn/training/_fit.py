@@ -81,7 +81,11 @@ def max_batch(model, input_shape, *, memory, **options) -> int:
     else:
         def fits(n: int) -> bool:
             return int(total.xreplace({B: n})) <= limit
-    return _largest(where, fits, MAX_BATCH, "batch")
+    best = _largest(where, fits, MAX_BATCH, "batch")
+    for c in cost.conditions:  # each grows with the batch (a BatchNorm's values per channel): checked at the best
+        if decide(c.relation.xreplace({B: best})) is False:
+            raise SymcnnError(f"{where}: the largest batch that fits is {best}, but {c.where}: {c.message}")
+    return best
 
 
 def max_input_size(model, *, batch, memory, channels=3, **options) -> int:
@@ -96,7 +100,7 @@ def max_input_size(model, *, batch, memory, channels=3, **options) -> int:
     s = size_symbol("S_side")
     cost = training(model, (channels, s, s), batch=batch, **options)
     total = _numeric_total(where, cost, {s})
-    conditions = [c.relation for c in cost.analysis.conditions]
+    conditions = [c.relation for c in (*cost.analysis.conditions, *cost.conditions)]
 
     def valid(n: int) -> bool:
         return all(decide(rel.xreplace({s: n})) is not False for rel in conditions)

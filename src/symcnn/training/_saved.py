@@ -152,10 +152,10 @@ def _padded_numel(layer, rec, batch) -> sympy.Expr | None:
         return None
     x = rec.input_shapes[0]
     pads = layer.pads(x[1:])
-    strided_same = layer.padding == "same" and any(s != 1 for s in layer.stride)
+    strided_same = layer.padding == "tf_same" and any(s != 1 for s in layer.stride)
     if not strided_same and all(sympy.expand(a - b) == 0 for a, b in pads):
         return None
-    if layer.padding == "same" and not strided_same:
+    if layer.padding in ("same", "tf_same") and not strided_same:
         # PyTorch's own "same": the convolution pads min(left, right) itself; only the extra pixel is a copy
         return sympy.Mul(batch, x[0], *(w + sympy.Abs(b - a) for w, (a, b) in zip(x[1:], pads, strict=True)))
     return sympy.Mul(batch, x[0], *(w + a + b for w, (a, b) in zip(x[1:], pads, strict=True)))

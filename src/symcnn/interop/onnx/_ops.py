@@ -58,7 +58,7 @@ def _window_padding(attrs, n: int):
     if mode == "VALID":
         return "valid"
     if mode == "SAME_UPPER":
-        return "same"
+        return "tf_same"
     if mode == "SAME_LOWER":
         return "same_lower"
     return _padding_arg(_pairs(attrs.get("pads"), n))

@@ -7,10 +7,11 @@ PyTorch is optional (``pip install symcnn[torch]``) and imported only when one o
 ``Graph`` an ``nn.Module`` whose ``forward`` runs the graph's calls in order). Names are PyTorch attribute
 names, so a ``"."`` in a symcnn name becomes ``"_"`` (LeNet-5's ``"C1.act"`` is ``C1_act``). Layers without a
 PyTorch class become small modules (:mod:`.custom_modules`): ``Add``, ``Mul``, ``Concat``, ``CropConcat`` (centre crop,
-then ``torch.cat``), ``SpatialPyramidPooling``, a convolution with asymmetric or SAME (stride > 1) padding
-(explicit ``F.pad`` then the convolution), and LeNet-5's ``Subsampling2d``, ``ConnectionTableConv2d`` (one
-convolution per output map over its table row) and ``RBF`` (``|x|^2 - 2 x.w + |w|^2``, one matrix
-product). Each of those carries its symcnn layer as ``symcnn_layer``, so :func:`from_torch` reads it back.
+then ``torch.cat``), ``SpatialPyramidPooling``, a convolution with asymmetric, ``"tf_same"`` (stride > 1) or
+``"same_lower"`` padding (explicit ``F.pad`` then the convolution), and LeNet-5's ``Subsampling2d``,
+``ConnectionTableConv2d`` (one convolution per output map over its table row) and ``RBF``
+(``|x|^2 - 2 x.w + |w|^2``, one matrix product). Each of those carries its symcnn layer as ``symcnn_layer``,
+so :func:`from_torch` reads it back.
 
 Where things are: :mod:`.exporter` (``to_torch``), :mod:`.custom_modules` (the modules above, and the lazy
 ``import torch``), :mod:`.importer` (``from_torch``: tracing, the walk over the fx graph, output selection),

@@ -105,7 +105,8 @@ def _custom():
             return torch.cat(cropped, self.dim)
 
     class PaddedConv(nn.Module):
-        """A convolution with explicit padding first: asymmetric pairs, or SAME at stride > 1 (per input)."""
+        """A convolution with explicit padding first: asymmetric pairs, or SAME (``"tf_same"`` at stride > 1,
+        ``"same_lower"``) computed per input."""
 
         def __init__(self, layer, conv, pads):
             super().__init__()
@@ -113,6 +114,7 @@ def _custom():
             self.conv = conv  # built with padding 0
             self.pads = pads  # per axis (left, right), or None for SAME computed from the input size
             self.mode = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
+            self.lower = layer.padding == "same_lower"  # ONNX's SAME_LOWER: the odd pixel first
 
         def forward(self, x):
             pads = self.pads
@@ -121,7 +123,8 @@ def _custom():
                 for w, k, s, d in zip(x.shape[2:], self.conv.kernel_size, self.conv.stride, self.conv.dilation,
                                       strict=True):
                     total = max((-(-w // s) - 1) * s + d * (k - 1) + 1 - w, 0)
-                    pads.append((total // 2, total - total // 2))
+                    small = total // 2
+                    pads.append((total - small, small) if self.lower else (small, total - small))
             flat = [p for pair in reversed(pads) for p in pair]
             return self.conv(F.pad(x, flat, mode=self.mode))
 

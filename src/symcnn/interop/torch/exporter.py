@@ -106,9 +106,9 @@ class _Builder:
         args = {k: self.num(layer, path, k, getattr(layer, k))
                 for k in ("in_channels", "out_channels", "kernel_size", "stride", "dilation", "groups")}
         mode = layer.padding_mode
-        if layer.padding == "same" and all(s == 1 for s in args["stride"]):
+        if layer.padding in ("same", "tf_same") and all(s == 1 for s in args["stride"]):  # TF's SAME is it there
             return self.construct(layer, path, cls, **args, padding="same", bias=layer.bias, padding_mode=mode)
-        if layer.padding == "same":  # SAME at stride > 1: the padding depends on the input size
+        if layer.padding in ("tf_same", "same_lower"):  # SAME at stride > 1: the padding depends on the input size
             conv = self.construct(layer, path, cls, **args, padding=0, bias=layer.bias)
             return self.custom["PaddedConv"](layer, conv, None)
         if layer.padding == "full":

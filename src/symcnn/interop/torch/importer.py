@@ -107,6 +107,8 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
     def apply(self, layer, inputs, base: str):
         if self.call is not None:
             object.__setattr__(layer, "_torch_call", self.call)  # layers are frozen; a private record
+        if self.scope:
+            object.__setattr__(layer, "_torch_scope", self.scope)
         return layer(*inputs, name=self.name(base))
 
     #: how the operation being read was called, stamped on each layer it makes as ``_torch_call`` (read by
@@ -115,6 +117,10 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
     #: same forward, ``("function", name)`` for a function or tensor method (``"Tensor.mean"``); ``None`` for
     #: custom formulas and symcnn's own modules (left as the user built them). Set by call_module/call_function.
     call: tuple | None = None
+    #: the path of the module whose forward called the function being read (``"layer1.0"``; ``""`` at the top),
+    #: stamped on each layer it makes as ``_torch_scope``: a functional ``x + identity`` inside a block is named
+    #: after its fx node (``"add"``), and :func:`symcnn.training` checkpoints it with that block
+    scope: str = ""
 
     # the walk
     def run(self, graph, live):
@@ -170,11 +176,14 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
         if node.op == "get_attr":
             return self.read_attr(node)
         if node.op == "call_module":
+            self.scope = ""  # named by its module path already
             return self.call_module(node)
         return self.call_function(node)
 
     def call_function(self, node):
         self.call = ("function", _call_name(node.target))  # stamped on the layers made (see `call`)
+        stack = node.meta.get("nn_module_stack") or {}
+        self.scope = list(stack.values())[-1][0] if stack else ""
         target = node.target
         spec = self.custom.get(node.name) or self.custom.get(_target_name(target))
         handler = self.functions.get(target)
