@@ -30,7 +30,7 @@ from .._symbols import size_symbol
 from ..layers import CropConcat
 from ..solve import valid_input_sizes
 
-__all__ = ["export_dims", "ExportDims", "AxisDim"]
+__all__ = ["export_dims", "ExportDims", "AxisDim", "check_export", "spatial_sizes"]
 
 _NAMES = {1: ("L",), 2: ("H", "W"), 3: ("T", "H", "W")}
 
@@ -77,10 +77,7 @@ class ExportDims:
     @property
     def dynamic_shapes(self):
         """The ``dynamic_shapes`` argument: ``({axis: Dim, ...},)`` (or ``{arg_name: {...}}``)."""
-        try:
-            from torch.export import Dim
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise SymcnnError("export_dims: torch is not installed (pip install 'symcnn[torch]')") from None
+        Dim = _torch().export.Dim
         spec = {}
         for a in self.axes:
             name = str(a.symbol).lower()
@@ -91,6 +88,18 @@ class ExportDims:
                 spec[a.axis] = a.step * k + a.offset
         return {self.arg_name: spec} if self.arg_name else (spec,)
 
+    def example(self, input_shape, *, batch: int = 1, device="cpu"):
+        """A zero tensor to trace with: every dynamic axis at its second size (``min + step``; the minimum when
+        the range has one size), the other axes from ``input_shape`` (``(C, *spatial)``, numbers where fixed)."""
+        torch = _torch()
+        sizes = [batch] + [int(v) if not isinstance(v, sympy.Basic) or v.is_number else 0 for v in input_shape]
+        for a in self.axes:
+            sizes[a.axis] = a.min + a.step if a.k_max > a.k_min else a.min
+        if 0 in sizes:
+            raise SymcnnError(f"export_dims: `input_shape`={tuple(input_shape)} has a symbolic size that is not "
+                              "one of the dynamic axes")
+        return torch.zeros(sizes, device=device)
+
     def explain(self) -> str:
         lines = []
         for a in self.axes:
@@ -100,6 +109,15 @@ class ExportDims:
 
     def __repr__(self) -> str:
         return "ExportDims(" + "; ".join(a.describe() for a in self.axes) + ")"
+
+
+def _torch():
+    try:
+        import torch
+        import torch.export  # noqa: F401 - the submodule is not loaded by ``import torch`` alone
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise SymcnnError("export_dims: torch is not installed (pip install 'symcnn[torch]')") from None
+    return torch
 
 
 def _crops(analysis) -> list[str]:
@@ -238,3 +256,103 @@ def _why_not(analysis, sym, smallest) -> str:
     except SymcnnError as e:
         return f" (at {smallest - 1}: {e})"
     return ""
+
+
+def spatial_sizes(program, x) -> set[tuple[int, ...]]:
+    """The spatial sizes of every tensor of ``x``'s rank that ``program`` (an ``ExportedProgram`` or its
+    ``.module()``) computes at the input ``x``: each node of the graph, run by ``torch.fx.Interpreter``."""
+    torch = _torch()
+    gm = program.module() if hasattr(program, "graph_signature") else program
+    seen: set[tuple[int, ...]] = set()
+
+    class _Recorder(torch.fx.Interpreter):
+        def run_node(self, n):
+            out = super().run_node(n)
+            if n.op in ("placeholder", "get_attr"):  # the input itself, or weights
+                return out
+            for t in torch.utils._pytree.tree_leaves(out):
+                if isinstance(t, torch.Tensor) and t.dim() == x.dim():
+                    seen.add(tuple(int(v) for v in t.shape[2:]))
+            return out
+
+    _Recorder(gm).run(x)
+    return seen
+
+
+def _predicted_sizes(analysis, rank) -> set[tuple[int, ...]]:
+    shapes = [analysis.input_shape] + [r.output_shape for r in analysis.layers]
+    return {tuple(int(v) for v in s[1:]) for s in shapes if len(s) == rank - 1}
+
+
+def check_export(program, dims: ExportDims, model, input_shape, *, rng=None, randoms: int = 3,
+                 device="cpu") -> dict:
+    """Check an exported program against what :func:`export_dims` promised; raise :class:`SymcnnError` if not.
+
+    * each dynamic axis keeps the emitted range in ``program.range_constraints`` (torch did not narrow it);
+    * the program runs at the minimum, the maximum and ``randoms`` random valid sizes of every axis (the other
+      axes at their minimum), and every spatial size it computes (each tensor of the input's rank) is one symcnn
+      predicts at that input, the output's among them;
+    * a size just outside the range (maximum + step) is refused by the program's input guards.
+
+    Returns ``{"sizes": input sizes run, "compared": tensor sizes compared}``.
+    """
+    import random
+
+    torch = _torch()
+    rng = rng or random.Random(0)
+    _check_ranges(program, dims)
+    run = program.module()
+    analysis = analyze(model, input_shape)
+    base = dims.example(input_shape, device=device)
+    points = []
+    for a in dims.axes:
+        ks = [a.k_min, a.k_max] + [rng.randint(a.k_min, a.k_max) for _ in range(randoms)]
+        points.extend({a: a.step * k + a.offset} for k in ks)
+    compared = 0
+    for point in points:
+        sizes = list(base.shape)
+        for a in dims.axes:
+            sizes[a.axis] = point.get(a, a.min)
+        x = torch.zeros(sizes, device=device)
+        subs = {input_shape[a.axis - 1]: sizes[a.axis] for a in dims.axes}
+        got_out = run(x)
+        got = spatial_sizes(run, x)
+        want = _predicted_sizes(analysis.subs(subs), x.dim())
+        where = ", ".join(f"{k}={v}" for k, v in subs.items())
+        out = got_out if isinstance(got_out, torch.Tensor) else torch.utils._pytree.tree_leaves(got_out)[0]
+        expected = tuple(int(v) for v in analysis.subs(subs).output_shape)
+        if tuple(out.shape[1:]) != expected:
+            raise SymcnnError(f"export_dims check: at {where} the exported program returns {tuple(out.shape[1:])}, "
+                              f"symcnn predicts {expected}")
+        if not got <= want:
+            raise SymcnnError(f"export_dims check: at {where} the exported program computes spatial sizes "
+                              f"{sorted(got - want)} that symcnn does not predict")
+        compared += len(got)
+    a = dims.axes[0]
+    sizes = list(base.shape)
+    sizes[a.axis] = a.max + a.step
+    try:
+        run(torch.zeros(sizes, device=device))
+    except Exception:  # noqa: BLE001 - the refusal is what is checked
+        pass
+    else:
+        raise SymcnnError(f"export_dims check: the exported program accepts {a.symbol}={a.max + a.step}, above the "
+                          f"emitted maximum {a.max}")
+    return {"sizes": len(points), "compared": compared}
+
+
+def _check_ranges(program, dims: ExportDims) -> None:
+    """Each dynamic axis' size in the exported program spans exactly the emitted range."""
+    placeholder = next(n for n in program.graph.nodes if n.op == "placeholder"
+                       and n.name in program.graph_signature.user_inputs)
+    shape = placeholder.meta["val"].shape
+    for a in dims.axes:
+        expr = shape[a.axis].node.expr if hasattr(shape[a.axis], "node") else sympy.Integer(int(shape[a.axis]))
+        (sym,) = expr.free_symbols or (None,)
+        if sym is None:
+            raise SymcnnError(f"export_dims check: torch specialised {a.symbol} to {expr}")
+        vr = program.range_constraints[sym]
+        low, high = int(expr.subs(sym, int(vr.lower))), int(expr.subs(sym, int(vr.upper)))
+        if (low, high) != (a.min, a.max):
+            raise SymcnnError(f"export_dims check: torch exported {a.symbol} in [{low}, {high}], not the emitted "
+                              f"[{a.min}, {a.max}]")
