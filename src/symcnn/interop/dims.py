@@ -26,7 +26,6 @@ import sympy
 
 from .._analysis import analyze
 from .._errors import SymcnnError
-from .._symbols import size_symbol
 from ..layers import CropConcat
 from ..layers.pool import _PoolNd
 from ..solve.sizes import _MAX_SIZES, sizes_of_analysis
