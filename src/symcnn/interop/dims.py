@@ -32,7 +32,6 @@ from ..solve.sizes import _MAX_SIZES, sizes_of_analysis
 
 __all__ = ["export_dims", "ExportDims", "AxisDim", "check_export", "spatial_sizes"]
 
-_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("T", "H", "W")}
 
 
 @dataclass(frozen=True)
