@@ -335,6 +335,11 @@ def _why_not(analysis, sym, smallest) -> str:
 def spatial_sizes(program, x) -> set[tuple[int, ...]]:
     """The shapes (batch left out) of every tensor of ``x``'s rank that ``program`` (an ``ExportedProgram``
     or its ``.module()``) computes at the input ``x``: each node of the graph, run by ``torch.fx.Interpreter``."""
+    return _interpret(program, x)[1]
+
+
+def _interpret(program, x):
+    """``(output, shapes)``: the program run node by node (its guard node included) at ``x``."""
     torch = _torch()
     gm = program.module() if hasattr(program, "graph_signature") else program
     seen: set[tuple[int, ...]] = set()
@@ -349,8 +354,7 @@ def spatial_sizes(program, x) -> set[tuple[int, ...]]:
                     seen.add(tuple(int(v) for v in t.shape[1:]))
             return out
 
-    _Recorder(gm).run(x)
-    return seen
+    return _Recorder(gm).run(x), seen
 
 
 def _predicted_sizes(analysis, rank) -> set[tuple[int, ...]]:
@@ -432,7 +436,7 @@ def _check_run(run, analysis, dims: ExportDims, input_shape, x) -> int:
     subs = {input_shape[a.axis - 1]: int(x.shape[a.axis]) for a in dims.axes}
     where = ", ".join(f"{k}={v}" for k, v in subs.items())
     try:
-        got_out = run(x)
+        got_out, got = _interpret(run, x)
     except Exception as e:  # noqa: BLE001
         raise SymcnnError(f"export_dims check: the exported program refuses {where}: "
                           f"{str(e).splitlines()[0]}") from None
@@ -442,10 +446,13 @@ def _check_run(run, analysis, dims: ExportDims, input_shape, x) -> int:
     if tuple(out.shape[1:]) != expected:
         raise SymcnnError(f"export_dims check: at {where} the exported program returns {tuple(out.shape[1:])}, "
                           f"symcnn predicts {expected}")
-    got = spatial_sizes(run, x)
     want = _predicted_sizes(at, x.dim())
-    layouts = {tuple(sorted(w)) for w in want}  # a layer read as one module may permute inside (channels last)
-    unknown = sorted(g for g in got if g not in want and tuple(sorted(g)) not in layouts)
+    # a layer read as one module may work on intermediate tensors: permuted (channels last) or cropped one axis
+    # at a time; each of their sizes must still be one symcnn predicts on that axis
+    layouts = {tuple(sorted(w)) for w in want}
+    per_axis = [{w[j] for w in want} for j in range(x.dim() - 1)]
+    unknown = sorted(g for g in got if g not in want and tuple(sorted(g)) not in layouts
+                     and not all(v in per_axis[j] for j, v in enumerate(g)))
     if unknown:
         raise SymcnnError(f"export_dims check: at {where} the exported program computes tensors of shape "
                           f"{unknown} (batch left out) that symcnn does not predict")
