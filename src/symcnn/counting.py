@@ -171,6 +171,11 @@ class _Rules(_ByOperator):
     _count__PadNd = _free("not counted.")
     _count_ExpandAs = _count_Expand
 
+    #: norm functions applied to parameters in forward (``WeightNorms``, made by ``from_torch`` from timm's
+    #: weight standardisation): no tool but fvcore counts them (FlopCounterMode and ptflops' aten backend have
+    #: no batch-norm formula; thop, ptflops and torchinfo see modules, not functions)
+    _count_WeightNorms = _free("not counted (a norm function on parameters: the weight standardisation).")
+
     # LayerNorm, LayerNorm2d, GroupNorm, Permute, LearnedScale/LearnedShift (x * w, x + b), StochasticDepth
     _count_LayerNorm = _count_LayerNorm2d = _count_GroupNorm = _count_Permute = _count__Learned = _count_Flatten
 
@@ -272,6 +277,19 @@ class _Fvcore(_FvcoreCalls, _Rules):
         return _in(rec) * (5 if getattr(rec.layer, "elementwise_affine", getattr(rec.layer, "affine", 0)) else 4)
 
     _count_LayerNorm2d = _count_GroupNorm = _count_LayerNorm
+
+    def _count_WeightNorms(self, rec):
+        """a norm function applied to parameters in forward (timm's weight standardisation,
+        ``F.batch_norm(w, training=True)``) is traced as the same operator: `batchnorm_flop_jit` in training mode
+        and `norm_flop_counter` 5 per weight element with an affine weight (``ScaledStdConv2d``'s gain), 4
+        without (``StdConv2d``); in eval mode 2 or 1."""
+        total = 0
+        for _path, kind, elements, affine, training in rec.layer.calls:
+            if kind == "batch_norm" and not training:
+                total += elements * (2 if affine else 1)
+            else:
+                total += elements * (5 if affine else 4)
+        return total
 
 
 class _Thop(_ThopCalls, _Rules):

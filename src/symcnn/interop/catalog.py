@@ -36,7 +36,7 @@ TIMM_MODELS = (
     "rexnet_100", "ghostnet_100", "ghostnetv2_100", "dla34", "dla46_c", "dpn68", "hrnet_w18_small",
     "cspresnet50", "cspdarknet53", "darknet53", "cs3darknet_s", "densenet121", "inception_v3", "inception_v4",
     "xception41", "selecsls42b", "repvgg_a0", "mobileone_s0", "nf_resnet26", "vovnet39a", "ese_vovnet19b_dw",
-    "tresnet_m", "gernet_s", "hgnet_tiny", "hgnetv2_b0",
+    "tresnet_m", "gernet_s", "hgnet_tiny", "hgnetv2_b0", "resnetblur50", "densenetblur121d",
 )
 
 #: timm models of the list that from_torch does not read yet, with what it lacks (the tests expect the refusal)

@@ -125,7 +125,16 @@ def valid_input_sizes(model, between=(1, 1024), *, axis=-1, exact=False, input_s
         analysis = _try_analyze(model, tuple(input_shape))
     if isinstance(analysis, str):
         return InputSizes(x, [], (lo, hi), [], True, [sympy.false], exact, 1, reason=analysis)
+    return sizes_of_analysis(analysis, ax, (lo, hi), exact, which)
 
+
+def sizes_of_analysis(analysis: Analysis, ax: int, between: tuple[int, int], exact: bool,
+                      which: str = "valid_input_sizes") -> InputSizes:
+    """:func:`valid_input_sizes` of spatial axis ``ax`` of an analysis already computed (its input size there
+    a symbol; ``between`` checked by the caller): one analysis serves every axis."""
+    lo, hi = between
+    dims = len(analysis.input_shape) - 1
+    x = analysis.input_shape[1 + ax]
     others = {s for v in analysis.input_shape[1:] for s in sympy.sympify(v).free_symbols} - {x}
     rels = []
     for c in analysis.conditions:
@@ -294,7 +303,7 @@ def _sizes_from_relations(x, rels, between, exact) -> InputSizes:
         fn = _numeric([d for _, d in kinds], [x]) if kinds else None
         classes = _residue_classes(kinds, sps, period, fn)
         progs = _progressions(classes, period) if classes[0].any() else []
-        sizes = np.unique(np.concatenate([p.values(lo, hi) for p in progs])) if progs else []
+        sizes = _sorted_unique([p.values(lo, hi) for p in progs]) if progs else []
         return InputSizes(x, sizes, between, progs, True, rels, exact, period)
     # not periodic (divisors depend on the size): evaluate the conditions on the range
     xs = _int_range(lo, hi + 1, 1)
@@ -303,6 +312,14 @@ def _sizes_from_relations(x, rels, between, exact) -> InputSizes:
         for v in _numeric(rels, [x])(xs):
             ok &= np.broadcast_to(v, xs.shape).astype(bool)
     return InputSizes(x, xs[ok], between, [], False, rels, exact, period or None)
+
+
+def _sorted_unique(arrays):
+    """The sorted distinct values of the arrays (``np.unique`` hashes, which takes seconds on 10^6 sizes)."""
+    a = np.sort(np.concatenate(arrays)) if len(arrays) > 1 else arrays[0]
+    if len(arrays) > 1 and a.size:
+        a = a[np.concatenate(([True], a[1:] != a[:-1]))]
+    return a
 
 
 def _sizes_of_union(x, rels, alternatives, between, exact) -> InputSizes | None:
@@ -326,5 +343,5 @@ def _sizes_of_union(x, rels, alternatives, between, exact) -> InputSizes | None:
         if classes[0].any():
             progs.extend(_progressions(classes, period))
     progs = _union(progs)
-    sizes = np.unique(np.concatenate([p.values(lo, hi) for p in progs])) if progs else []
+    sizes = _sorted_unique([p.values(lo, hi) for p in progs]) if progs else []
     return InputSizes(x, sizes, between, progs, True, rels, exact, period)

@@ -25,7 +25,7 @@ from ...layers.scale import LearnedScale, LearnedShift
 from ...layers.transposed import _ConvTransposeNd
 from .custom_modules import _custom, _import_torch
 from .custom_tensor import build_channel_layer
-from .unused import SharedParameters, UnusedParameters, WeightParameters
+from .unused import BufferWeights, SharedParameters, UnusedParameters, WeightNorms, WeightParameters
 
 __all__ = ["to_torch"]
 
@@ -287,6 +287,8 @@ _TO_TORCH = {
     Opaque: _Builder.opaque,
     UnusedParameters: _own("UnusedParameters"),
     SharedParameters: _Builder.shared,
+    BufferWeights: _Builder.shared,
+    WeightNorms: _Builder.shared,
 }
 
 

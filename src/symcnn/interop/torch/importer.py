@@ -16,7 +16,7 @@ from .ops import _Ops
 from .ops_tensor import TENSOR_SIZE_KINDS, _TensorOps
 from .param_ops import _has_node, _ParamOps, _params_in
 from .tables import _functional_table, _module_table
-from .unused import SharedParameters, UnusedParameters, WeightParameters, parameter_report
+from .unused import BufferWeights, SharedParameters, UnusedParameters, WeightNorms, WeightParameters, parameter_report
 from .values import _UNKNOWN, _Dim, _show, _Sizes, _Skip, _Unsupported
 
 __all__ = ["from_torch"]
@@ -400,6 +400,14 @@ def _with_parameter_notes(reader, count_unused: bool):
     if repeated:
         notes.append(f"parameters shared by several modules are counted once: {', '.join(repeated)}")
         out = SharedParameters(repeated)(out, name=reader.name("shared_parameters"))
+    if reader._buffer_weights:
+        listed = ", ".join(f"'{k}' ({v:,})" for k, v in reader._buffer_weights.items())
+        notes.append(f"buffers read as a layer's weight are not parameters (sum(p.numel()) leaves them out): {listed}")
+        out = BufferWeights(reader._buffer_weights)(out, name=reader.name("buffer_weights"))
+    if reader._weight_norms:
+        notes.append(f"{len(reader._weight_norms)} norm function call(s) on parameters (weight standardisation) "
+                     "cost nothing per input position; fvcore counts them (see symcnn.count)")
+        out = WeightNorms(reader._weight_norms)(out, name=reader.name("weight_norms"))
     if out is not reader.output:
         net = Graph(reader.input, out)
     net.unused_parameters = dict(unused)

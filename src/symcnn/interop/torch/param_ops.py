@@ -14,7 +14,8 @@ and ``torch.conv*`` a convolution, ``F.linear`` a ``Linear``, ``x * w`` / ``x + 
 Counting: a layer's formula counts the parameter its weight is made from (for a computed weight, the source with
 the same number of elements); the reader records it (``counted``) so that a parameter read by two layers is
 counted once, and the other parameters read (a standardisation's ``gain``) as ``read`` (counted once, outside any
-layer, see :mod:`.unused`).
+layer, see :mod:`.unused`). A buffer a layer takes as its weight (a fixed blur filter) is no parameter: the
+reader records it (``_buffer_weights``) and the total leaves it out.
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ class _ParamOps:
             self._counted: list[str] = []  # one entry per layer whose formula counts the parameter
             self._read: list[str] = []  # parameters read in forward (all of them)
             self._shapes: dict[int, tuple] = {}
+            self._buffer_weights: dict[str, int] = {}  # buffers layers count as weights: their elements
+            self._weight_norms: list[tuple] = []  # norm functions on parameters (see unused.WeightNorms)
         return self
 
     def cached_shape(self, node) -> tuple:
@@ -152,6 +155,9 @@ class _ParamOps:
             primary = self.primary(p)
             if primary is not None:
                 self._counted.append(primary)
+            elif not p.parameter:  # a buffer (or a constant) as the weight: the layer's formula counts it
+                name = ", ".join(p.sources) or "a constant"
+                self._buffer_weights[name] = self._buffer_weights.get(name, 0) + int(prod(p.shape))
         return layer_value
 
     def primary(self, p: _Param):
@@ -222,7 +228,22 @@ class _ParamOps:
                 return out
             raise _Unsupported(f"an operation on parameters gives a {type(out).__name__}")
         sources = tuple(dict.fromkeys(s for p in params for s in p.sources))
+        self._record_weight_norm(node, args, kwargs, out)
         return _Param(tuple(int(v) for v in out.shape), sources, any(p.parameter for p in params))
+
+    def _record_weight_norm(self, node, args, kwargs, out) -> None:
+        """A norm function on parameters (a weight standardisation): recorded for the counting conventions."""
+        name = self.call[1] if self.call else ""
+        kind = name.rpartition(".")[2]
+        table = {"batch_norm": _BATCH_NORM, "layer_norm": _LAYER_NORM, "group_norm": _GROUP_NORM}
+        if not name.startswith(("torch.nn.functional.", "torch.")) or kind not in table:
+            return
+        b = _bind(table[kind], args, kwargs, kind)
+        stack = node.meta.get("nn_module_stack") or {}
+        path = list(stack.values())[-1][0] if stack else node.name
+        self._param_books()
+        self._weight_norms.append((path, kind, prod(out.shape), b["weight"] is not None,
+                                   kind != "batch_norm" or bool(b["training"])))
 
     # --- layers ------------------------------------------------------------------------------------------
     def _affine(self, b, what: str):

@@ -8,7 +8,12 @@ lists them by module path. Parameters shared by two called modules (tied weights
 :class:`SharedParameters` (negative parameters: what the modules' own counts add twice). Parameters read in
 ``forward`` (an fx ``get_attr``) count like a module's: a layer built from them counts the one its weight is made
 from; one read by two layers is counted once; one read only to compute another layer's weight (the ``gain`` of
-a scaled weight standardisation) is counted through :class:`WeightParameters`.
+a scaled weight standardisation) is counted through :class:`WeightParameters`. A buffer is never a parameter
+(persistent or not: ``parameters()`` does not hold it, and neither fvcore, ptflops, thop nor torchinfo counts it):
+a layer built with a buffer as its weight (timm's ``BlurPool2d`` filter, read by ``F.conv2d``) counts the
+weight in its formula, and :class:`BufferWeights` takes it off the total. A norm function applied to
+parameters in ``forward`` (timm's weight standardisation) costs nothing per input position, but fvcore counts it:
+:class:`WeightNorms` records each such call for :func:`symcnn.count`.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import sympy
 from ...layers._base import LayerResult, Shape
 from ...layers.activation import Identity
 
-__all__ = ["UnusedParameters", "SharedParameters", "WeightParameters"]
+__all__ = ["UnusedParameters", "SharedParameters", "WeightParameters", "BufferWeights", "WeightNorms"]
 
 
 class _ParameterNote(Identity):
@@ -51,6 +56,34 @@ class SharedParameters(_ParameterNote):
 
 class WeightParameters(_ParameterNote):
     """Parameters read in ``forward`` only to compute another layer's weight (counted once, 0 MACs)."""
+
+
+class BufferWeights(_ParameterNote):
+    """Buffers that layers read as their weight or bias: the layers' formulas count them, ``sum(p.numel())``
+    does not (``params`` is minus their elements, once per layer that reads them)."""
+
+    _sign = -1
+
+
+class WeightNorms(Identity):
+    """Norm functions applied to parameters in ``forward``: the weight standardisation of timm's ``StdConv2d``
+    (``F.batch_norm(w.reshape(1, O, -1), None, None, training=True)``) and ``ScaledStdConv2d`` (with
+    ``weight=gain * scale``). No parameters of its own and 0 MACs per input position; ``calls`` holds one
+    ``(path, function, elements, affine, training)`` per call (``elements``: of the normalised tensor), which
+    :func:`symcnn.count` reads (fvcore counts them as it counts the same function on activations)."""
+
+    counts_activations = False
+
+    def __init__(self, calls):
+        calls = tuple((str(p), str(f), int(n), bool(a), bool(t)) for p, f, n, a, t in calls)
+        self._set(args=(), kwargs={}, calls=calls)
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}({len(self.calls)} calls, {sum(c[2] for c in self.calls):,} elements)"
+
+    def infer(self, x: Shape) -> LayerResult:
+        return LayerResult(output_shape=Shape(x), params=sympy.Integer(0))
 
 
 def parameter_report(root, used_paths, counted=(), read=()):
