@@ -44,9 +44,10 @@ class OnnxGraph(Graph):
 
 
 class _Walk:
-    def __init__(self, graph, batch):
+    def __init__(self, graph, batch, opset=None):
         self.graph = graph
         self.batch = batch
+        self.opset = opset
         self.values: dict[str, object] = {}
         self.refused: list[str] = []
         self.names: Counter = Counter()
@@ -161,7 +162,8 @@ def from_onnx(model, input_shape=None) -> OnnxGraph:
     if len(graph.node) > MAX_NODES:
         raise SymcnnError(f"from_onnx: the graph has {len(graph.node):,} nodes, more than the limit {MAX_NODES:,}")
     name, shape, batch, channels_last = input_value(graph, input_shape)
-    walk = _Walk(graph, batch)
+    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None)
+    walk = _Walk(graph, batch, opset)
     for init in graph.initializer:
         walk.values[init.name] = const_from_tensor(init, initializer=True)
     start = Input(name)
@@ -180,5 +182,4 @@ def from_onnx(model, input_shape=None) -> OnnxGraph:
             f"from_onnx: the output {graph.output[0].name!r} is not an activation computed from the input")
     if out.node is start:
         raise SymcnnError("from_onnx: the graph computes nothing (its output is its input)")
-    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None)
     return OnnxGraph(start, out.node, name=graph.name or None, input_shape=shape, batch=batch, opset=opset)

@@ -13,6 +13,7 @@ import sympy
 
 from ... import layers as L
 from ._reader import UNKNOWN, Const, Sizes, Tensor
+from ._resize import resize
 from ._sizes import FOLDABLE, SIZE_HANDLERS, OpError, _fold, _ints, _size_arithmetic, _sizes, _tensor, _values
 
 __all__ = ["HANDLERS", "OpError", "FOLDABLE", "_fold"]
@@ -381,50 +382,6 @@ def slice_op(ctx, node, ins, attrs):
     s, e = starts[0], ends[0]
     e = None if e >= big else e
     return [Sizes(tuple(values[slice(s, e, steps[0])]))]
-
-
-_RESIZE_MODES = {"nearest": "nearest", "cubic": "bicubic"}
-
-
-def resize(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    n = _spatial(x)
-    mode = attrs.get("mode", "nearest")
-    if mode == "linear":
-        name = {1: "linear", 2: "bilinear", 3: "trilinear"}.get(n)
-    else:
-        name = _RESIZE_MODES.get(mode)
-    if name is None:
-        raise OpError(f"`mode`={mode!r} on {n} spatial axes")
-    align = attrs.get("coordinate_transformation_mode") == "align_corners"
-    if node.op_type == "Upsample":
-        scales_v, sizes_v = ins[1] if len(ins) > 1 else None, None
-    else:
-        scales_v = ins[2] if len(ins) > 2 else None
-        sizes_v = ins[3] if len(ins) > 3 else None
-        if isinstance(scales_v, Const) and scales_v.numel == 0:
-            scales_v = None
-    kwargs = {"mode": name}
-    if name in ("linear", "bilinear", "trilinear", "bicubic"):
-        kwargs["align_corners"] = align
-    if sizes_v is not None:
-        sizes = _sizes(sizes_v, "sizes")
-        if len(sizes) != n + 2:
-            raise OpError(f"`sizes` has {len(sizes)} entries for a rank-{n + 2} input")
-        if sympy.simplify(sizes[1] - x.shape[0]) != 0:
-            raise OpError("`sizes` changes the channel count")
-        layer = L.Upsample(size=tuple(sizes[2:]), **kwargs)
-    elif scales_v is not None:
-        if not isinstance(scales_v, Const) or scales_v.value is None:
-            raise OpError("its `scales` are computed, not constant")
-        scales = [float(s) for s in np.asarray(scales_v.value).reshape(-1)]
-        if len(scales) != n + 2 or scales[0] != 1 or scales[1] != 1:
-            raise OpError(f"`scales`={scales} (the batch and channel scales must be 1)")
-        spatial = tuple(int(s) if float(s).is_integer() else s for s in scales[2:])
-        layer = L.Upsample(scale_factor=spatial[0] if len(set(spatial)) == 1 else spatial, **kwargs)
-    else:
-        raise OpError("neither `scales` nor `sizes` is given")
-    return [ctx.emit(layer, [x], node)]
 
 
 def pad(ctx, node, ins, attrs):
