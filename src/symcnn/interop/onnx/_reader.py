@@ -74,6 +74,10 @@ class Const:
         return n
 
 
+class OpError(Exception):
+    """A node symcnn cannot read: the message says why (raised to the walk, which names the node)."""
+
+
 class View:
     """A reshaped view of an activation that only a known pattern reads back (see :mod:`._layout`)."""
 
@@ -208,8 +212,6 @@ class Attrs(dict):
 
     @staticmethod
     def _fail(message: str):
-        from ._sizes import OpError
-
         raise OpError(message)
 
     def int(self, name: str, default=None, *, minimum: int | None = None, maximum: int | None = None):

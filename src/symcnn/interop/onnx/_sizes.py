@@ -15,13 +15,9 @@ import sympy
 
 from ... import layers as L
 from ..._intmath import ceildiv, floordiv
-from ._reader import MAX_CONST_VALUES, Const, Sizes, Tensor, View
+from ._reader import MAX_CONST_VALUES, Const, OpError, Sizes, Tensor, View
 
 __all__ = ["OpError", "FOLDABLE", "SIZE_HANDLERS"]
-
-
-class OpError(Exception):
-    """A node symcnn cannot read: the message says why (raised to the walk, which names the node)."""
 
 
 def _tensor(v, what: str = "input", *, any_layout: bool = False) -> Tensor:
