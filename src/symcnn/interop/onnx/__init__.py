@@ -107,8 +107,14 @@ class _Walk:
         self.names[base] += 1
         return base if self.names[base] == 1 else f"{base}_{self.names[base] - 1}"
 
-    def emit(self, layer, inputs: list[Tensor], node, *, weights=(), suffix: str | None = None) -> Tensor:
-        """Apply ``layer`` to the activations, check its parameter count against the consumed initializers."""
+    def emit(self, layer, inputs: list[Tensor], node, *, weights=(), suffix: str | None = None,
+             same_shape: bool = False) -> Tensor:
+        """Apply ``layer`` to the activations, check its parameter count against the consumed initializers.
+        ``same_shape``: an element-wise layer without weights, whose output shape is its input's (its formulas
+        are left to the analysis: reading a 200,000-node chain does not evaluate them twice)."""
+        if same_shape and not weights and len(inputs) == 1:
+            out = layer(inputs[0].node, name=self._name(node, suffix))
+            return Tensor(out, inputs[0].shape)
         shapes = tuple(t.shape for t in inputs)
         try:
             result = layer.infer(*shapes)

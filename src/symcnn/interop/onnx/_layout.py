@@ -24,7 +24,7 @@ from ..._intmath import decide, smin
 from ._reader import Sizes, Tensor, View
 from ._sizes import OpError, _ints, _sizes, _tensor, _values, arg
 
-__all__ = ["LAYOUT_HANDLERS", "GroupedView", "ShuffleView"]
+__all__ = ["LAYOUT_HANDLERS", "GroupedView", "ShuffleView", "FlatView", "gather_flat"]
 
 _BIG = 2**31  # an end at or beyond this means "to the end" (exporters write INT64_MAX or INT32_MAX)
 
@@ -38,6 +38,17 @@ class GroupedView(View):
 
     def describe(self) -> str:
         return f"the (N, {self.groups}, -1) view of GroupNorm's lowering"
+
+
+@dataclass(frozen=True)
+class FlatView(View):
+    """``x.reshape(-1)`` of ``tensor`` at batch 1: how the dynamo exporter writes ``as_strided`` (a Gather of the
+    flat values follows; only the identity gather, every value in place, is read)."""
+
+    tensor: Tensor
+
+    def describe(self) -> str:
+        return "the flattened values of an activation (as_strided)"
 
 
 @dataclass(frozen=True)
@@ -107,18 +118,24 @@ def reshape(ctx, node, ins, attrs):
     allowzero = bool(attrs.int("allowzero", 0, minimum=0, maximum=1))
     if isinstance(x, View):
         return [_reshape_back(ctx, node, x, target, allowzero)]
+    if isinstance(x, Sizes):  # a size list reshaped (to 1-D, or to a scalar): the same sizes
+        return [Sizes(x.values, scalar=len(target) == 0)]
     x = _tensor(x)
     full = [ctx.batch, *x.shape]
     out = _resolve(target, full, allowzero)
     if out is None:
         raise OpError(f"a reshape of {tuple(full)} to {tuple(target)} whose -1 symcnn cannot resolve")
+    total = sympy.Integer(1)
+    for s in x.shape:
+        total *= s
+    if full[0] == 1 and len(out) == 1 and _same(out[0], total):
+        return [FlatView(x)]
+    if not _same(out[0], full[0]) and full[0] == 1 and -1 not in target:
+        out = [sympy.Integer(1), *out]  # a batch of 1 dropped (an export at batch 1): the same values
     if not _same(out[0], full[0]):
         raise OpError(f"a reshape of {tuple(full)} to {tuple(out)} changes the batch axis")
     if len(out) == len(full) and all(_same(a, b) for a, b in zip(out[1:], full[1:], strict=True)):
         return [x]  # the same shape: a view that changes nothing
-    total = sympy.Integer(1)
-    for s in x.shape:
-        total *= s
     if len(out) == 2 and _same(out[1], total):
         return [x] if len(x.shape) == 1 else [ctx.emit(L.Flatten(), [x], node)]
     c = x.shape[0]
@@ -135,7 +152,25 @@ def reshape(ctx, node, ins, attrs):
                   "flatten to (N, -1), GroupNorm's (N, G, -1) and a channel shuffle's (N, g, C/g, ...))")
 
 
+def gather_flat(ctx, node, view: FlatView, idx) -> Tensor:
+    """A Gather of :class:`FlatView`'s values with a constant index tensor: the identity (every value at its own
+    place, the index tensor shaped as the activation with its batch of 1) is the activation itself."""
+    import numpy as np
+
+    x = view.tensor
+    if not all(isinstance(d, sympy.Integer) for d in x.shape):
+        raise OpError(f"a gather of {view.describe()} with a symbolic shape {x.shape}")
+    shape = (1, *(int(d) for d in x.shape))
+    arr = None if idx.value is None else np.asarray(idx.value)
+    if arr is None or arr.dtype.kind not in "iu" or tuple(arr.shape) != shape or not np.array_equal(
+            arr.reshape(-1), np.arange(arr.size)):
+        raise OpError(f"a gather of {view.describe()} that moves values (only the identity is read)")
+    return x
+
+
 def _reshape_back(ctx, node, view, target, allowzero):
+    if isinstance(view, FlatView):
+        raise OpError(f"a reshape of {view.describe()}")
     x = view.tensor
     full = [ctx.batch, *x.shape]
     grouped = [ctx.batch, view.groups, -1] if isinstance(view, GroupedView) else [

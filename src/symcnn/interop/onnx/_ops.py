@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 
 from ... import layers as L
-from ._layout import LAYOUT_HANDLERS, GroupedView
+from ._layout import LAYOUT_HANDLERS, FlatView, GroupedView, gather_flat
 from ._reader import UNKNOWN, Const, Tensor
 from ._resize import resize
 from ._sizes import FOLDABLE, SIZE_HANDLERS, OpError, _fold, _ints, _size_arithmetic, _tensor, arg, rounding
@@ -265,13 +265,17 @@ def gemm(ctx, node, ins, attrs):
 
 
 def matmul(ctx, node, ins, attrs):
-    x = _tensor(arg(ins, 0, "A"))
+    x = _tensor(arg(ins, 0, "A"), any_layout=True)
     b = arg(ins, 1, "B")
     if not isinstance(b, Const) or len(b.dims) != 2:
         raise OpError("its second operand is not a constant matrix (a learned weight)")
     k, m = b.dims
     bias = ctx.fused_bias(node, m)
     weights = [b] + ([bias] if bias is not None else [])
+    if x.channels_last:  # a Linear on (N, *spatial, C): per position, as a 1x1 convolution counts it
+        n = _spatial(x)
+        layer = _layer_cls("Conv", n)(k, m, 1, bias=bias is not None)
+        return [_same_layout(x, ctx.emit(layer, [x], node, weights=weights))]
     return [ctx.emit(L.Linear(k, m, bias=bias is not None), [x], node, weights=weights)]
 
 
@@ -283,14 +287,18 @@ _ACTIVATIONS = {
 }
 
 
+def _same_layout(x: Tensor, out: Tensor) -> Tensor:
+    return Tensor(out.node, out.shape, x.channels_last)
+
+
 def activation(ctx, node, ins, attrs):
-    x = _tensor(arg(ins, 0, "X"))
+    x = _tensor(arg(ins, 0, "X"), any_layout=node.op_type not in ("Softmax", "LogSoftmax"))
     if node.op_type in ("Softmax", "LogSoftmax"):
         axis = attrs.int("axis", -1)
         if not -len(x.shape) - 1 <= axis <= len(x.shape):
             raise OpError(f"`axis`={axis} out of range for rank {len(x.shape) + 1}")
     layer = getattr(L, _ACTIVATIONS[node.op_type])()
-    return [ctx.emit(layer, [x], node)] + [UNKNOWN] * (len(node.output) - 1)
+    return [_same_layout(x, ctx.emit(layer, [x], node, same_shape=True))] + [UNKNOWN] * (len(node.output) - 1)
 
 
 #: element-wise operators of one activation without their own symcnn layer (the pieces of GELU through Erf,
@@ -300,8 +308,18 @@ _ELEMENTWISE = ("Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Sin", 
 
 
 def elementwise(ctx, node, ins, attrs):
-    x = _tensor(arg(ins, 0, "X"))
-    return [ctx.emit(_pointwise(node.op_type, 0), [x], node)]
+    x = _tensor(arg(ins, 0, "X"), any_layout=True)
+    return [_same_layout(x, ctx.emit(_pointwise(node.op_type, 0), [x], node, same_shape=True))]
+
+
+def gather_op(ctx, node, ins, attrs):
+    data = arg(ins, 0, "data")
+    if isinstance(data, FlatView):
+        idx = arg(ins, 1, "indices")
+        if not isinstance(idx, Const) or attrs.int("axis", 0) != 0:
+            raise OpError("a gather of flattened values with computed indices or along an axis other than 0")
+        return [gather_flat(ctx, node, data, idx)]
+    return SIZE_HANDLERS["Gather"](ctx, node, ins, attrs)
 
 
 def floor_ceil(ctx, node, ins, attrs):
@@ -335,7 +353,7 @@ def clip(ctx, node, ins, attrs):
         else:
             bounds.append(attrs.float(key))
     layer = L.ReLU6() if bounds == [0.0, 6.0] else L.Hardtanh()
-    return [ctx.emit(layer, [x], node)]
+    return [ctx.emit(layer, [x], node, same_shape=True)]
 
 
 def prelu(ctx, node, ins, attrs):
@@ -353,12 +371,16 @@ def identity(ctx, node, ins, attrs):
 def binary(ctx, node, ins, attrs):
     a, b = arg(ins, 0, "A"), arg(ins, 1, "B")
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        _tensor(a), _tensor(b)
+        _tensor(a, any_layout=True), _tensor(b, any_layout=True)
+        if a.channels_last != b.channels_last:
+            raise OpError("its operands are laid out differently (one channels-last)")
         layer = L.Add() if node.op_type in ("Add", "Sub") else L.Mul()
-        return [ctx.emit(layer, [a, b], node)]
+        return [_same_layout(a, ctx.emit(layer, [a, b], node))]
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         x, c = (a, b) if isinstance(a, Tensor) else (b, a)
-        x = _tensor(x)
+        x = _tensor(x, any_layout=True)
+        if x.channels_last and isinstance(c, Const):  # (..., C) constants broadcast over the last (channel) axis
+            c = _channels_first_const(c, len(x.shape) + 1)
         if not isinstance(c, Const):
             raise OpError("one operand is computed from shapes, the other an activation")
         if c.numel == 1 and c.value is not None:
@@ -366,28 +388,72 @@ def binary(ctx, node, ins, attrs):
             if np.asarray(c.value).dtype.kind not in "iuf" or not np.isfinite(value):
                 raise OpError(f"its constant operand {value!r} is not a finite number")
             op = "add" if node.op_type in ("Add", "Sub") else "mul"
-            return [ctx.emit(L.ScalarOp(op, float(value)), [x], node)]
+            return [_same_layout(x, ctx.emit(L.ScalarOp(op, float(value)), [x], node, same_shape=True))]
         if len(c.dims) > len(x.shape) + 1:
             raise OpError(f"its constant operand of dims {c.dims} has more axes than the activation")
+        full = (ctx.batch, *x.shape)
+        for d, v in zip(reversed(c.dims), reversed(full), strict=False):
+            if d != 1 and not (isinstance(v, sympy.Integer) and int(v) == d):
+                raise OpError(f"its constant operand of dims {c.dims} does not broadcast to the activation "
+                              f"{tuple(full)} without enlarging it")
         if not c.initializer:  # an exporter's constant (a normalisation's mean): no parameters
-            return [ctx.emit(_pointwise(f"{node.op_type} constant {c.dims}", 0), [x], node)]
+            return [_same_layout(x, ctx.emit(_pointwise(f"{node.op_type} constant {c.dims}", 0), [x], node,
+                                             same_shape=True))]
         cls = L.LearnedShift if node.op_type in ("Add", "Sub") else L.LearnedScale
-        return [ctx.emit(cls(c.dims), [x], node, weights=[c])]
+        return [_same_layout(x, ctx.emit(cls(c.dims), [x], node, weights=[c]))]
     return [_size_arithmetic(node.op_type, a, b)]
+
+
+def _channels_first_const(c: Const, rank: int) -> Const:
+    """A constant broadcast against a channels-last activation, as the same constant against its channels-first
+    layout: dims (..., 1, 1, C) -> (..., C, 1, 1)."""
+    dims = (1,) * (rank - len(c.dims)) + tuple(c.dims)
+    moved = (dims[0], dims[-1], *dims[1:-1])
+    while len(moved) > 1 and moved[0] == 1:
+        moved = moved[1:]
+    value = np.asarray(c.value).reshape(()) if c.numel == 1 and c.value is not None else None
+    return Const(moved, value, c.initializer, c.name)
+
+
+def layer_norm(ctx, node, ins, attrs):
+    """LayerNormalization over the last axis: of a channels-last activation (ConvNeXt's permute, LayerNorm,
+    permute back) it is LayerNorm2d over the channels; of a vector per sample, LayerNorm."""
+    x = _tensor(arg(ins, 0, "X"), any_layout=True)
+    rank = len(x.shape) + 1
+    axis = attrs.int("axis", -1)
+    attrs.float("epsilon", 1e-5)
+    if axis % rank != rank - 1 if -rank <= axis < rank else True:
+        raise OpError(f"`axis`={axis} (only the last axis is read)")
+    c = x.shape[0] if x.channels_last or rank == 2 else x.shape[-1]
+    scale = _vector(arg(ins, 1, "Scale"), "Scale", int(c) if c.is_Integer else None)
+    b = arg(ins, 2, "B", required=False)
+    if b is not None:
+        _vector(b, "B", scale.dims[0])
+    weights = [scale] + ([b] if b is not None else [])
+    if x.channels_last:
+        layer = L.LayerNorm2d(scale.dims[0], bias=b is not None)
+    elif rank == 2:
+        layer = L.LayerNorm(scale.dims[0], bias=b is not None)
+    else:
+        raise OpError("a LayerNormalization over the last spatial axis of a channels-first activation")
+    return [_same_layout(x, ctx.emit(layer, [x], node, weights=weights))]
 
 
 def pow_op(ctx, node, ins, attrs):
     x, e = arg(ins, 0, "X"), arg(ins, 1, "Y")
     if isinstance(x, Tensor) and isinstance(e, Const) and e.numel == 1:
-        return [ctx.emit(_pointwise("Pow", 0), [_tensor(x)], node)]
+        x = _tensor(x, any_layout=True)
+        return [_same_layout(x, ctx.emit(_pointwise("Pow", 0), [x], node, same_shape=True))]
     raise OpError("a power other than an activation raised to a constant number")
 
 
 HANDLERS = {
     "Conv": conv, "ConvTranspose": conv, "MaxPool": pool, "AveragePool": pool,
     "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "ReduceMean": reduce_mean,
-    "BatchNormalization": batch_norm, "InstanceNormalization": instance_norm, "Gemm": gemm, "MatMul": matmul,
+    "BatchNormalization": batch_norm, "InstanceNormalization": instance_norm, "LayerNormalization": layer_norm,
+    "Gemm": gemm, "MatMul": matmul,
     **{op: activation for op in _ACTIVATIONS}, **{op: elementwise for op in _ELEMENTWISE}, "Clip": clip,
     "PRelu": prelu, "Identity": identity, "Add": binary, "Sub": binary, "Mul": binary, "Div": binary, "Pow": pow_op,
-    **SIZE_HANDLERS, "Floor": floor_ceil, "Ceil": floor_ceil, **LAYOUT_HANDLERS, "Resize": resize, "Upsample": resize,
+    **SIZE_HANDLERS, "Gather": gather_op, "Floor": floor_ceil, "Ceil": floor_ceil, **LAYOUT_HANDLERS,
+    "Resize": resize, "Upsample": resize,
 }
