@@ -363,10 +363,18 @@ def pad(ctx, node, ins, attrs):
     if any(full[i] or full[i + rank] for i in (0, 1)):
         raise OpError("padding the batch or channel axis")
     mode = attrs.str("mode", "constant")
-    prefix = {"constant": "ConstantPad", "reflect": "ReflectionPad", "edge": "ReplicationPad"}.get(mode)
+    # "wrap" (opset 19, circular padding): the same output size and cost as a constant pad (symcnn has no
+    # circular padding layer; onnxruntime's and PyTorch's limit pad <= size is checked here)
+    prefix = {"constant": "ConstantPad", "reflect": "ReflectionPad", "edge": "ReplicationPad",
+              "wrap": "ConstantPad"}.get(mode)
     if prefix is None:
-        raise OpError(f"`mode`={mode!r} (symcnn reads constant, reflect and edge)")
-    if prefix != "ConstantPad" and any(p < 0 for p in full):
+        raise OpError(f"`mode`={mode!r} (symcnn reads constant, reflect, edge and wrap)")
+    if mode == "wrap":
+        for i in range(2, rank):
+            size = x.shape[i - 1]
+            if decide(sympy.Le(sympy.Max(full[i], full[i + rank]), size)) is False:
+                raise OpError(f"`pads` {pads} wrap more than the axis size {size}")
+    if mode != "constant" and any(p < 0 for p in full):
         raise OpError(f"negative `pads` {pads} with `mode`={mode!r}")
     if not 1 <= n <= 3:
         raise OpError(f"{n} spatial axes (symcnn's padding layers take 1 to 3)")

@@ -447,7 +447,13 @@ def pow_op(ctx, node, ins, attrs):
     raise OpError("a power other than an activation raised to a constant number")
 
 
+def constant_only(ctx, node, ins, attrs):
+    """Operators read only when their operands are constants (they are then computed: :func:`._sizes._fold`)."""
+    raise OpError(f"{node.op_type} of a value that is not a constant (symcnn computes it on constants only)")
+
+
 HANDLERS = {
+    **{op: constant_only for op in ("ConstantOfShape", "Equal", "Less", "Greater", "Where", "Range")},
     "Conv": conv, "ConvTranspose": conv, "MaxPool": pool, "AveragePool": pool,
     "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "ReduceMean": reduce_mean,
     "BatchNormalization": batch_norm, "InstanceNormalization": instance_norm, "LayerNormalization": layer_norm,
