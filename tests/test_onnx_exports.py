@@ -196,7 +196,6 @@ CATALOG_SAMPLE = [
 @pytest.mark.parametrize("library, name, exporter", CATALOG_SAMPLE)
 def test_catalog_sample_equals_from_torch_and_onnxruntime(library, name, exporter):
     from _onnx_catalog import check
-
     from symcnn.interop import catalog
 
     if library == "timm":
