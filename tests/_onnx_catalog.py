@@ -24,17 +24,23 @@ import numpy as np
 
 
 def export(module, example, exporter: str, names: dict) -> tuple[bytes, bool]:
-    """(the ONNX bytes, dynamic?) of ``module`` on ``example``; the dynamo exporter falls back to static shapes
-    when it cannot keep the spatial axes dynamic (a guard on them)."""
+    """(the ONNX bytes, dynamic?) of ``module`` on ``example``; each exporter falls back to static shapes when it
+    cannot keep the spatial axes dynamic (the legacy exporter refuses adaptive pooling of a dynamic size, dynamo
+    a guard on the sizes)."""
     import torch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if exporter == "legacy":
             f = io.BytesIO()
-            torch.onnx.export(module, (example,), f, dynamo=False, input_names=["input"],
-                              dynamic_axes={"input": names})
-            return f.getvalue(), True
+            try:
+                torch.onnx.export(module, (example,), f, dynamo=False, input_names=["input"],
+                                  dynamic_axes={"input": names})
+                return f.getvalue(), True
+            except Exception:  # noqa: BLE001 - e.g. adaptive pooling of a dynamic size: export static sizes
+                f = io.BytesIO()
+                torch.onnx.export(module, (example,), f, dynamo=False, input_names=["input"])
+                return f.getvalue(), False
         dims = {i: torch.export.Dim(n, min=2 if n == "T" else 16, max=1024) for i, n in names.items()}
         try:
             prog = torch.onnx.export(module, (example,), dynamo=True, verbose=False, dynamic_shapes=(dims,))
