@@ -9,7 +9,8 @@ The graph's symbolic dims (``dim_param``) become symcnn symbols (``"height"`` ->
 ConvTranspose (output_padding, output_shape), MaxPool / AveragePool (ceil_mode, count_include_pad),
 GlobalAveragePool, Gemm / MatMul with constant weights, BatchNormalization, the activations, Add / Sub / Mul /
 Div (with broadcasting), Concat, Flatten, Reshape / Transpose where they only regroup (and the channels-last
-layout of TensorFlow models exported with tf2onnx: an NHWC input read through a Transpose), Resize / Upsample, Pad,
+layout of TensorFlow models exported with tf2onnx: an NHWC input read through a Transpose), Resize / Upsample
+(sizes as onnxruntime computes them from the float32 scales, keep_aspect_ratio_policy, axes), Pad,
 and the Shape / Gather / Slice / Concat chains that compute sizes (read as formulas, never executed).
 Weights are read only as shapes (initializers give the parameter counts; external data is never loaded).
 An operator symcnn does not know is refused, naming its type and node, never counted as zero.
