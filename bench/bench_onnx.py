@@ -1,20 +1,33 @@
-"""ONNX in and export dims: from_onnx + symbolic analysis of zoo models, and export_dims (valid sizes -> Dims).
+"""ONNX in: from_onnx + symbolic analysis of zoo models, export_dims, and the catalog sweep.
 
-    python bench/bench_onnx.py            # prints a table; writes bench/onnx_results.json
+    python bench/bench_onnx.py                  # zoo timings; writes bench/onnx_results.json
+    python bench/bench_onnx.py --catalog        # every torchvision and timm catalog model, both exporters
+    python bench/bench_onnx.py --catalog --only resnet18,googlenet --exporter legacy
+    python bench/bench_onnx.py --chain 200000   # reading and analysing a chain of N nodes
 
-Each model is exported once (torch.onnx.export, dynamic height and width), then timed: reading the file into
-a symcnn graph (from_onnx) and analysing it symbolically, best of 3 in this process (warm imports).
+The catalog sweep exports each model (fresh weights, eval) with PyTorch's TorchScript-based exporter
+(``dynamo=False``) and the dynamo exporter (``dynamo=True``), spatial axes dynamic, one fresh process per (model,
+exporter) with a time limit, and compares from_onnx with from_torch and onnxruntime (``tests/_onnx_catalog.py``:
+shapes and MACs at the catalog's three sizes, params with the file's). Results: bench/onnx_catalog.json and the
+ONNX section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
 
-import symcnn as sc
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+import symcnn as sc  # noqa: E402
 
 
 def _export(net, shape) -> bytes:
@@ -38,7 +51,7 @@ def _best(fn, n=3) -> float:
     return best
 
 
-def main() -> None:
+def zoo() -> None:
     import onnx
 
     rows = []
@@ -55,7 +68,106 @@ def main() -> None:
         t_dims = _best(lambda net=net, c=shape[0]: sc.export_dims(net, (c, sc.H, sc.W)))
         rows.append({"model": name, "from_onnx_and_analyze_s": round(t_onnx, 4), "export_dims_s": round(t_dims, 4)})
         print(f"{name:14s} from_onnx+analyze {t_onnx:7.3f} s   export_dims {t_dims:7.3f} s")
-    Path(__file__).with_name("onnx_results.json").write_text(json.dumps(rows, indent=1) + "\n")
+    HERE.joinpath("onnx_results.json").write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def chain_model(n: int):
+    """A chain of ``n`` nodes: Conv, then alternately Relu and Add of a constant (the node-limit graph)."""
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Conv", ["x", "w"], ["v0"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]
+    for i in range(1, n):
+        op = "Relu" if i % 2 else "Add"
+        ins = [f"v{i - 1}"] + (["one"] if op == "Add" else [])
+        nodes.append(helper.make_node(op, ins, [f"v{i}"], name=f"n{i}"))
+    inits = [helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 3, 3], np.zeros(108, np.float32)),
+             helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])]
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                             [1, 3, "H", "W"])],
+                              [helper.make_tensor_value_info(f"v{n - 1}", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def chain(n: int) -> dict:
+    model = chain_model(n)
+    t = time.perf_counter()
+    g = sc.from_onnx(model)
+    t_read = time.perf_counter() - t
+    a = sc.analyze(g, g.input_shape)
+    t_all = time.perf_counter() - t
+    print(f"chain of {n:,} nodes: from_onnx {t_read:.2f} s, + analyze {t_all:.2f} s ({a.output_shape})")
+    return {"nodes": n, "from_onnx_s": round(t_read, 2), "from_onnx_and_analyze_s": round(t_all, 2)}
+
+
+def many(library: str, names: str, exporters: str) -> None:
+    """Several (model, exporter) checks in this process (imports paid once), one JSON line each."""
+    from _onnx_catalog import check
+    from symcnn.interop import catalog
+
+    by_name = {e.name: e for e in catalog.entries(library)}
+    for name in names.split(","):
+        for exporter in exporters.split(","):
+            t = time.perf_counter()
+            try:
+                row = check(by_name[name], exporter)
+            except Exception as e:  # noqa: BLE001 - a crash of this check is a result too
+                row = {"library": library, "model": name, "exporter": exporter, "read": False, "equal": False,
+                       "error": f"check failed: {type(e).__name__}: {str(e)[:300]}"}
+            row["total_s"] = round(time.perf_counter() - t, 1)
+            print(json.dumps(row), flush=True)
+
+
+def sweep(only, exporters, libraries, timeout: float, chunk: int = 6) -> None:
+    from symcnn.interop import catalog
+
+    path = HERE / "onnx_catalog.json"
+    old = {(r["library"], r["model"], r["exporter"]): r for r in json.loads(path.read_text())} if path.exists() \
+        else {}
+    for library in libraries:
+        names = [e.name for e in catalog.entries(library) if not only or e.name in only]
+        for i in range(0, len(names), chunk):
+            group = names[i:i + chunk]
+            t = time.perf_counter()
+            cmd = [sys.executable, __file__, "--many", library, ",".join(group), ",".join(exporters)]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout * len(group))
+                stdout, failure = proc.stdout, (proc.stderr.strip().splitlines() or ["worker failed"])[-1][:300]
+            except subprocess.TimeoutExpired as e:
+                stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+                failure = f"timed out (group of {len(group)} after {timeout * len(group):.0f} s)"
+            rows = {(r["model"], r["exporter"]): r for r in map(json.loads, (ln for ln in stdout.splitlines()
+                                                                              if ln.startswith("{")))}
+            for name in group:
+                for exporter in exporters:
+                    row = rows.get((name, exporter)) or {"library": library, "model": name, "exporter": exporter,
+                                                         "read": False, "equal": False, "error": failure}
+                    old[(library, name, exporter)] = row
+                    print(f"{library:11s} {name:28s} {exporter:6s} read={row['read']!s:5s} equal={row['equal']!s:5s}"
+                          f" {row.get('total_s', 0):6.1f} s {row.get('error', row.get('diff', ''))[:150]}", flush=True)
+            print(f"  group of {len(group)}: {time.perf_counter() - t:.0f} s", flush=True)
+            path.write_text(json.dumps(list(old.values()), indent=1) + "\n")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--catalog", action="store_true")
+    p.add_argument("--only", default="")
+    p.add_argument("--exporter", default="legacy,dynamo")
+    p.add_argument("--library", default="torchvision,timm")
+    p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--chain", type=int, default=0)
+    p.add_argument("--many", nargs=3)
+    args = p.parse_args(argv)
+    if args.many:
+        many(*args.many)
+    elif args.catalog:
+        sweep(set(filter(None, args.only.split(","))), args.exporter.split(","), args.library.split(","),
+              args.timeout)
+    elif args.chain:
+        chain(args.chain)
+    else:
+        zoo()
 
 
 if __name__ == "__main__":

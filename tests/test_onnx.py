@@ -35,7 +35,19 @@ NIGHTLY = os.environ.get("SYMCNN_PROFILE") == "nightly"
 CI_MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "dcgan_discriminator", "unet"]
 
 
+def _randomize(module):
+    """Distinct random weights and statistics: the exporter stores identical initializers once (fresh BatchNorm
+    weights are all ones), which from_onnx counts once (see test_identical_initializers_are_counted_once)."""
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for t in [*module.parameters(), *module.buffers()]:
+            if t.is_floating_point():
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+    return module
+
+
 def _export(module, shape, dynamic=True) -> bytes:
+    _randomize(module)
     f = io.BytesIO()
     axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
     with warnings.catch_warnings():

@@ -9,10 +9,24 @@ The graph's symbolic dims (``dim_param``) become symcnn symbols (``"height"`` ->
 ConvTranspose (output_padding, output_shape), MaxPool / AveragePool (ceil_mode, count_include_pad),
 GlobalAveragePool, Gemm / MatMul with constant weights, BatchNormalization, the activations, Add / Sub / Mul /
 Div (with broadcasting), Concat, Flatten, Reshape / Transpose where they only regroup (and the channels-last
-layout of TensorFlow models exported with tf2onnx: an NHWC input read through a Transpose), Resize / Upsample, Pad,
+layout of TensorFlow models exported with tf2onnx: an NHWC input read through a Transpose), Resize / Upsample
+(sizes as onnxruntime computes them from the float32 scales, keep_aspect_ratio_policy, axes), Pad,
 and the Shape / Gather / Slice / Concat chains that compute sizes (read as formulas, never executed).
 Weights are read only as shapes (initializers give the parameter counts; external data is never loaded).
 An operator symcnn does not know is refused, naming its type and node, never counted as zero.
+
+Parameters are the file's initializers that layers read as learned weights (a convolution's weight and bias,
+a Gemm's matrices, a normalisation's scale and shift, a PRelu slope, a tensor added to or multiplied with an
+activation), each counted once: exporters store identical initializers once (the zero biases of convolutions
+with folded BatchNorm), and a tensor read by several layers is one tensor, as ``sum(p.numel() for p in
+model.parameters())`` counts a shared parameter once (:class:`SharedInitializers` carries the correction).
+Running statistics and the exporter's own constants (GroupNorm's lowering writes scale 1 and bias 0) are not
+parameters.
+
+Also read: GroupNorm's lowering (Reshape to (N, G, -1), InstanceNormalization, Reshape back), InstanceNormalization,
+the channel shuffle's 5-D Reshape / Transpose / Reshape, Split and Slice of the channel axis (``chunk``, ``split``:
+one :class:`symcnn.Narrow` each), element-wise operators such as Erf (GELU written out), Pad's computed pads
+(ConstantOfShape chains, folded).
 """
 
 from __future__ import annotations
@@ -23,10 +37,15 @@ import sympy
 
 from ..._errors import SymcnnError
 from ..._graph import Graph, Input
+from ...layers._base import LayerResult, Shape
+from ...layers.activation import Identity
 from ._ops import FOLDABLE, HANDLERS, OpError, _fold
 from ._reader import MAX_NODES, UNKNOWN, Const, Tensor, attributes, const_from_tensor, input_value, load
 
-__all__ = ["from_onnx", "OnnxGraph", "SUPPORTED_OPS"]
+__all__ = ["from_onnx", "OnnxGraph", "SUPPORTED_OPS", "SharedInitializers"]
+
+#: the opsets symcnn reads (onnxruntime implements the CPU operators from opset 7 on)
+MIN_OPSET = 7
 
 #: the ONNX operator types symcnn reads
 SUPPORTED_OPS = tuple(sorted(HANDLERS))
@@ -43,10 +62,28 @@ class OnnxGraph(Graph):
         self.opset = opset
 
 
+class SharedInitializers(Identity):
+    """An identity on the output carrying minus the parameters counted more than once: initializers read by
+    several layers (``groups``: initializer name -> the repeated count), so each is counted once."""
+
+    counts_activations = False
+
+    def __init__(self, groups):
+        self._set(args=(), kwargs={}, groups=tuple((str(k), int(v)) for k, v in dict(groups).items()))
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"{self.kind}({', '.join(f'{k}={v}' for k, v in self.groups)})"
+
+    def infer(self, x: Shape) -> LayerResult:
+        return LayerResult(output_shape=Shape(x), params=sympy.Integer(-sum(v for _, v in self.groups)))
+
+
 class _Walk:
-    def __init__(self, graph, batch):
+    def __init__(self, graph, batch, opset=None):
         self.graph = graph
         self.batch = batch
+        self.opset = opset
         self.values: dict[str, object] = {}
         self.refused: list[str] = []
         self.names: Counter = Counter()
@@ -57,6 +94,8 @@ class _Walk:
                     self.consumers.setdefault(name, []).append(node)
         self.fused: set[int] = set()  # ids of Add nodes folded into a MatMul as its bias
         self.node = None
+        self.reads: Counter = Counter()  # initializer name -> layers that counted it
+        self.sizes: dict[str, int] = {}
 
     def is_used(self, value_name: str) -> bool:
         return bool(self.consumers.get(value_name)) or value_name in {o.name for o in self.graph.output}
@@ -69,18 +108,28 @@ class _Walk:
         self.names[base] += 1
         return base if self.names[base] == 1 else f"{base}_{self.names[base] - 1}"
 
-    def emit(self, layer, inputs: list[Tensor], node, *, weights=(), suffix: str | None = None) -> Tensor:
-        """Apply ``layer`` to the activations, check its parameter count against the consumed initializers."""
+    def emit(self, layer, inputs: list[Tensor], node, *, weights=(), suffix: str | None = None,
+             same_shape: bool = False) -> Tensor:
+        """Apply ``layer`` to the activations, check its parameter count against the consumed initializers.
+        ``same_shape``: an element-wise layer without weights, whose output shape is its input's (its formulas
+        are left to the analysis: reading a 200,000-node chain does not evaluate them twice)."""
+        if same_shape and not weights and len(inputs) == 1:
+            out = layer(inputs[0].node, name=self._name(node, suffix))
+            return Tensor(out, inputs[0].shape)
         shapes = tuple(t.shape for t in inputs)
         try:
             result = layer.infer(*shapes)
         except SymcnnError as e:
             raise OpError(str(e)) from None
-        consumed = sum(w.numel for w in weights if isinstance(w, Const) and w.initializer)
-        if any(isinstance(w, Const) and w.initializer for w in weights):
-            if sympy.simplify(result.params - consumed) != 0:
-                raise OpError(f"{layer!r} has {result.params} parameters but the node's initializers hold "
-                              f"{consumed} values")
+        read = [w for w in weights if isinstance(w, Const) and w.initializer]
+        consumed = sum(w.numel for w in read)
+        if read and result.params != consumed and sympy.expand(result.params - consumed) != 0:
+            raise OpError(f"{layer!r} has {result.params} parameters but the node's initializers hold "
+                          f"{consumed} values")
+        for w in read:
+            if w.name is not None:
+                self.reads[w.name] += 1
+                self.sizes[w.name] = w.numel
         out = layer(*(t.node for t in inputs), name=self._name(node, suffix))
         return Tensor(out, result.output_shape)
 
@@ -129,9 +178,18 @@ class _Walk:
             except (OpError, SymcnnError) as e:  # a layer constructor's refusal is the node's refusal too
                 self.refused.append(f"{where}: {e}")
                 outs = [UNKNOWN] * len(node.output)
+            except Exception as e:  # noqa: BLE001 - the safety net: only SymcnnError leaves from_onnx
+                self.refused.append(f"{where}: unexpected {type(e).__name__} while reading it ({e})")
+                outs = [UNKNOWN] * len(node.output)
+            if len(outs) < len(node.output):
+                outs = list(outs) + [UNKNOWN] * (len(node.output) - len(outs))
             for name, value in zip(node.output, outs, strict=False):
                 if name:
                     self.values[name] = value
+
+    def shared(self) -> dict[str, int]:
+        """Initializers counted by more than one layer: name -> the count to take off."""
+        return {k: (n - 1) * self.sizes[k] for k, n in self.reads.items() if n > 1 and self.sizes[k]}
 
     def _fused_source(self, add_node) -> str:
         for n in add_node.input:
@@ -160,8 +218,10 @@ def from_onnx(model, input_shape=None) -> OnnxGraph:
     graph = proto.graph
     if len(graph.node) > MAX_NODES:
         raise SymcnnError(f"from_onnx: the graph has {len(graph.node):,} nodes, more than the limit {MAX_NODES:,}")
+    opset = _opset(proto)
+    _check_names(graph)
     name, shape, batch, channels_last = input_value(graph, input_shape)
-    walk = _Walk(graph, batch)
+    walk = _Walk(graph, batch, opset)
     for init in graph.initializer:
         walk.values[init.name] = const_from_tensor(init, initializer=True)
     start = Input(name)
@@ -180,5 +240,37 @@ def from_onnx(model, input_shape=None) -> OnnxGraph:
             f"from_onnx: the output {graph.output[0].name!r} is not an activation computed from the input")
     if out.node is start:
         raise SymcnnError("from_onnx: the graph computes nothing (its output is its input)")
-    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None)
-    return OnnxGraph(start, out.node, name=graph.name or None, input_shape=shape, batch=batch, opset=opset)
+    shared = walk.shared()
+    end = out.node
+    if shared:
+        end = SharedInitializers(shared)(end, name="shared_initializers")
+    return OnnxGraph(start, end, name=graph.name or None, input_shape=shape, batch=batch, opset=opset)
+
+
+def _opset(proto) -> int:
+    """The default domain's opset, refused where onnxruntime refuses it (missing, older than 7, newer than the
+    installed onnx knows)."""
+    from onnx import defs
+
+    versions = [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")]
+    if not versions:
+        raise SymcnnError("from_onnx: the model imports no opset of the default ONNX domain")
+    opset, newest = max(versions), defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= newest:
+        raise SymcnnError(f"from_onnx: opset {opset} is outside the opsets {MIN_OPSET} to {newest} symcnn reads "
+                          "(onnxruntime refuses the others too)")
+    return opset
+
+
+def _check_names(graph) -> None:
+    """onnxruntime's graph checks that symcnn would otherwise read past: a value defined twice."""
+    seen = {t.name for t in graph.initializer}
+    seen.update(i.name for i in graph.input)
+    for node in graph.node:
+        for o in node.output:
+            if not o:
+                continue
+            if o in seen:
+                raise SymcnnError(f"from_onnx: node {node.name or '(unnamed)'!r} ({node.op_type}) defines {o!r}, "
+                                  "which is already defined (onnxruntime refuses duplicate definitions)")
+            seen.add(o)

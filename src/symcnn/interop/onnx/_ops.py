@@ -1,9 +1,11 @@
 """ONNX operators as symcnn layers: one function per operator family, in the ONNX operator spec's terms.
 
 Each handler gets the walk (``ctx``: emits layers, reports refusals), the node, its input values and its
-attributes, and returns its output values. Weights are never read, only their shapes; each layer that has
-parameters is checked against the initializers it consumed (``ctx.emit(..., weights=...)``), so a mapping
-that miscounted would be refused, not reported.
+attributes (:class:`~._reader.Attrs`: typed getters that refuse a wrong type naming the attribute), and returns
+its output values. Weights are never read, only their shapes; each layer that has parameters is checked against
+the initializers it consumed (``ctx.emit(..., weights=...)``), so a mapping that miscounted would be refused,
+not reported. Reshapes, transposes, slices, splits and padding are in :mod:`._layout`; Resize in
+:mod:`._resize`; size arithmetic in :mod:`._sizes`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import numpy as np
 import sympy
 
 from ... import layers as L
-from ._reader import UNKNOWN, Const, Sizes, Tensor
-from ._sizes import FOLDABLE, SIZE_HANDLERS, OpError, _fold, _ints, _size_arithmetic, _sizes, _tensor, _values
+from ._layout import LAYOUT_HANDLERS, FlatView, GroupedView, gather_flat
+from ._reader import UNKNOWN, Const, Tensor
+from ._resize import resize
+from ._sizes import FOLDABLE, SIZE_HANDLERS, OpError, _fold, _ints, _size_arithmetic, _tensor, arg, rounding
 
 __all__ = ["HANDLERS", "OpError", "FOLDABLE", "_fold"]
 
@@ -30,7 +34,7 @@ def _layer_cls(prefix: str, n: int):
 
 def _pairs(pads, n: int) -> tuple:
     """ONNX ``pads`` [x1_begin, x2_begin, ..., x1_end, x2_end, ...] as per-axis (begin, end) pairs."""
-    pads = [int(p) for p in (pads or [0] * (2 * n))]
+    pads = list(pads or [0] * (2 * n))
     if len(pads) != 2 * n:
         raise OpError(f"`pads` has {len(pads)} entries for {n} spatial axes (expected {2 * n})")
     if any(p < 0 for p in pads):
@@ -46,55 +50,74 @@ def _padding_arg(pairs):
     return pairs
 
 
-def _auto_pad(attrs) -> str:
-    mode = attrs.get("auto_pad", "NOTSET") or "NOTSET"
-    if mode not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
-        raise OpError(f"`auto_pad`={mode!r} is not an ONNX mode")
-    return mode
+_AUTO_PAD = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 
 
-def _window_padding(attrs, n: int):
-    mode = _auto_pad(attrs)
+def _window(attrs, n: int, *, conv: bool):
+    """(kernel-free window attributes) strides, dilations and the padding argument; onnxruntime's refusals:
+    `auto_pad` other than NOTSET together with `pads` (convolutions), SAME with dilation (convolutions)."""
+    strides = tuple(attrs.ints("strides", [1] * n, length=n, minimum=1))
+    dilations = tuple(attrs.ints("dilations", [1] * n, length=n, minimum=1))
+    mode = attrs.str("auto_pad", "NOTSET", choices=_AUTO_PAD) or "NOTSET"
+    pads = attrs.ints("pads", None, length=2 * n)
+    if mode != "NOTSET" and pads is not None and conv:
+        raise OpError(f"`auto_pad`={mode!r} with `pads`={pads} (onnxruntime refuses both together)")
+    if mode.startswith("SAME") and conv and any(d != 1 for d in dilations):
+        raise OpError(f"`auto_pad`={mode!r} with `dilations`={list(dilations)} (onnxruntime refuses dilation "
+                      "with SAME)")
     if mode == "VALID":
-        return "valid"
-    if mode == "SAME_UPPER":
-        return "tf_same"
-    if mode == "SAME_LOWER":
-        return "same_lower"
-    return _padding_arg(_pairs(attrs.get("pads"), n))
+        padding = "valid"
+    elif mode == "SAME_UPPER":
+        padding = "tf_same"
+    elif mode == "SAME_LOWER":
+        padding = "same_lower"
+    else:
+        padding = _padding_arg(_pairs(pads, n))
+    return strides, dilations, padding
+
+
+def _kernel(attrs, n: int, default):
+    return tuple(attrs.ints("kernel_shape", list(default), length=n, minimum=1))
 
 
 def conv(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    w = ins[1]
+    x = _tensor(arg(ins, 0, "X"))
+    w = arg(ins, 1, "W")
     if not isinstance(w, Const):
         raise OpError("its weight is computed, not a constant initializer")
     n = _spatial(x)
-    if len(w.dims) != n + 2:
+    if len(w.dims) != n + 2 or not all(w.dims):
         raise OpError(f"weight dims {w.dims} do not match an input with {n} spatial axes")
-    group = int(attrs.get("group", 1))
-    kernel = tuple(int(k) for k in attrs.get("kernel_shape", w.dims[2:]))
-    strides = tuple(int(s) for s in attrs.get("strides", [1] * n))
-    dilations = tuple(int(d) for d in attrs.get("dilations", [1] * n))
-    bias = len(ins) > 2 and ins[2] is not None
-    weights = [w] + ([ins[2]] if bias else [])
+    group = attrs.int("group", 1, minimum=1)
+    kernel = _kernel(attrs, n, w.dims[2:])
+    if kernel != tuple(w.dims[2:]):
+        raise OpError(f"`kernel_shape`={list(kernel)} differs from the weight's {list(w.dims[2:])}")
+    b = arg(ins, 2, "B", required=False)
+    if b is not None and (not isinstance(b, Const) or len(b.dims) != 1):
+        raise OpError("its bias is not a constant vector")
+    bias = b is not None
+    weights = [w] + ([b] if bias else [])
     if node.op_type == "ConvTranspose":
-        return conv_transpose(ctx, node, x, w, attrs, n, group, kernel, strides, dilations, bias, weights)
+        return conv_transpose(ctx, node, x, w, attrs, n, group, kernel, bias, weights)
+    strides, dilations, padding = _window(attrs, n, conv=True)
     out_ch, in_ch = w.dims[0], w.dims[1] * group
-    padding = _window_padding(attrs, n)
     layer = _layer_cls("Conv", n)(in_ch, out_ch, kernel, stride=strides, padding=padding, dilation=dilations,
                                   groups=group, bias=bias)
     return [ctx.emit(layer, [x], node, weights=weights)]
 
 
-def conv_transpose(ctx, node, x, w, attrs, n, group, kernel, strides, dilations, bias, weights):
+def conv_transpose(ctx, node, x, w, attrs, n, group, kernel, bias, weights):
     in_ch, out_ch = w.dims[0], w.dims[1] * group
-    output_padding = tuple(int(p) for p in attrs.get("output_padding", [0] * n))
-    mode = _auto_pad(attrs)
+    strides = tuple(attrs.ints("strides", [1] * n, length=n, minimum=1))
+    dilations = tuple(attrs.ints("dilations", [1] * n, length=n, minimum=1))
+    output_padding = tuple(attrs.ints("output_padding", [0] * n, length=n, minimum=0))
+    mode = attrs.str("auto_pad", "NOTSET", choices=_AUTO_PAD) or "NOTSET"
     if "output_shape" in attrs:
         # the spec: total padding = S*(in - 1) + output_padding + ((K - 1)*D + 1) - output_shape, split by
         # auto_pad (SAME_UPPER: the extra pixel at the end, as in PyTorch); sizes must be numbers here
-        target = [int(v) for v in attrs["output_shape"]][-n:]
+        target = attrs.ints("output_shape", minimum=1)[-n:]
+        if len(target) != n:
+            raise OpError(f"`output_shape`={target} has fewer than {n} entries")
         pairs = []
         for i in range(n):
             size = x.shape[1 + i]
@@ -112,7 +135,7 @@ def conv_transpose(ctx, node, x, w, attrs, n, group, kernel, strides, dilations,
     elif mode != "NOTSET":
         raise OpError(f"`auto_pad`={mode!r} on ConvTranspose without `output_shape` is not supported")
     else:
-        pairs = _pairs(attrs.get("pads"), n)
+        pairs = _pairs(attrs.ints("pads", None, length=2 * n), n)
         if any(a != b for a, b in pairs):
             raise OpError(f"asymmetric `pads` {pairs} (PyTorch's transposed convolution pads symmetrically)")
         padding = tuple(a for a, _ in pairs)
@@ -123,89 +146,136 @@ def conv_transpose(ctx, node, x, w, attrs, n, group, kernel, strides, dilations,
 
 
 def pool(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
+    x = _tensor(arg(ins, 0, "X"))
     n = _spatial(x)
     if len(node.output) > 1 and node.output[1] and ctx.is_used(node.output[1]):
         raise OpError("its second output (the argmax indices) is used")
-    kernel = tuple(int(k) for k in attrs["kernel_shape"])
-    strides = tuple(int(s) for s in attrs.get("strides", [1] * n))  # ONNX: stride 1 by default
-    ceil_mode = bool(attrs.get("ceil_mode", 0))
-    padding = _window_padding(attrs, n)
+    if "kernel_shape" not in attrs:
+        raise OpError("`kernel_shape` is missing (the spec requires it)")
+    kernel = _kernel(attrs, n, ())
+    strides, dilations, padding = _window(attrs, n, conv=False)
+    ceil_mode = bool(attrs.int("ceil_mode", 0, minimum=0, maximum=1))
     if isinstance(padding, str):
         if padding == "valid":
             padding = 0
         else:
             raise OpError(f"`auto_pad`={attrs['auto_pad']!r} on a pooling layer is not supported yet")
     if node.op_type == "MaxPool":
-        if int(attrs.get("storage_order", 0)):
+        if attrs.int("storage_order", 0):
             raise OpError("`storage_order`=1 is not supported")
-        dilations = tuple(int(d) for d in attrs.get("dilations", [1] * n))
         layer = _layer_cls("MaxPool", n)(kernel, strides, padding, dilation=dilations, ceil_mode=ceil_mode)
     else:
-        if any(int(d) != 1 for d in attrs.get("dilations", [1] * n)):
+        if any(d != 1 for d in dilations):
             raise OpError("dilated average pooling has no PyTorch counterpart")
         layer = _layer_cls("AvgPool", n)(kernel, strides, padding, ceil_mode=ceil_mode,
-                                         count_include_pad=bool(attrs.get("count_include_pad", 0)))
+                                         count_include_pad=bool(attrs.int("count_include_pad", 0)))
     return [ctx.emit(layer, [x], node)] + [UNKNOWN] * (len(node.output) - 1)
 
 
 def global_pool(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
+    x = _tensor(arg(ins, 0, "X"))
     kind = "AdaptiveAvgPool" if node.op_type == "GlobalAveragePool" else "AdaptiveMaxPool"
     return [ctx.emit(_layer_cls(kind, _spatial(x))(1), [x], node)]
 
 
 def reduce_mean(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
+    x = _tensor(arg(ins, 0, "data"))
     n = _spatial(x)
-    axes = attrs.get("axes")
+    axes = attrs.ints("axes")
     if axes is None and len(ins) > 1 and ins[1] is not None:
         axes = _ints(ins[1], "axes")
     if axes is None:
         raise OpError("a mean over every axis (no `axes`) is not a pooling layer")
     rank = n + 2
-    axes = sorted(int(a) % rank for a in axes)
+    if any(not -rank <= a < rank for a in axes):
+        raise OpError(f"`axes`={axes} out of range for rank {rank}")
+    axes = sorted(a % rank for a in axes)
     if axes != list(range(2, rank)):
         raise OpError(f"a mean over axes {axes} (only the mean over all spatial axes {list(range(2, rank))} reads "
                       "as global average pooling)")
     out = ctx.emit(_layer_cls("AdaptiveAvgPool", n)(1), [x], node)
-    if int(attrs.get("keepdims", 1)):
+    if attrs.int("keepdims", 1):
         return [out]
     return [ctx.emit(L.Flatten(), [out], node, suffix="flatten")]
 
 
+def _vector(v, what: str, length) -> Const:
+    if not isinstance(v, Const) or len(v.dims) != 1 or (length is not None and v.dims[0] != length):
+        raise OpError(f"its `{what}` is not a constant vector of {length} values")
+    return v
+
+
 def batch_norm(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    if int(attrs.get("training_mode", 0)):
+    x = _tensor(arg(ins, 0, "X"))
+    if attrs.int("training_mode", 0):
         raise OpError("`training_mode`=1 (batch statistics) is not supported")
-    n = _spatial(x)
-    layer = _layer_cls("BatchNorm", max(n, 1))(ins[1].dims[0] if isinstance(ins[1], Const) else x.shape[0])
-    return [ctx.emit(layer, [x], node, weights=[ins[1], ins[2]])]
+    c = x.shape[0]
+    scale = _vector(arg(ins, 1, "scale"), "scale", c if c.is_Integer else None)
+    bias = _vector(arg(ins, 2, "B"), "B", scale.dims[0])
+    for i, what in ((3, "input_mean"), (4, "input_var")):
+        _vector(arg(ins, i, what), what, scale.dims[0])
+    layer = _layer_cls("BatchNorm", max(_spatial(x), 1))(scale.dims[0])
+    return [ctx.emit(layer, [x], node, weights=[scale, bias])]
+
+
+def _fixed(c: Const, value: float) -> bool:
+    return c.value is not None and np.asarray(c.value).dtype.kind == "f" and bool(np.all(np.asarray(c.value) == value))
+
+
+def instance_norm(ctx, node, ins, attrs):
+    """InstanceNormalization: GroupNorm with one group per channel. On the (N, G, -1) view PyTorch's exporters
+    write for ``nn.GroupNorm(G, C)`` (scale all ones, bias all zeros: the exporter's constants, not parameters),
+    GroupNorm(G, C) without affine on the original tensor (its affine part follows as Mul and Add)."""
+    x = arg(ins, 0, "input")
+    attrs.float("epsilon", 1e-5)
+    if isinstance(x, GroupedView):
+        s, b = arg(ins, 1, "scale"), arg(ins, 2, "B")
+        g = x.groups
+        if not (isinstance(s, Const) and isinstance(b, Const) and s.dims == b.dims == (g,) and _fixed(s, 1.0)
+                and _fixed(b, 0.0)):
+            raise OpError("InstanceNormalization of grouped channels with a learned scale or bias (only the "
+                          "GroupNorm lowering, scale 1 and bias 0, is read)")
+        out = ctx.emit(L.GroupNorm(g, x.tensor.shape[0], affine=False), [x.tensor], node)
+        return [GroupedView(out, g)]
+    x = _tensor(x)
+    c = x.shape[0]
+    scale = _vector(arg(ins, 1, "scale"), "scale", c if c.is_Integer else None)
+    bias = _vector(arg(ins, 2, "B"), "B", scale.dims[0])
+    learned = scale.initializer or bias.initializer
+    if learned and _fixed(scale, 1.0) and _fixed(bias, 0.0) and not (scale.name or "").endswith("weight"):
+        learned = False  # dynamo's ones/zeros of InstanceNorm(affine=False)
+    layer = L.GroupNorm(scale.dims[0], scale.dims[0], affine=learned)
+    return [ctx.emit(layer, [x], node, weights=[scale, bias] if learned else ())]
 
 
 def gemm(ctx, node, ins, attrs):
-    a, b = ins[0], ins[1]
-    x = _tensor(a)
+    x = _tensor(arg(ins, 0, "A"))
+    b = arg(ins, 1, "B")
     if not isinstance(b, Const) or len(b.dims) != 2:
         raise OpError("its B operand is not a constant matrix (a learned weight)")
-    if int(attrs.get("transA", 0)):
+    if attrs.int("transA", 0):
         raise OpError("`transA`=1 (a transposed activation) is not supported")
-    k, m = (b.dims[1], b.dims[0]) if int(attrs.get("transB", 0)) else b.dims
-    bias = len(ins) > 2 and isinstance(ins[2], Const)
-    if len(ins) > 2 and ins[2] is not None and not bias:
+    k, m = (b.dims[1], b.dims[0]) if attrs.int("transB", 0) else b.dims
+    c = arg(ins, 2, "C", required=False)
+    bias = isinstance(c, Const)
+    if c is not None and not bias:
         raise OpError("its C operand (the bias) is computed, not a constant")
-    weights = [b] + ([ins[2]] if bias else [])
+    weights = [b] + ([c] if bias else [])
     return [ctx.emit(L.Linear(k, m, bias=bias), [x], node, weights=weights)]
 
 
 def matmul(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    b = ins[1]
+    x = _tensor(arg(ins, 0, "A"), any_layout=True)
+    b = arg(ins, 1, "B")
     if not isinstance(b, Const) or len(b.dims) != 2:
         raise OpError("its second operand is not a constant matrix (a learned weight)")
     k, m = b.dims
     bias = ctx.fused_bias(node, m)
     weights = [b] + ([bias] if bias is not None else [])
+    if x.channels_last:  # a Linear on (N, *spatial, C): per position, as a 1x1 convolution counts it
+        n = _spatial(x)
+        layer = _layer_cls("Conv", n)(k, m, 1, bias=bias is not None)
+        return [_same_layout(x, ctx.emit(layer, [x], node, weights=weights))]
     return [ctx.emit(L.Linear(k, m, bias=bias is not None), [x], node, weights=weights)]
 
 
@@ -217,248 +287,179 @@ _ACTIVATIONS = {
 }
 
 
+def _same_layout(x: Tensor, out: Tensor) -> Tensor:
+    return Tensor(out.node, out.shape, x.channels_last)
+
+
 def activation(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
+    x = _tensor(arg(ins, 0, "X"), any_layout=node.op_type not in ("Softmax", "LogSoftmax"))
+    if node.op_type in ("Softmax", "LogSoftmax"):
+        axis = attrs.int("axis", -1)
+        if not -len(x.shape) - 1 <= axis <= len(x.shape):
+            raise OpError(f"`axis`={axis} out of range for rank {len(x.shape) + 1}")
     layer = getattr(L, _ACTIVATIONS[node.op_type])()
-    return [ctx.emit(layer, [x], node)] + [UNKNOWN] * (len(node.output) - 1)
+    return [_same_layout(x, ctx.emit(layer, [x], node, same_shape=True))] + [UNKNOWN] * (len(node.output) - 1)
+
+
+#: element-wise operators of one activation without their own symcnn layer (the pieces of GELU through Erf,
+#: of normalisations written out): one FLOP per element, no parameters
+_ELEMENTWISE = ("Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Sin", "Cos", "Softsign", "Sign", "Round",
+                "Floor", "Ceil")
+
+
+def elementwise(ctx, node, ins, attrs):
+    x = _tensor(arg(ins, 0, "X"), any_layout=True)
+    return [_same_layout(x, ctx.emit(_pointwise(node.op_type, 0), [x], node, same_shape=True))]
+
+
+def gather_op(ctx, node, ins, attrs):
+    data = arg(ins, 0, "data")
+    if isinstance(data, FlatView):
+        idx = arg(ins, 1, "indices")
+        if not isinstance(idx, Const) or attrs.int("axis", 0) != 0:
+            raise OpError("a gather of flattened values with computed indices or along an axis other than 0")
+        return [gather_flat(ctx, node, data, idx)]
+    return SIZE_HANDLERS["Gather"](ctx, node, ins, attrs)
+
+
+def floor_ceil(ctx, node, ins, attrs):
+    if isinstance(arg(ins, 0, "X"), Tensor):
+        return elementwise(ctx, node, ins, attrs)
+    return rounding(ctx, node, ins, attrs)
+
+
+def _pointwise(name: str, params: int):
+    def same(s):
+        return s
+
+    def numel(s):
+        out = sympy.Integer(1)
+        for d in s:
+            out *= d
+        return out
+
+    return L.Opaque(output_shape=same, params=params, macs=0, flops=numel, name=name)
 
 
 def clip(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
+    x = _tensor(arg(ins, 0, "input"))
     bounds = []
     for i, key in ((1, "min"), (2, "max")):
-        if len(ins) > i and ins[i] is not None:
-            bounds.append(float(np.asarray(ins[i].value).reshape(-1)[0]) if isinstance(ins[i], Const)
-                          and ins[i].value is not None else None)
+        v = arg(ins, i, key, required=False)
+        if v is not None:
+            if not isinstance(v, Const) or v.value is None or np.asarray(v.value).size != 1:
+                raise OpError(f"its `{key}` is not a constant number")
+            bounds.append(float(np.asarray(v.value).reshape(-1)[0]))
         else:
-            bounds.append(attrs.get(key))
+            bounds.append(attrs.float(key))
     layer = L.ReLU6() if bounds == [0.0, 6.0] else L.Hardtanh()
-    return [ctx.emit(layer, [x], node)]
+    return [ctx.emit(layer, [x], node, same_shape=True)]
 
 
 def prelu(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    slope = ins[1]
+    x = _tensor(arg(ins, 0, "X"))
+    slope = arg(ins, 1, "slope")
     if not isinstance(slope, Const):
         raise OpError("its slope is not a constant")
     return [ctx.emit(L.PReLU(num_parameters=slope.numel), [x], node, weights=[slope])]
 
 
 def identity(ctx, node, ins, attrs):
-    return [ins[0]]
-
-
-def flatten(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    axis = int(attrs.get("axis", 1))
-    if axis % (len(x.shape) + 1) != 1:
-        raise OpError(f"`axis`={axis} (only axis 1, keeping the batch axis, reads as torch.flatten(x, 1))")
-    if len(x.shape) == 1:
-        return [x]
-    return [ctx.emit(L.Flatten(), [x], node)]
-
-
-def reshape(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    target = _sizes(ins[1], "shape")
-    total = sympy.Integer(1)
-    for s in x.shape:
-        total *= s
-    batch = ctx.batch
-    if len(target) == len(x.shape) + 1 and all(
-            sympy.simplify(t - s) == 0 or t == 0 for t, s in zip(target[1:], x.shape, strict=True)):
-        return [x]  # the same shape: a view that changes nothing
-    if len(target) == 2:
-        first, second = target
-        first_ok = first == 0 or sympy.simplify(first - batch) == 0 or (first == -1 and second != -1)
-        second_ok = second == -1 or sympy.simplify(second - total) == 0
-        if first_ok and second_ok:
-            return [x] if len(x.shape) == 1 else [ctx.emit(L.Flatten(), [x], node)]
-    raise OpError(f"a reshape of (N, {', '.join(map(str, x.shape))}) to {tuple(target)} regroups more than the "
-                  "flatten to (N, -1) symcnn reads")
-
-
-def transpose(ctx, node, ins, attrs):
-    from ._reader import to_first, to_last
-
-    x = _tensor(ins[0], any_layout=True)
-    perm = [int(p) for p in attrs.get("perm", [])]
-    rank = len(x.shape) + 1
-    if perm and perm == list(range(len(perm))):
-        return [x]
-    if rank >= 3 and perm == (to_first(rank) if x.channels_last else to_last(rank)):
-        return [Tensor(x.node, x.shape, not x.channels_last)]  # the same values in the other layout
-    raise OpError(f"a transpose with `perm`={perm} moves axes (only the identity permutation and the change "
-                  "between channels-first and channels-last regroup nothing)")
+    return [arg(ins, 0, "input")]
 
 
 def binary(ctx, node, ins, attrs):
-    a, b = ins[0], ins[1]
+    a, b = arg(ins, 0, "A"), arg(ins, 1, "B")
     if isinstance(a, Tensor) and isinstance(b, Tensor):
+        _tensor(a, any_layout=True), _tensor(b, any_layout=True)
+        if a.channels_last != b.channels_last:
+            raise OpError("its operands are laid out differently (one channels-last)")
         layer = L.Add() if node.op_type in ("Add", "Sub") else L.Mul()
-        return [ctx.emit(layer, [a, b], node)]
+        return [_same_layout(a, ctx.emit(layer, [a, b], node))]
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         x, c = (a, b) if isinstance(a, Tensor) else (b, a)
+        x = _tensor(x, any_layout=True)
+        if x.channels_last and isinstance(c, Const):  # (..., C) constants broadcast over the last (channel) axis
+            c = _channels_first_const(c, len(x.shape) + 1)
         if not isinstance(c, Const):
             raise OpError("one operand is computed from shapes, the other an activation")
         if c.numel == 1 and c.value is not None:
-            value = float(np.asarray(c.value).reshape(-1)[0])
+            value = np.asarray(c.value).reshape(-1)[0]
+            if np.asarray(c.value).dtype.kind not in "iuf" or not np.isfinite(value):
+                raise OpError(f"its constant operand {value!r} is not a finite number")
             op = "add" if node.op_type in ("Add", "Sub") else "mul"
-            return [ctx.emit(L.ScalarOp(op, value), [x], node)]
-        return [ctx.emit(_constant_operand(node.op_type, c), [x], node, weights=[c])]
+            return [_same_layout(x, ctx.emit(L.ScalarOp(op, float(value)), [x], node, same_shape=True))]
+        if len(c.dims) > len(x.shape) + 1:
+            raise OpError(f"its constant operand of dims {c.dims} has more axes than the activation")
+        full = (ctx.batch, *x.shape)
+        for d, v in zip(reversed(c.dims), reversed(full), strict=False):
+            if d != 1 and not (isinstance(v, sympy.Integer) and int(v) == d):
+                raise OpError(f"its constant operand of dims {c.dims} does not broadcast to the activation "
+                              f"{tuple(full)} without enlarging it")
+        if not c.initializer:  # an exporter's constant (a normalisation's mean): no parameters
+            return [_same_layout(x, ctx.emit(_pointwise(f"{node.op_type} constant {c.dims}", 0), [x], node,
+                                             same_shape=True))]
+        cls = L.LearnedShift if node.op_type in ("Add", "Sub") else L.LearnedScale
+        return [_same_layout(x, ctx.emit(cls(c.dims), [x], node, weights=[c]))]
     return [_size_arithmetic(node.op_type, a, b)]
 
 
-def _constant_operand(op: str, c: Const):
-    """``x op c`` with a constant tensor ``c`` (a per-channel scale or shift, layer scale): its elements are
-    counted as parameters, one FLOP per output element."""
-    numel = c.numel
-
-    def shape(s):
-        return s
-
-    def flops(s):
-        out = sympy.Integer(1)
-        for d in s:
-            out *= d
-        return out
-
-    return L.Opaque(output_shape=shape, params=numel, macs=0, flops=flops, name=f"{op} constant {c.dims}")
+def _channels_first_const(c: Const, rank: int) -> Const:
+    """A constant broadcast against a channels-last activation, as the same constant against its channels-first
+    layout: dims (..., 1, 1, C) -> (..., C, 1, 1)."""
+    dims = (1,) * (rank - len(c.dims)) + tuple(c.dims)
+    moved = (dims[0], dims[-1], *dims[1:-1])
+    while len(moved) > 1 and moved[0] == 1:
+        moved = moved[1:]
+    value = np.asarray(c.value).reshape(()) if c.numel == 1 and c.value is not None else None
+    return Const(moved, value, c.initializer, c.name)
 
 
-def concat(ctx, node, ins, attrs):
-    if all(isinstance(v, Tensor) for v in ins):
-        if len(ins) == 1:
-            return [ins[0]]
-        return [ctx.emit(L.Concat(dim=int(attrs["axis"])), list(ins), node)]
-    if any(isinstance(v, Tensor) for v in ins):
-        raise OpError("a concatenation of activations with constants")
-    out = []
-    for v in ins:
-        out.extend(_values(v)[0])
-    return [Sizes(tuple(out))]
-
-
-def _crop(ctx, node, x: Tensor, ins):
-    """A Slice of an activation along spatial axes with step 1 (U-Net's centre crop): a negative pad."""
-    from ..._intmath import decide, smin
-
-    starts, ends = _sizes(ins[1], "starts"), _sizes(ins[2], "ends")
+def layer_norm(ctx, node, ins, attrs):
+    """LayerNormalization over the last axis: of a channels-last activation (ConvNeXt's permute, LayerNorm,
+    permute back) it is LayerNorm2d over the channels; of a vector per sample, LayerNorm."""
+    x = _tensor(arg(ins, 0, "X"), any_layout=True)
     rank = len(x.shape) + 1
-    axes = _ints(ins[3], "axes") if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
-    steps = _ints(ins[4], "steps") if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
-    n = _spatial(x)
-    per_axis = [(sympy.Integer(0), sympy.Integer(0))] * n
-    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
-        axis %= rank
-        if step != 1 or axis < 2:
-            raise OpError(f"a slice of an activation along axis {axis} with step {step} (only crops of spatial "
-                          "axes with step 1 are read)")
-        size = x.shape[axis - 1]
-        if end.is_number and end >= 2**31:
-            end = size
-        start = start + size if start.is_number and start < 0 else start
-        end = end + size if end.is_number and end < 0 else end
-        if decide(sympy.Ge(start, 0)) is not True:
-            raise OpError(f"a slice starting at {start}, which symcnn cannot prove nonnegative")
-        if decide(sympy.Le(end, size)) is not True:
-            end = smin(end, size)  # the spec clamps the end to the axis size
-        per_axis[axis - 2] = (-start, -(size - end))
-    flat = tuple(p for pair in per_axis[::-1] for p in pair)
-    return [ctx.emit(_layer_cls("ConstantPad", n)(flat, 0), [x], node)]
-
-
-def slice_op(ctx, node, ins, attrs):
-    if isinstance(ins[0], Tensor):
-        return _crop(ctx, node, ins[0], ins)
-    values, _ = _values(ins[0])
-    starts, ends = _ints(ins[1], "starts"), _ints(ins[2], "ends")
-    axes = _ints(ins[3], "axes") if len(ins) > 3 and ins[3] is not None else [0]
-    steps = _ints(ins[4], "steps") if len(ins) > 4 and ins[4] is not None else [1]
-    if axes != [0] or len(starts) != 1:
-        raise OpError("Slice of a size list along an axis other than 0")
-    big = 2**62
-    s, e = starts[0], ends[0]
-    e = None if e >= big else e
-    return [Sizes(tuple(values[slice(s, e, steps[0])]))]
-
-
-_RESIZE_MODES = {"nearest": "nearest", "cubic": "bicubic"}
-
-
-def resize(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    n = _spatial(x)
-    mode = attrs.get("mode", "nearest")
-    if mode == "linear":
-        name = {1: "linear", 2: "bilinear", 3: "trilinear"}.get(n)
+    axis = attrs.int("axis", -1)
+    attrs.float("epsilon", 1e-5)
+    if axis % rank != rank - 1 if -rank <= axis < rank else True:
+        raise OpError(f"`axis`={axis} (only the last axis is read)")
+    c = x.shape[0] if x.channels_last or rank == 2 else x.shape[-1]
+    scale = _vector(arg(ins, 1, "Scale"), "Scale", int(c) if c.is_Integer else None)
+    b = arg(ins, 2, "B", required=False)
+    if b is not None:
+        _vector(b, "B", scale.dims[0])
+    weights = [scale] + ([b] if b is not None else [])
+    if x.channels_last:
+        layer = L.LayerNorm2d(scale.dims[0], bias=b is not None)
+    elif rank == 2:
+        layer = L.LayerNorm(scale.dims[0], bias=b is not None)
     else:
-        name = _RESIZE_MODES.get(mode)
-    if name is None:
-        raise OpError(f"`mode`={mode!r} on {n} spatial axes")
-    align = attrs.get("coordinate_transformation_mode") == "align_corners"
-    if node.op_type == "Upsample":
-        scales_v, sizes_v = ins[1] if len(ins) > 1 else None, None
-    else:
-        scales_v = ins[2] if len(ins) > 2 else None
-        sizes_v = ins[3] if len(ins) > 3 else None
-        if isinstance(scales_v, Const) and scales_v.numel == 0:
-            scales_v = None
-    kwargs = {"mode": name}
-    if name in ("linear", "bilinear", "trilinear", "bicubic"):
-        kwargs["align_corners"] = align
-    if sizes_v is not None:
-        sizes = _sizes(sizes_v, "sizes")
-        if len(sizes) != n + 2:
-            raise OpError(f"`sizes` has {len(sizes)} entries for a rank-{n + 2} input")
-        if sympy.simplify(sizes[1] - x.shape[0]) != 0:
-            raise OpError("`sizes` changes the channel count")
-        layer = L.Upsample(size=tuple(sizes[2:]), **kwargs)
-    elif scales_v is not None:
-        if not isinstance(scales_v, Const) or scales_v.value is None:
-            raise OpError("its `scales` are computed, not constant")
-        scales = [float(s) for s in np.asarray(scales_v.value).reshape(-1)]
-        if len(scales) != n + 2 or scales[0] != 1 or scales[1] != 1:
-            raise OpError(f"`scales`={scales} (the batch and channel scales must be 1)")
-        spatial = tuple(int(s) if float(s).is_integer() else s for s in scales[2:])
-        layer = L.Upsample(scale_factor=spatial[0] if len(set(spatial)) == 1 else spatial, **kwargs)
-    else:
-        raise OpError("neither `scales` nor `sizes` is given")
-    return [ctx.emit(layer, [x], node)]
+        raise OpError("a LayerNormalization over the last spatial axis of a channels-first activation")
+    return [_same_layout(x, ctx.emit(layer, [x], node, weights=weights))]
 
 
-def pad(ctx, node, ins, attrs):
-    x = _tensor(ins[0])
-    n = _spatial(x)
-    pads = attrs.get("pads")
-    if pads is None:
-        pads = _sizes(ins[1], "pads")
-    if len(ins) > 3 and ins[3] is not None:
-        raise OpError("Pad with `axes` is not supported")
-    rank = n + 2
-    pads = [int(p) for p in pads]
-    if len(pads) != 2 * rank:
-        raise OpError(f"`pads` has {len(pads)} entries for a rank-{rank} input")
-    if any(pads[i] or pads[i + rank] for i in (0, 1)):
-        raise OpError("padding the batch or channel axis")
-    mode = attrs.get("mode", "constant")
-    prefix = {"constant": "ConstantPad", "reflect": "ReflectionPad", "edge": "ReplicationPad"}.get(mode)
-    if prefix is None:
-        raise OpError(f"`mode`={mode!r}")
-    per_axis = [(pads[2 + i], pads[2 + i + rank]) for i in range(n)]
-    flat = tuple(p for pair in per_axis[::-1] for p in pair)  # PyTorch's order: last axis first
-    cls = _layer_cls(prefix, n)
-    layer = cls(flat) if prefix != "ConstantPad" else cls(flat, 0)
-    return [ctx.emit(layer, [x], node)]
+def pow_op(ctx, node, ins, attrs):
+    x, e = arg(ins, 0, "X"), arg(ins, 1, "Y")
+    if isinstance(x, Tensor) and isinstance(e, Const) and e.numel == 1:
+        x = _tensor(x, any_layout=True)
+        return [_same_layout(x, ctx.emit(_pointwise("Pow", 0), [x], node, same_shape=True))]
+    raise OpError("a power other than an activation raised to a constant number")
+
+
+def constant_only(ctx, node, ins, attrs):
+    """Operators read only when their operands are constants (they are then computed: :func:`._sizes._fold`)."""
+    raise OpError(f"{node.op_type} of a value that is not a constant (symcnn computes it on constants only)")
 
 
 HANDLERS = {
+    **{op: constant_only for op in ("ConstantOfShape", "Equal", "Less", "Greater", "Where", "Range")},
     "Conv": conv, "ConvTranspose": conv, "MaxPool": pool, "AveragePool": pool,
     "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "ReduceMean": reduce_mean,
-    "BatchNormalization": batch_norm, "Gemm": gemm, "MatMul": matmul,
-    **{op: activation for op in _ACTIVATIONS}, "Clip": clip, "PRelu": prelu, "Identity": identity,
-    "Flatten": flatten, "Reshape": reshape, "Transpose": transpose,
-    "Add": binary, "Sub": binary, "Mul": binary, "Div": binary,
-    "Concat": concat, "Slice": slice_op, **SIZE_HANDLERS,
-    "Resize": resize, "Upsample": resize, "Pad": pad,
+    "BatchNormalization": batch_norm, "InstanceNormalization": instance_norm, "LayerNormalization": layer_norm,
+    "Gemm": gemm, "MatMul": matmul,
+    **{op: activation for op in _ACTIVATIONS}, **{op: elementwise for op in _ELEMENTWISE}, "Clip": clip,
+    "PRelu": prelu, "Identity": identity, "Add": binary, "Sub": binary, "Mul": binary, "Div": binary, "Pow": pow_op,
+    **SIZE_HANDLERS, "Gather": gather_op, "Floor": floor_ceil, "Ceil": floor_ceil, **LAYOUT_HANDLERS,
+    "Resize": resize, "Upsample": resize,
 }

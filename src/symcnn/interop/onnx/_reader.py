@@ -58,11 +58,13 @@ def to_last(rank: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Const:
-    """A constant: its dims, its values when small (else None), and whether it is a stored initializer."""
+    """A constant: its dims, its values when small (else None), whether it is a stored initializer, and the
+    initializer's name (a weight stored once and read by several nodes is one parameter tensor)."""
 
     dims: tuple[int, ...]
     value: object  # numpy array or None
     initializer: bool
+    name: str | None = None
 
     @property
     def numel(self) -> int:
@@ -70,6 +72,17 @@ class Const:
         for d in self.dims:
             n *= d
         return n
+
+
+class OpError(Exception):
+    """A node symcnn cannot read: the message says why (raised to the walk, which names the node)."""
+
+
+class View:
+    """A reshaped view of an activation that only a known pattern reads back (see :mod:`._layout`)."""
+
+    def describe(self) -> str:  # pragma: no cover - each view says what it is
+        return "a reshaped view"
 
 
 @dataclass(frozen=True)
@@ -112,13 +125,19 @@ def const_from_tensor(tensor, *, initializer: bool) -> Const:
     from onnx import numpy_helper
 
     dims = tuple(int(d) for d in tensor.dims)
-    c = Const(dims, None, initializer)
+    name = tensor.name if initializer else None
+    if any(d < 0 for d in dims):
+        raise SymcnnError(f"from_onnx: the constant {tensor.name!r} has negative dims {dims}")
+    c = Const(dims, None, initializer, name)
     external = tensor.data_location == onnx.TensorProto.EXTERNAL
     if c.numel <= MAX_CONST_VALUES and not external:
         try:
-            return Const(dims, numpy_helper.to_array(tensor), initializer)
-        except Exception:  # an exotic element type: only its shape is known
+            value = numpy_helper.to_array(tensor)
+        except Exception:  # an exotic element type or data that does not match the dims: only the shape is known
             return c
+        if tuple(value.shape) != dims:
+            return c
+        return Const(dims, value, initializer, name)
     return c
 
 
@@ -187,10 +206,67 @@ def input_value(graph, input_shape) -> tuple[str, Shape, sympy.Expr, bool]:
     return inp.name, _as_shape(tuple(dims[1:])), batch, last
 
 
-def attributes(node) -> dict:
+class Attrs(dict):
+    """A node's attributes (name -> Python value), with typed getters that refuse a wrong type or value by
+    naming the attribute (raised as the walk's OpError, which names the node)."""
+
+    @staticmethod
+    def _fail(message: str):
+        raise OpError(message)
+
+    def int(self, name: str, default=None, *, minimum: int | None = None, maximum: int | None = None):
+        v = self.get(name, default)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int):
+            self._fail(f"`{name}`={v!r} must be an integer")
+        if minimum is not None and v < minimum or maximum is not None and v > maximum:
+            bound = f">= {minimum}" if maximum is None else (f"<= {maximum}" if minimum is None
+                                                               else f"in [{minimum}, {maximum}]")
+            self._fail(f"`{name}`={v!r} must be {bound}")
+        return v
+
+    def ints(self, name: str, default=None, *, length: int | None = None, minimum: int | None = None):
+        v = self.get(name, default)
+        if v is None:
+            return None
+        if not isinstance(v, (list, tuple)) or not all(isinstance(a, int) and not isinstance(a, bool) for a in v):
+            self._fail(f"`{name}`={v!r} must be a list of integers")
+        v = [int(a) for a in v]
+        if length is not None and len(v) != length:
+            self._fail(f"`{name}`={v} must have {length} entries")
+        if minimum is not None and any(a < minimum for a in v):
+            self._fail(f"`{name}`={v} must have entries >= {minimum}")
+        if any(abs(a) > MAX_INT_ATTR for a in v):
+            self._fail(f"`{name}`={v} has an entry beyond {MAX_INT_ATTR:,}")
+        return v
+
+    def str(self, name: str, default=None, *, choices: tuple = ()):
+        v = self.get(name, default)
+        if v is None:
+            return None
+        if not isinstance(v, str) or choices and v not in choices:
+            allowed = f" one of {', '.join(map(repr, choices))}" if choices else " a string"
+            self._fail(f"`{name}`={v!r} must be{allowed}")
+        return v
+
+    def float(self, name: str, default=None):
+        v = self.get(name, default)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self._fail(f"`{name}`={v!r} must be a number")
+        return float(v)
+
+
+#: attribute integers beyond this (kernel sizes, strides, pads) are refused: no real model has them
+MAX_INT_ATTR = 2**31
+
+
+def attributes(node) -> Attrs:
     """A node's attributes as Python values (ints, floats, strings, lists of them, tensors)."""
     onnx = import_onnx()
-    out = {}
+    out = Attrs()
     for a in node.attribute:
         value = onnx.helper.get_attribute_value(a)
         if isinstance(value, bytes):
