@@ -24,7 +24,7 @@ from ._evaluate import Substituter, free_symbols_of, make_function, resolve_symb
 from ._graph import Call, trace
 from ._intmath import decide, normalize
 from .layers._base import Condition, Layer, Shape, prod, to_expr
-from .present import fmt, latex_display, pretty, render, to_html
+from .present import fmt, latex_display, pretty, render, rf_cell, to_html
 from .receptive import (
     INPUT_AXIS,
     INPUT_DEPS,
@@ -82,7 +82,7 @@ class LayerRecord:
             "index": self.index, "name": self.name, "kind": self.kind,
             "input_shape": self.input_shape, "output_shape": self.output_shape,
             **{q: getattr(self, q) for q in QUANTITIES},
-            "receptive_field": self.receptive_field.size,
+            "receptive_field": rf_cell(self.receptive_field),
         }
 
 
@@ -318,6 +318,11 @@ def _join_notes(*lists) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _cell(cell) -> str:
+    return cell if isinstance(cell, str) else "(" + ", ".join(c if isinstance(c, str) else fmt(c) for c in cell) + (
+        ",)" if len(cell) == 1 else ")")
+
+
 def _flatten(value):
     if isinstance(value, (tuple, list)):
         for v in value:
@@ -527,7 +532,7 @@ class Analysis:
         """A plain-text per-layer table with totals."""
         head = ["#", "name", "kind", "output", "params", "MACs", "RF"]
         rows = [[str(r.index), r.name, r.kind, fmt(r.output_shape), pretty(r.params), pretty(r.macs),
-                 fmt(r.receptive_field.size)] for r in self.layers]
+                 _cell(rf_cell(r.receptive_field))] for r in self.layers]
         rows.append(["", "total", "", fmt(self.output_shape), pretty(self.params), pretty(self.macs), ""])
         widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
         line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731

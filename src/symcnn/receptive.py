@@ -68,7 +68,7 @@ from ._intmath import Gcd, ceildiv, decide, floordiv, smax
 from .layers._base import AxisMap
 
 __all__ = ["ReceptiveField", "AxisState", "apply_axis", "merge_states", "transposed_span", "POSITION", "AxisDeps",
-           "INPUT_DEPS", "apply_deps", "merge_deps", "at_position"]
+           "INPUT_DEPS", "apply_deps", "merge_deps", "at_position", "SHOWN_POSITION"]
 
 
 @dataclass(frozen=True)
@@ -359,6 +359,51 @@ def _spans(lo, hi, count) -> tuple[int, int] | None:
     return (min(values), max(values)) if values else None
 
 
+#: the position in the formulas shown to people: a real position, ``n >= 0``
+SHOWN_POSITION = sympy.Symbol("n", integer=True, nonnegative=True)
+
+
+def _shown(expr: sympy.Expr, count) -> sympy.Expr:
+    """``expr`` for the real positions ``0 <= n < count``: a constant argument of a ``Max`` (``Min``) is dropped
+    when another argument is at least (at most) it over the whole range, and an argument that never passes the
+    constant is dropped. Every bound grows with ``n``, so the range is decided by its two ends (``count`` a
+    number) or by the sign of ``n >= 0``."""
+    memo: dict = {}
+    ends = [0] + ([int(count) - 1] if sympy.sympify(count).is_Integer and count >= 1 else [])
+
+    def value(e, n):
+        v = replace(e, {SHOWN_POSITION: sympy.Integer(n)}, {})
+        return v if v.is_Number else None
+
+    def walk(e):
+        if not e.args or SHOWN_POSITION not in e.free_symbols:
+            return e
+        hit = memo.get(e)
+        if hit is None:
+            args = [walk(a) for a in e.args]
+            if isinstance(e, (sympy.Max, sympy.Min)):
+                sign = 1 if isinstance(e, sympy.Max) else -1
+                end = ends[0] if sign > 0 else ends[-1]
+                other = ends[-1] if sign > 0 else ends[0]
+                consts = [a for a in args if a.is_Number]
+                rest = [a for a in args if not a.is_Number]
+                if consts and len(ends) == 2:  # an argument that never passes the constant is dropped
+                    c = consts[0] if len(consts) == 1 else (max if sign > 0 else min)(consts)
+                    rest = [a for a in rest if (v := value(a, other)) is None or sign * (v - c) > 0]
+                for c in consts:
+                    covered = any((sign * (a - c)).is_nonnegative or (
+                        len(ends) == 2 and (v := value(a, end)) is not None and sign * (v - c) >= 0) for a in rest)
+                    if not covered:
+                        rest.append(c)
+                hit = _extremum(rest, type(e), max if sign > 0 else min)
+            else:
+                hit = e.func(*args)
+            memo[e] = hit
+        return hit
+
+    return walk(replace(expr, {_N: SHOWN_POSITION}, {}))
+
+
 @dataclass(frozen=True)
 class ReceptiveField:
     """The receptive field of a tensor, per spatial axis of the network input (module docstring).
@@ -366,14 +411,16 @@ class ReceptiveField:
     Attributes:
         lo, hi: the first and last input index output ``n`` (:data:`POSITION`) depends on, per axis.
         positions: the number of output positions along each axis (the tensor's size there).
-        stride: the jump between neighbouring outputs, in input pixels (an average where the network
-            upsamples or transposes: the product of the strides divided by the upsampling factors).
+        jump: the classic recurrence's jump per axis: the product of the strides, divided by the upsampling
+            factors (an average step where the network upsamples or transposes).
         whole: per axis, a global layer (global or adaptive-to-one pooling, ``Flatten``, a ``Linear`` on the
             axis) is on the way: every output depends on the whole input.
         aligned: every merge was aligned (None: undecided); exact: every interval is exact (else a bound,
             ``notes`` say where).
 
-    Derived: ``size`` (the span where every position agrees, else None), ``padding`` and ``start`` (Distill's
+    Derived: ``stride`` (the step between the fields of neighbouring outputs: the coefficient of ``n`` where
+    the map is affine, else the average ``jump``), ``size`` (the span where every position agrees, else None),
+    ``padding`` and ``start`` (Distill's
     effective padding and the centre of output 0, for a constant-stride map, else None), ``span_min`` and
     ``span_max`` (over the real positions), ``at(n)`` and ``interval(n, axis)``.
     """
@@ -381,7 +428,7 @@ class ReceptiveField:
     lo: tuple
     hi: tuple
     positions: tuple
-    stride: tuple
+    jump: tuple
     whole: tuple
     aligned: bool | None = True
     exact: bool = True
@@ -392,7 +439,7 @@ class ReceptiveField:
                     notes=()) -> ReceptiveField:
         extra = tuple(n for d in deps for n in d.notes if n not in notes)
         return cls(lo=tuple(d.lo for d in deps), hi=tuple(d.hi for d in deps), positions=tuple(positions),
-                   stride=tuple(s.jump for s in states), whole=tuple(d.whole for d in deps), aligned=aligned,
+                   jump=tuple(s.jump for s in states), whole=tuple(d.whole for d in deps), aligned=aligned,
                    exact=all(d.exact for d in deps), notes=tuple(dict.fromkeys((*notes, *extra))))
 
     def subs(self, substitute, mapping: dict, memo: dict) -> ReceptiveField:
@@ -404,7 +451,7 @@ class ReceptiveField:
 
         return dataclasses.replace(self, lo=maps(self.lo), hi=maps(self.hi),
                                    positions=tuple(substitute(v) for v in self.positions),
-                                   stride=tuple(substitute(v) for v in self.stride))
+                                   jump=tuple(substitute(v) for v in self.jump))
 
     def _axes(self):
         return range(len(self.lo))
@@ -412,7 +459,17 @@ class ReceptiveField:
     @functools.cached_property
     def affine(self) -> tuple[bool, ...]:
         """Per axis: the map is Distill's ``[c + n*j - (r-1)/2, c + n*j + (r-1)/2]`` (a constant span)."""
-        return tuple(not w and _is_affine(lo, hi) for lo, hi, w in zip(self.lo, self.hi, self.whole, strict=True))
+        return tuple(not self.whole[i] and _is_affine(*self._real(i)) for i in self._axes())
+
+    @functools.cached_property
+    def _rules(self) -> tuple:
+        return tuple((_shown(self.lo[i], self.positions[i]), _shown(self.hi[i], self.positions[i]))
+                     for i in self._axes())
+
+    def _real(self, i: int) -> tuple[sympy.Expr, sympy.Expr]:
+        """``(lo, hi)`` of axis ``i`` for the real positions, in :data:`POSITION`."""
+        lo, hi = self._rules[i]
+        return replace(lo, {SHOWN_POSITION: _N}, {}), replace(hi, {SHOWN_POSITION: _N}, {})
 
     @functools.cached_property
     def _stats(self) -> tuple:
@@ -421,8 +478,8 @@ class ReceptiveField:
             if self.whole[i]:
                 out.append(None)
             elif self.affine[i]:
-                r = self.hi[i] - self.lo[i] + 1
-                out.append((r, r))
+                lo, hi = self._real(i)
+                out.append((hi - lo + 1, hi - lo + 1))
             else:
                 span = self.hi[i] - self.lo[i] + 1
                 out.append((span, span) if _N not in span.free_symbols else
@@ -452,15 +509,21 @@ class ReceptiveField:
         return tuple(s is not None and s[0] != s[1] for s in self._stats)
 
     @property
+    def stride(self) -> tuple:
+        """Per axis: ``lo(n + 1) - lo(n)`` where the map is affine (Distill's ``j``; 0 where every output reads
+        the same inputs), else the average ``jump``."""
+        return tuple(sympy.expand(self._real(i)[0]).coeff(_N) if self.affine[i] else self.jump[i]
+                     for i in self._axes())
+
+    @property
     def padding(self) -> tuple:
         """Distill's effective padding ``-lo(0)`` per axis (None where the map is not affine)."""
-        return tuple(-at_position(lo, 0) if a else None for lo, a in zip(self.lo, self.affine, strict=True))
+        return tuple(-at_position(self._real(i)[0], 0) if self.affine[i] else None for i in self._axes())
 
     @property
     def start(self) -> tuple:
         """The centre of output 0's field in input coordinates per axis (None where the map is not affine)."""
-        return tuple(at_position(lo + hi, 0) / 2 if a else None
-                     for lo, hi, a in zip(self.lo, self.hi, self.affine, strict=True))
+        return tuple(at_position(sum(self._real(i)), 0) / 2 if self.affine[i] else None for i in self._axes())
 
     def interval(self, n, axis: int = -1) -> tuple:
         """``(first, last)`` input index output position ``n`` depends on along ``axis`` (ints when numeric).
@@ -476,6 +539,12 @@ class ReceptiveField:
         """The interval of output position ``n`` (an int, a symbol or one per axis) along every axis."""
         ns = tuple(n) if isinstance(n, (tuple, list)) else (n,) * len(self.lo)
         return tuple(self.interval(v, i) for i, v in zip(self._axes(), ns, strict=True))
+
+    def rule(self, axis: int = -1) -> tuple[sympy.Expr, sympy.Expr]:
+        """``(lo, hi)`` of output ``n`` along ``axis`` as shown to people: written for the real positions
+        ``0 <= n < positions`` (:data:`SHOWN_POSITION`, a non-negative ``n``), with the clamps to the border
+        that no real position reaches left out (decided at both ends: every bound grows with ``n``)."""
+        return self._rules[self._axes()[axis]]
 
     def __repr__(self) -> str:
         from .layers._base import fmt
