@@ -206,3 +206,41 @@ def test_random_stacks_equal_the_walk(spec, size):
             assert a.receptive_field.notes
             continue
         check_against_walk(a)
+
+
+# --- PyTorch autograd: the nonzero support of an output's gradient ---------------------------------------------
+
+
+def test_engine_stack_of_test_engine_equals_the_walk():
+    strided = sc.Sequential(sc.MaxPool1d(2), sc.MaxPool1d(2), sc.ConvTranspose1d(1, 1, 2, stride=2),
+                            sc.ConvTranspose1d(1, 1, 2, stride=2), sc.Conv1d(1, 1, 3))
+    assert check_against_walk(sc.analyze(strided, (1, 64))) > 0
+
+
+@pytest.mark.parametrize("upsample", [dict(mode="nearest"), dict(mode="bilinear", align_corners=False),
+                                      dict(mode="bilinear", align_corners=True), dict(mode="bicubic")])
+def test_gradient_support_equals_the_interval(upsample):
+    """A small random-weight network with a padded convolution, average pooling, a strided transposed convolution
+    and an upsampling: the input pixels with a nonzero gradient of one output are exactly the real positions of
+    its interval (padding positions have no gradient), along both axes."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AvgPool2d(2), nn.Conv2d(2, 2, 3),
+                          nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1), nn.Upsample(scale_factor=2, **upsample),
+                          nn.Conv2d(2, 1, 3, padding=1)).double()
+    h, w = 14, 18
+    a = sc.analyze(sc.from_torch(model, (1, h, w)), (1, h, w))
+    rf = a.receptive_field
+    out_h, out_w = (int(v) for v in a.output_shape[1:])
+    x = torch.randn(1, 1, h, w, dtype=torch.float64, requires_grad=True)
+    y = model(x)
+    assert tuple(y.shape[2:]) == (out_h, out_w)
+    for oy, ox in ((0, 0), (out_h - 1, out_w - 1), (out_h // 2, out_w // 3), (1, out_w - 2), (out_h - 2, 1)):
+        (grad,) = torch.autograd.grad(y[0, 0, oy, ox], x, retain_graph=True)
+        support = grad[0, 0].abs() > 0
+        rows = support.any(dim=1).nonzero().flatten().tolist()
+        cols = support.any(dim=0).nonzero().flatten().tolist()
+        for axis, (o, seen, size) in enumerate(((oy, rows, h), (ox, cols, w))):
+            lo, hi = rf.interval(o, axis)
+            assert (seen[0], seen[-1]) == (max(lo, 0), min(hi, size - 1)), (upsample, axis, o, seen, (lo, hi))

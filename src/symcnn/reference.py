@@ -276,33 +276,41 @@ def _cubic_weights(t: float) -> list[float]:
 
 
 def upsample_reads(n: int, mode: str, size_in: int, size_out: int, scale: float | None = None,
-                   align_corners: bool = False) -> set[int]:
+                   align_corners: bool = False, dtype=np.float64) -> set[int]:
     """The real input positions output ``n`` of an upsampling reads with a nonzero weight, by PyTorch's own index
-    arithmetic (UpSample.h): nearest in float32 as PyTorch computes it for every dtype, the interpolating modes
-    in float64 (PyTorch computes them in the tensor's precision: in float32, an exactly integer source coordinate
-    may come out a hair below and give the previous pixel a weight near 1e-7). ``scale`` is the scale factor when
-    one was given, else ``size_out/size_in`` is used. Positions outside ``0 .. size_out - 1`` follow the same
-    rule (then restricted to real inputs)."""
-    ft = np.float32 if mode in ("nearest", "nearest-exact") else np.float64
+    arithmetic (UpSample.h): ``nearest_idx`` in float32 for every dtype; the interpolating modes compute the source
+    coordinate in ``dtype``, floor it with ``floorf`` (in float32) and clamp the fraction to ``[0, 1]``
+    (``guard_index_and_lambda``). ``scale`` is the scale factor when one was given (else ``size_in/size_out``).
+    Positions outside ``0 .. size_out - 1`` follow the same rule, restricted to the real inputs.
+
+    >>> sorted(upsample_reads(3, "linear", 4, 8, 2.0)), sorted(upsample_reads(0, "linear", 4, 8, 2.0))
+    ([1, 2], [0])
+    """
+    nearest = mode in ("nearest", "nearest-exact")
+    ft = np.float32 if nearest else dtype
     if align_corners:
-        ratio = ft((size_in - 1) / (size_out - 1)) if size_out > 1 else ft(0)
+        ratio = ft(size_in - 1) / ft(size_out - 1) if size_out > 1 else ft(0)
     else:
         ratio = ft(1.0 / scale) if scale is not None else ft(size_in) / ft(size_out)
     top = size_in - 1
-    if mode in ("nearest", "nearest-exact"):
+    if nearest:
+        if size_out == size_in and scale is None:
+            return {n} if 0 <= n <= top else set()
         x = ft(n) * ratio if mode == "nearest" else (ft(n) + ft(0.5)) * ratio
         i = min(int(np.floor(x)), top)
         return {i} if 0 <= i <= top else set()
+    if size_out == size_in:  # PyTorch copies
+        return {n} if 0 <= n <= top else set()
     src = ft(n) * ratio if align_corners else (ft(n) + ft(0.5)) * ratio - ft(0.5)
+    i0 = int(np.floor(np.float32(src)))
     if mode == "linear":
         src = max(src, ft(0)) if not align_corners else src
-        i0 = int(np.floor(src))
-        lam = src - ft(i0)
+        i0 = min(int(np.floor(np.float32(src))), top)
+        lam = min(max(src - ft(i0), ft(0)), ft(1))
         i1 = i0 + (1 if i0 < top else 0)
         taps = {i0: ft(1) - lam}
         taps[i1] = taps.get(i1, ft(0)) + lam
     else:  # cubic: four taps, each index clamped to the border
-        i0 = int(np.floor(src))
         taps = {}
         for k, w in enumerate(_cubic_weights(src - ft(i0))):
             j = min(max(i0 - 1 + k, 0), top)
