@@ -59,7 +59,7 @@ def walk_nodes(a, axis: int) -> list:
             out = res.output_shape
             if len(x) <= axis + 1:
                 reads.append(None)  # a flattened tensor: the axis is gone
-            elif len(out) == len(x) and x[axis + 1] == 1 and out[axis + 1] != 1:
+            elif len(r.input_shapes) > 1 and len(out) == len(x) and x[axis + 1] == 1 and out[axis + 1] != 1:
                 reads.append(lambda n: {0})  # broadcast
             elif maps is None or len(maps) != len(x) - 1:
                 reads.append(None)
@@ -190,7 +190,7 @@ def _build(spec):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_LAYER, min_size=1, max_size=5), st.integers(3, 12))
+@given(st.lists(_LAYER, min_size=1, max_size=5), st.integers(1, 12))
 def test_random_stacks_equal_the_walk(spec, size):
     net = _build(spec)
     try:

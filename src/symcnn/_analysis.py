@@ -269,7 +269,7 @@ def _dependencies(call: Call, deps, n_axes, layouts) -> tuple[AxisDeps, ...]:
                 mapped.append(dataclasses.replace(s, exact=False, notes=(
                     *s.notes, f"{where}: an axis moved where the layer's map cannot follow it")))
         branches.append(tuple(mapped))
-    spread = _broadcast(call, home, [home if r < 0 else layouts[r] for r in call.inputs])
+    spread = len(branches) > 1 and _broadcast(call, home, [home if r < 0 else layouts[r] for r in call.inputs])
     if spread:  # a branch of size 1 along an axis is read at position 0 by every output
         branches = [tuple(dataclasses.replace(s, lo=at_position(s.lo, 0), hi=at_position(s.hi, 0))
                           if spread[k][i] else s for i, s in enumerate(b)) for k, b in enumerate(branches)]

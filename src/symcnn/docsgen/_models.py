@@ -129,7 +129,7 @@ def _headline_rf(page: Page, num, t: int) -> None:
                   "([araujo2019](../bibliography.md#araujo2019)).")
     else:
         page.para(f"{where} the field depends on the output position (the network upsamples or transposes): "
-                  f"along each axis an output sees from **{span_text(rf)}** input pixels (the smallest and "
+                  f"along each axis an output sees **{span_text(rf)}** input pixels (the smallest and "
                   f"the largest span over the positions); output 0 depends on inputs {interval_text(rf)}. Output "
                   "n depends on the inputs first(n) to last(n) (definition on the "
                   "[receptive field](../receptive-field.md) page):")
@@ -400,7 +400,7 @@ def render_receptive_field() -> Page:
               "(a range where it depends on the position), jump j (effective stride; an average where the network "
               "upsamples), effective padding P₀ and centre c of output 0 in input coordinates (where the field "
               "moves by a constant step), and the inputs output 0 depends on, along the width. Each figure equals "
-              "a brute-force walk of every layer's reads (tests/test_receptive_exact.py).")
+              "a brute-force walk of every layer's reads (`symcnn.reference.dependencies_1d`).")
     rows = [rf_row(name) for name in models.names()]
     page.table(["model", "input", "last feature map", "map", "r", "j", "P₀", "c", "output 0 reads"],
                [[cell.replace("](", "](models/", 1) if k == 0 else cell for k, cell in enumerate(row)] for row in rows])
