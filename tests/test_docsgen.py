@@ -222,7 +222,14 @@ def test_receptive_field_headline_and_versions(rendered):
     assert "| [ResNet-50](models/resnet50.md) | 224 | `layer4.2.relu_out` | 7×7 | 427 | 32 |" in rf
     assert "**V1 483**, **V1.5 427**" in rf
     vgg = pages["reference/models/vgg16.md"].text()
-    assert "**212 × 212**" in vgg and "formally have a field of 404" in vgg
+    assert "**212 × 212**" in vgg and "every output of the classifier depends on the whole input" in vgg
+    assert "| `classifier.6` | Linear | `(1000,)` |" in vgg and "| whole input |" in vgg
+    # through upsampling and transposed convolutions: exact ranges, never a fraction of a pixel
+    assert "| [U-Net](models/unet.md) | 572 | `final` | 388×388 | 188–204 | 1 (average) | – | – | [0, 187] |" in rf
+    assert "| [DCGAN generator](models/dcgan_generator.md) | 1 | `main.13` | 64×64 | 1 | 0 | 0 | 0 | [0, 0] |" in rf
+    unet, gen = pages["reference/models/unet.md"].text(), pages["reference/models/dcgan_generator.md"].text()
+    assert "**188–204**" in unet and "inputs [0, 187]" in unet and "15/2" not in unet and "200 × 200" not in unet
+    assert "**1 × 1**" in gen and "47/8" not in gen
     assert "3·3·3·64 + 64 = 1,792" in vgg and "3·3·64·64 + 64 = 36,928" in vgg
 
 

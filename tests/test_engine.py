@@ -315,14 +315,18 @@ def test_unet_crop_concat_and_symbolic_input():
     assert s.output_shape[2] == 2 * floordiv(W - 2, 2) - 4
 
 
-def test_strided_transposed_receptive_field_is_flagged_inexact():
+def test_strided_transposed_receptive_field_is_a_range_per_position():
     """After a stride-2 transposed conv the inputs an output reads depend on its position (brute force shows
-    4 or 8 for this stack), so the engine's single value must not claim to be exact; stride 1 stays exact."""
+    4 or 8 for this stack): the field is exact per position, a range 4..8 and no single size; a stride-1
+    transposed conv reads only real inputs, so its border outputs see fewer (test_receptive_exact.py)."""
     strided = sc.Sequential(sc.MaxPool1d(2), sc.MaxPool1d(2), sc.ConvTranspose1d(1, 1, 2, stride=2),
                             sc.ConvTranspose1d(1, 1, 2, stride=2), sc.Conv1d(1, 1, 3))
-    assert sc.analyze(strided, (1, 64)).receptive_field.exact is False
+    rf = sc.analyze(strided, (1, 64)).receptive_field
+    assert rf.exact is True and rf.size == (None,) and (rf.span_min, rf.span_max) == ((4,), (8,))
+    assert [rf.interval(n) for n in range(6)] == [(0, 3), (0, 3), (0, 7), (0, 7), (4, 7), (4, 7)]
     plain = sc.Sequential(sc.Conv1d(1, 1, 3), sc.ConvTranspose1d(1, 1, 3, stride=1))
-    assert sc.analyze(plain, (1, 64)).receptive_field.exact is True
+    rf = sc.analyze(plain, (1, 64)).receptive_field
+    assert rf.exact is True and (rf.span_min, rf.span_max) == ((3,), (5,)) and rf.interval(0) == (0, 2)
 
 
 @given(st.integers(1, 60), st.integers(1, 9), st.integers(-20, 20))

@@ -234,7 +234,8 @@ def test_zoo_closed_forms_read_back(model):
     """Every closed form a summary shows (totals, shapes, receptive field) read back equals the engine's."""
     a = sc.analyze(sc.models.get(model), (3, H, W))
     exprs = [getattr(a, q) for q in ("params", "macs", "flops", "connections", "activations")]
-    exprs += [*a.output_shape, *a.receptive_field.size, *a.receptive_field.stride]
+    fields = [r.receptive_field for r in a.layers]
+    exprs += [*a.output_shape, *(e for rf in fields for e in (*rf.size, *rf.stride) if e is not None)]
     exprs += [e for r in a.layers for e in r.output_shape]
     for e in dict.fromkeys(exprs):  # distinct, in order
         _agree(e, parse_expr_safe(pretty(e)))

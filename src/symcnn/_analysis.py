@@ -24,8 +24,19 @@ from ._evaluate import Substituter, free_symbols_of, make_function, resolve_symb
 from ._graph import Call, trace
 from ._intmath import decide, normalize
 from .layers._base import Condition, Layer, Shape, prod, to_expr
-from .present import fmt, latex_display, pretty, render, to_html
-from .receptive import INPUT_AXIS, AxisState, ReceptiveField, apply_axis, merge_states
+from .present import fmt, latex_display, pretty, render, rf_cell, to_html
+from .receptive import (
+    INPUT_AXIS,
+    INPUT_DEPS,
+    AxisDeps,
+    AxisState,
+    ReceptiveField,
+    apply_axis,
+    apply_deps,
+    at_position,
+    merge_deps,
+    merge_states,
+)
 
 __all__ = ["analyze", "Analysis", "LayerRecord", "QUANTITIES", "DTYPE_BYTES"]
 
@@ -71,7 +82,7 @@ class LayerRecord:
             "index": self.index, "name": self.name, "kind": self.kind,
             "input_shape": self.input_shape, "output_shape": self.output_shape,
             **{q: getattr(self, q) for q in QUANTITIES},
-            "receptive_field": self.receptive_field.size,
+            "receptive_field": rf_cell(self.receptive_field),
         }
 
 
@@ -167,6 +178,7 @@ def _analyze(model, input_shape, batch, *, batch_checks: bool) -> Analysis:
     if batch_checks:
         conditions.extend(batch_conditions(calls, batch, training=False))
     states: list[tuple[AxisState, ...]] = []
+    deps: list[tuple[AxisDeps, ...]] = []
     aligned: list[bool | None] = []
     notes: list[tuple[str, ...]] = []
     layouts: list[tuple[int, ...] | None] = []  # per tensor: the dim (batch excluded) each spatial axis is at
@@ -175,14 +187,17 @@ def _analyze(model, input_shape, batch, *, batch_checks: bool) -> Analysis:
     n_axes = len(shape) - 1
     rf, rf_key = None, None
     for call in calls:
+        dp = _dependencies(call, deps, n_axes, layouts)
         st, al, nt = _propagate(call, states, aligned, notes, n_axes, layouts)
         states.append(st)
+        deps.append(dp)
         aligned.append(al)
         notes.append(nt)
         res = call.result
-        key = (id(st), al, id(nt))  # element-wise layers pass their input's field on: build it once
+        key = (id(st), id(dp), al, id(nt))  # element-wise layers pass their input's field on: build it once
         if key != rf_key:
-            rf, rf_key = ReceptiveField.from_states(st, al, nt), key
+            positions = _positions(res.output_shape, layouts[-1], n_axes)
+            rf, rf_key = ReceptiveField.from_states(st, dp, positions, al, nt), key
         shared = id(call.layer) in seen
         seen.add(id(call.layer))
         conditions.extend(dataclasses.replace(c, where=f"layer {call.index} '{call.name}'") for c in res.conditions)
@@ -248,6 +263,48 @@ def _propagate(call: Call, states, aligned, notes, n_axes, layouts):
     return merged, overall, _join_notes(in_notes, nt)
 
 
+def _positions(shape, layout, n_axes) -> tuple:
+    """The number of positions along each input axis in a tensor of ``shape`` (1 where the axis is gone)."""
+    if layout is None or len(shape) <= 1:
+        return (sympy.Integer(1),) * n_axes
+    return tuple(shape[d] if 0 <= d < len(shape) else sympy.Integer(1) for d in layout)
+
+
+def _dependencies(call: Call, deps, n_axes, layouts) -> tuple[AxisDeps, ...]:
+    """The exact dependency maps of a call's output (receptive.py) from those of its inputs (``layouts``: the
+    inputs' layouts, before this call's is appended)."""
+    home = tuple(range(1, n_axes + 1))
+    res = call.result
+    out = res.output_shape
+    branches = []
+    for k, r in enumerate(call.inputs):
+        st = tuple([INPUT_DEPS] * n_axes) if r < 0 else deps[r]
+        lay = home if r < 0 else layouts[r]
+        maps = res.axes[k] if res.axes and isinstance(res.axes[0], tuple) else res.axes
+        x = call.input_shapes[k]
+        where = f"layer {call.index} '{call.name}'"
+        mapped = []
+        for i, s in enumerate(st):
+            d = None if lay is None else lay[i]
+            if maps is None and lay is not None:  # element-wise
+                mapped.append(s)
+            elif d == 0 and res.axis0 is not None:
+                mapped.append(apply_deps(s, res.axis0, x[0], out[0] if len(out) == len(x) else None, where))
+            elif d is not None and d >= 1 and maps is not None and len(maps) == len(x) - 1:
+                mapped.append(apply_deps(s, maps[d - 1], x[d], out[d] if len(out) == len(x) else None, where))
+            elif lay == home and maps is not None and len(maps) != len(x) - 1:
+                mapped.append(s)  # the spatial axes are already gone (a flattened tensor)
+            else:
+                mapped.append(dataclasses.replace(s, exact=False, notes=(
+                    *s.notes, f"{where}: an axis moved where the layer's map cannot follow it")))
+        branches.append(tuple(mapped))
+    spread = len(branches) > 1 and _broadcast(call, home, [home if r < 0 else layouts[r] for r in call.inputs])
+    if spread:  # a branch of size 1 along an axis is read at position 0 by every output
+        branches = [tuple(dataclasses.replace(s, lo=at_position(s.lo, 0), hi=at_position(s.hi, 0))
+                          if spread[k][i] else s for i, s in enumerate(b)) for k, b in enumerate(branches)]
+    return tuple(merge_deps(list(axis)) for axis in zip(*branches, strict=True))
+
+
 def _broadcast(call: Call, home, layouts):
     """Per input and spatial axis: size 1 where the output's size is not (an input broadcast along it)."""
     out = call.result.output_shape
@@ -288,6 +345,11 @@ def _join_notes(*lists) -> tuple[str, ...]:
     if len(out) > MAX_NOTES or any(_MORE in lst for lst in lists):
         return (*list(out)[:MAX_NOTES], _MORE)
     return tuple(out)
+
+
+def _cell(cell) -> str:
+    return cell if isinstance(cell, str) else "(" + ", ".join(c if isinstance(c, str) else fmt(c) for c in cell) + (
+        ",)" if len(cell) == 1 else ")")
 
 
 def _flatten(value):
@@ -453,12 +515,10 @@ class Analysis:
                 return out
             return v
 
-        layers = []
+        layers, memo = [], {}
         for r in self.layers:
             where[0] = f"layer {r.index} '{r.name}'"
-            rf = r.receptive_field
-            rf = dataclasses.replace(rf, size=sub(rf.size), stride=sub(rf.stride), padding=sub(rf.padding),
-                                     start=sub(rf.start))
+            rf = r.receptive_field.subs(sub, m, memo)
             layers.append(dataclasses.replace(
                 r, input_shapes=sub(r.input_shapes), output_shape=sub(r.output_shape), receptive_field=rf,
                 **{q: sub(getattr(r, q)) for q in QUANTITIES},
@@ -501,7 +561,7 @@ class Analysis:
         """A plain-text per-layer table with totals."""
         head = ["#", "name", "kind", "output", "params", "MACs", "RF"]
         rows = [[str(r.index), r.name, r.kind, fmt(r.output_shape), pretty(r.params), pretty(r.macs),
-                 fmt(r.receptive_field.size)] for r in self.layers]
+                 _cell(rf_cell(r.receptive_field))] for r in self.layers]
         rows.append(["", "total", "", fmt(self.output_shape), pretty(self.params), pretty(self.macs), ""])
         widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
         line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731

@@ -24,6 +24,10 @@ __all__ = [
     "pool",
     "adaptive_pool",
     "receptive_field_1d",
+    "upsample_reads",
+    "window_reads",
+    "transposed_reads",
+    "dependencies_1d",
     "torch_refuses_pool_padding",
     "torch_refuses_output_padding",
 ]
@@ -253,3 +257,113 @@ def torch_refuses_pool_padding(kernel: int, padding: int) -> bool:
 def torch_refuses_output_padding(output_padding: int, stride: int, dilation: int) -> bool:
     """PyTorch's policy: ``output_padding`` must be smaller than ``max(stride, dilation)``."""
     return output_padding >= max(stride, dilation)
+
+
+# --- dependencies: which input positions each output reads, layer by layer ----------------------------------
+
+
+def _cubic_weights(t: float) -> list[float]:
+    """PyTorch's cubic convolution weights (A = -0.75) of the four taps around a source coordinate with fraction t."""
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def upsample_reads(n: int, mode: str, size_in: int, size_out: int, scale: float | None = None,
+                   align_corners: bool = False, dtype=np.float64) -> set[int]:
+    """The real input positions output ``n`` of an upsampling reads with a nonzero weight, by PyTorch's own index
+    arithmetic (UpSample.h): ``nearest_idx`` in float32 for every dtype; the interpolating modes compute the source
+    coordinate in ``dtype``, floor it with ``floorf`` (in float32) and clamp the fraction to ``[0, 1]``
+    (``guard_index_and_lambda``). ``scale`` is the scale factor when one was given (else ``size_in/size_out``).
+    Positions outside ``0 .. size_out - 1`` follow the same rule, restricted to the real inputs.
+
+    >>> sorted(upsample_reads(3, "linear", 4, 8, 2.0)), sorted(upsample_reads(0, "linear", 4, 8, 2.0))
+    ([1, 2], [0])
+    """
+    nearest = mode in ("nearest", "nearest-exact")
+    ft = np.float32 if nearest else dtype
+    if align_corners:
+        ratio = ft(size_in - 1) / ft(size_out - 1) if size_out > 1 else ft(0)
+    else:
+        ratio = ft(1.0 / scale) if scale is not None else ft(size_in) / ft(size_out)
+    top = size_in - 1
+    if nearest:
+        if size_out == size_in and scale is None:
+            return {n} if 0 <= n <= top else set()
+        x = ft(n) * ratio if mode == "nearest" else (ft(n) + ft(0.5)) * ratio
+        i = min(int(np.floor(x)), top)
+        return {i} if 0 <= i <= top else set()
+    if size_out == size_in:  # PyTorch copies
+        return {n} if 0 <= n <= top else set()
+    src = ft(n) * ratio if align_corners else (ft(n) + ft(0.5)) * ratio - ft(0.5)
+    i0 = int(np.floor(np.float32(src)))
+    if mode == "linear":
+        src = max(src, ft(0)) if not align_corners else src
+        i0 = min(int(np.floor(np.float32(src))), top)
+        lam = min(max(src - ft(i0), ft(0)), ft(1))
+        i1 = i0 + (1 if i0 < top else 0)
+        taps = {i0: ft(1) - lam}
+        taps[i1] = taps.get(i1, ft(0)) + lam
+    else:  # cubic: four taps, each index clamped to the border
+        taps = {}
+        for k, w in enumerate(_cubic_weights(src - ft(i0))):
+            j = min(max(i0 - 1 + k, 0), top)
+            taps[j] = taps.get(j, ft(0)) + w
+    return {i for i, w in taps.items() if w != 0 and 0 <= i <= top}
+
+
+def window_reads(n: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1) -> set[int]:
+    """Positions output ``n`` of a window layer reads (padding included: they may be negative or past the end)."""
+    return {n * stride - padding + t * dilation for t in range(kernel)}
+
+
+def transposed_reads(n: int, size_in: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1) -> set[int]:
+    """The real inputs ``i`` whose scatter reaches output ``n``: ``i*stride - padding + t*dilation = n``."""
+    return {i for i in range(size_in) for t in range(kernel) if i * stride - padding + t * dilation == n}
+
+
+def _union(runs) -> tuple[tuple[int, int], ...]:
+    """Disjoint sorted runs ``(first, last)`` covering exactly the positions of ``runs``."""
+    out: list[list[int]] = []
+    for a, b in sorted(runs):
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return tuple((a, b) for a, b in out)
+
+
+def dependencies_1d(nodes: list, wanted: dict[int, int]) -> dict[int, list[tuple[tuple[int, int], ...]]]:
+    """The network-input positions each output of the ``wanted`` nodes depends on, as runs of positions.
+
+    ``nodes[k] = (inputs, reads)``: ``inputs`` the nodes it reads (-1: the network input, whose position ``m``
+    depends on ``{m}``, padding included), ``reads[j](n)`` the positions of input ``j`` output ``n`` reads (None:
+    the same position). ``wanted`` maps a node to its number of (real) output positions. Returns, per wanted
+    node, one tuple of disjoint runs ``(first, last)`` per position (empty: the output depends on no input).
+    Every set is built by enumeration (an exact union of runs), never by a formula.
+
+    >>> conv = ([-1], [lambda n: window_reads(n, 3, 2, 1)])           # 3-wide window, stride 2, padding 1
+    >>> dependencies_1d([conv, ([0], [lambda n: window_reads(n, 3, 1)])], {1: 2})[1]
+    [((-1, 5),), ((1, 7),)]
+    """
+    needed: dict[int, set] = {k: set(range(p)) for k, p in wanted.items()}
+    for node in range(max(wanted), -1, -1):  # which positions of each node are read (inputs precede readers)
+        inputs, reads = nodes[node]
+        for m in needed.get(node, ()):
+            for src, read in zip(inputs, reads, strict=True):
+                needed.setdefault(src, set()).update((m,) if read is None else read(m))
+    done: dict[int, dict] = {-1: {m: ((m, m),) for m in needed.get(-1, ())}}
+    for node in range(max(wanted) + 1):
+        inputs, reads = nodes[node]
+        table = done[node] = {}
+        for m in needed.get(node, ()):
+            runs = [run for src, read in zip(inputs, reads, strict=True)
+                    for q in ((m,) if read is None else read(m)) for run in done[src][q]]
+            table[m] = _union(runs)
+    return {k: [done[k][n] for n in range(p)] for k, p in wanted.items()}

@@ -68,14 +68,7 @@ def cmd_formula(args) -> tuple[str, int]:
     elif quantity == "output_shape":
         text = tup(a.output_shape)
     elif quantity == "receptive_field":
-        rf = a.receptive_field
-        if not rf.size:
-            text = "no spatial axes"
-        else:
-            text = (f"size {tup(rf.size)}, stride {tup(rf.stride)}" if not args.latex else
-                    rf"\text{{size}} = {tup(rf.size)},\quad \text{{stride}} = {tup(rf.stride)}")
-            if not rf.exact:
-                text += " (not exact: a bound or estimate: a transposed convolution, upsampling or opaque layer)"
+        text = _receptive_text(a.receptive_field, args.latex, tup)
     elif quantity == "constraints":
         if not a.conditions:
             text = "none (valid for every value of the symbols)"
@@ -135,3 +128,25 @@ def cmd_solve(args) -> tuple[str, int]:
     bounds = parse_bounds(args.bounds) if args.bounds else None
     r = solve(model, shape, target, bounds=bounds)
     return (r._repr_latex_() if args.latex else repr(r)), 0
+
+
+def _receptive_text(rf, as_latex: bool, tup) -> str:
+    """The receptive field of a one-layer analysis: the span (or its range, or "whole input"), the stride and,
+    where the span depends on the output position, the first and last input index of output n."""
+    from ..present import rf_cell, rf_rule
+
+    if not rf.lo:
+        return "no spatial axes"
+    cell = rf_cell(rf)
+    if isinstance(cell, str) or any(isinstance(c, str) for c in cell):
+        words = cell if isinstance(cell, str) else ", ".join(c if isinstance(c, str) else str(c) for c in cell)
+        size = rf"\text{{{words}}}" if as_latex else (words if isinstance(cell, str) else f"({words})")
+    else:
+        size = tup(cell)
+    text = (rf"\text{{size}} = {size},\quad \text{{stride}} = {tup(rf.stride)}" if as_latex
+            else f"size {size}, stride {tup(rf.stride)}")
+    if any(not a and not w for a, w in zip(rf.affine, rf.whole, strict=True)):
+        text += "; output n reads inputs " + ", ".join(rf_rule(rf)) + " (first, last index per axis)"
+    if not rf.exact:
+        text += " (not exact: a bound: " + "; ".join(rf.notes[:2]) + ")"
+    return text

@@ -21,6 +21,7 @@ from .._symbols import C, D, F, G, H, K, P, S, W, size_symbol
 from ..present import number
 from ._calculator_defs import CALCULATORS
 from ._core import NOTATION, Page, cite_links, code, md_escape, words
+from ._rf_text import rule_formulas, span_text, varies
 
 __all__ = ["FAMILIES", "Family", "Case", "render_layers", "case_analysis"]
 
@@ -325,11 +326,14 @@ def _case(page: Page, case: Case, derivations: dict) -> None:
         page.formula(texname, value.xreplace(names) if isinstance(value, sympy.Basic) else value)
         _verified(page, derivations, key, case)
     rf = a.receptive_field
-    if rf.size:
+    if rf.lo:
         page.add("### Receptive field", "")
-        page.para("Of one output pixel, per spatial axis, with the effective stride (jump) of the output grid.")
-        page.formula(r"r", tuple(rf.size))
-        page.formula(r"j", tuple(rf.stride))
+        if not varies(rf):
+            page.para("Of one output pixel, per spatial axis, with the effective stride (jump) of the output grid.")
+        else:
+            page.para("Output n depends on the inputs first(n) to last(n) along each axis (the span differs between "
+                      "positions: see [receptive field](../receptive-field.md)).")
+        rule_formulas(page, rf)
         _verified(page, derivations, "receptive field", case)
     page.add("### Constraints", "")
     shown = [c for c in a.conditions if not _always_true(c.relation)]
@@ -350,8 +354,9 @@ def _case(page: Page, case: Case, derivations: dict) -> None:
     rows = [["output shape", code(tuple(num.output_shape))]]
     rows += [[key, number(getattr(num, attr)) if getattr(num, attr).is_Integer else code(getattr(num, attr))]
              for key, _, attr in _QUANTITIES]
-    if num.receptive_field.size:
-        rows.append(["receptive field", code(tuple(num.receptive_field.size))])
+    if num.receptive_field.lo:
+        rows.append(["receptive field", "(" + ", ".join(span_text(num.receptive_field, i).strip("`")
+                                                        for i in range(len(num.receptive_field.lo))) + ")"])
     page.table(["quantity", "value"], rows)
 
 

@@ -20,6 +20,7 @@ from ..solve import valid_input_sizes
 from ._core import Formula, Page, code, md_escape
 from ._layers import _always_true, _ge_form
 from ._nav import model_title
+from ._rf_text import interval_text, rule_formulas, span_text, varies
 
 __all__ = ["render_models", "model_input", "TYPICAL_SIZE", "last_feature_map", "rf_row", "resnet50_rf_versions",
            "render_receptive_field"]
@@ -75,32 +76,42 @@ def _n(x) -> str:
 
 
 def _rf(r) -> str:
-    size = r.receptive_field.size
-    return code(tuple(size)) if size else "-"
+    rf = r.receptive_field
+    if not rf.lo:
+        return "-"
+    cells = [span_text(rf, i) for i in range(len(rf.lo))]
+    if all(c == cells[0] for c in cells) and not cells[0][0].isdigit() and not cells[0].startswith("`"):
+        return cells[0]  # "whole input", "varies with n"
+    return "(" + ", ".join(c.strip("`") for c in cells) + ")"
 
 
 def last_feature_map(num) -> int:
     """Index of the last layer whose output is still a spatial feature map (before global or adaptive pooling,
     Flatten and the classifier): where a receptive field means a region of the input."""
     idx = [k for k, r in enumerate(num.layers) if len(r.output_shape) >= 3 and "Adaptive" not in r.kind
-           and r.receptive_field.size]
+           and r.receptive_field.lo and not any(r.receptive_field.whole)]
     return idx[-1] if idx else len(num.layers) - 1
 
 
 def _v(x) -> str:
-    """A receptive-field value (an integer or an exact half) as text."""
+    """A receptive-field value (an integer or an exact half) as text; "–" where the map has none (a field that
+    varies with the position has no single effective padding or centre)."""
+    if x is None:
+        return "–"
     x = sympy.nsimplify(x) if not isinstance(x, sympy.Basic) else x
     return number(int(x)) if x.is_Integer else str(x)
 
 
 def rf_row(name: str) -> list[str]:
-    """Model, size, last feature map, its size, r, jump, effective padding, centre of output 0."""
+    """Model, size, last feature map, its size, span r (a range where it varies), jump, effective padding, centre
+    of output 0, and the inputs output 0 depends on (along the width)."""
     _, _, num, t = model_input(name)
     k = last_feature_map(num)
     r = num.layers[k]
     rf = r.receptive_field
+    jump = _v(rf.stride[-1]) if not varies(rf) else f"{_v(rf.stride[-1])} (average)"
     return [f"[{model_title(name)}]({name}.md)", f"{t}", f"`{r.name}`", "×".join(str(int(x)) for x in
-            r.output_shape[1:]), _v(rf.size[-1]), _v(rf.stride[-1]), _v(rf.padding[-1]), _v(rf.start[-1])]
+            r.output_shape[1:]), span_text(rf), jump, _v(rf.padding[-1]), _v(rf.start[-1]), interval_text(rf)]
 
 
 def _headline_rf(page: Page, num, t: int) -> None:
@@ -109,16 +120,21 @@ def _headline_rf(page: Page, num, t: int) -> None:
     rf = r.receptive_field
     last = num.layers[-1].receptive_field
     page.add("## Receptive field", "")
-    page.para(f"At the last spatial feature map (`{r.name}`, {'×'.join(str(int(x)) for x in r.output_shape[1:])} "
-              f"at {t}×{t}) each output sees **{_v(rf.size[-1])} × {_v(rf.size[0])}** input pixels, "
-              f"with a jump of {_v(rf.stride[-1])} between neighbouring outputs, effective padding "
-              f"{_v(rf.padding[-1])}, and output 0 centred at input coordinate {_v(rf.start[-1])} "
-              "([araujo2019](../bibliography.md#araujo2019)).")
-    if last.size and last.size != rf.size:
-        page.para(f"The classifier's outputs formally have a field of {_v(last.size[-1])} (the recurrence continued "
-                  "through global pooling or Flatten), larger than the input: after Flatten or global pooling every "
-                  "output depends on the whole input, so the meaningful figure is the one above.")
-    elif len(num.output_shape) < 3:
+    where = (f"At the last spatial feature map (`{r.name}`, {'×'.join(str(int(x)) for x in r.output_shape[1:])} "
+             f"at {t}×{t})")
+    if not varies(rf):
+        page.para(f"{where} each output sees **{span_text(rf)} × {span_text(rf, 0)}** input pixels, "
+                  f"with a jump of {_v(rf.stride[-1])} between neighbouring outputs, effective padding "
+                  f"{_v(rf.padding[-1])}, and output 0 centred at input coordinate {_v(rf.start[-1])} "
+                  "([araujo2019](../bibliography.md#araujo2019)).")
+    else:
+        page.para(f"{where} the field depends on the output position (the network upsamples or transposes): "
+                  f"along each axis an output sees **{span_text(rf)}** input pixels (the smallest and "
+                  f"the largest span over the positions); output 0 depends on inputs {interval_text(rf)}. Output "
+                  "n depends on the inputs first(n) to last(n) (definition on the "
+                  "[receptive field](../receptive-field.md) page):")
+        rule_formulas(page, rf)
+    if (last.lo and all(last.whole)) or len(num.output_shape) < 3:
         page.para("After Flatten or global pooling every output of the classifier depends on the whole input.")
 
 
@@ -168,10 +184,9 @@ def _closed_forms(page: Page, a, num, name: str) -> None:
         if any(isinstance(c.relation, sympy.Eq) for c in conds):
             _sizes_in_words(page, name)
     last = a.layers[last_feature_map(num)].receptive_field
-    if last.size:
+    if last.lo:
         page.details(f"Receptive field at the last feature map (`{a.layers[last_feature_map(num)].name}`) as a formula")
-        page.formula(r"r", tuple(last.size))
-        page.formula(r"j", tuple(last.stride))
+        rule_formulas(page, last)
         page.end_details()
 
 
@@ -363,12 +378,31 @@ def render_receptive_field() -> Page:
                r"\\ P_0 &= \sum_{l=1}^{L} P_l \prod_{i<l} S_i, & c &= \frac{r - 1}{2} - P_0 \end{aligned}")
     page.add(f"\\[ {general} \\]", "")
     page.formulas.append(_core_formula(general))
+    page.add("## Through upsampling and transposed convolutions", "")
+    page.para("Along each axis, output n of a tensor depends on the input positions first(n) to last(n): every "
+              "layer's rule for the positions output n reads, substituted into the rule of its input (so the field "
+              "is exact per position, not a linear estimate). A window layer (convolution, pooling, crop, padding) "
+              "with kernel F, stride S, dilation D and left padding P reads n·S − P … n·S − P + D(F − 1); positions "
+              "outside the input are its padding and are counted, as in Distill's definition, so for networks of "
+              "window layers first(n) = c + n·j − (r − 1)/2 and last(n) = c + n·j + (r − 1)/2 with r, j and c "
+              "above. A transposed convolution reads only its real inputs i (0 ≤ i < W) with i·S − P + t·D = n for "
+              "a tap t (with D = 1: from max(0, ⌈(n + P − F + 1)/S⌉) to min(W − 1, ⌊(n + P)/S⌋)); an upsampling "
+              "reads the real inputs PyTorch's index rule gives a nonzero weight (nearest: ⌊n/s⌋ for a scale s; "
+              "linear: ⌊x⌋ and ⌈x⌉ of the source coordinate x = (n + ½)/s − ½, or n(W − 1)/(Out − 1) with "
+              "align_corners); adaptive pooling reads ⌊n·W/Out⌋ … ⌈(n + 1)·W/Out⌉ − 1; global pooling, Flatten and "
+              "a Linear read the whole axis; an add or a concat takes the union of its branches. The span of "
+              "output n is last(n) − first(n) + 1; where it differs between positions the tables show its smallest "
+              "and largest value (every position evaluated), never an average. PyTorch computes the interpolation "
+              "in the tensor's precision: in float32 an exactly integral source coordinate can come out a hair "
+              "below and give the previous pixel a weight of about 1e-7, which this definition does not count.")
     page.para("Every zoo model at the size it is shown at, at its **last spatial feature map** (before global "
-              "pooling, Flatten and the classifier; after those every output depends on the whole input): size r, "
-              "jump j (effective stride), effective padding P₀ and centre c of output 0 in input coordinates, along "
-              "the width.")
+              "pooling, Flatten and the classifier; after those every output depends on the whole input): span r "
+              "(a range where it depends on the position), jump j (effective stride; an average where the network "
+              "upsamples), effective padding P₀ and centre c of output 0 in input coordinates (where the field "
+              "moves by a constant step), and the inputs output 0 depends on, along the width. Each figure equals "
+              "a brute-force walk of every layer's reads (`symcnn.reference.dependencies_1d`).")
     rows = [rf_row(name) for name in models.names()]
-    page.table(["model", "input", "last feature map", "map", "r", "j", "P₀", "c"],
+    page.table(["model", "input", "last feature map", "map", "r", "j", "P₀", "c", "output 0 reads"],
                [[cell.replace("](", "](models/", 1) if k == 0 else cell for k, cell in enumerate(row)] for row in rows])
     v1, v15 = resnet50_rf_versions()
     page.add("## ResNet-50: V1 or V1.5", "")

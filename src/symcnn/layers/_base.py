@@ -84,11 +84,15 @@ class Checker:
 class AxisMap:
     """How one spatial axis of a layer maps output positions to input positions (for receptive fields).
 
-    ``kind`` is ``"window"`` (conv/pool: output j reads inputs ``j*stride - pad_left + [0, kernel)``),
+    ``kind`` is ``"window"`` (conv/pool: output j reads inputs ``j*stride - pad_left + [0, kernel)``;
+    ``kernel`` is the effective kernel, ``dilation`` the step between its taps),
     ``"transposed"`` (output o reads inputs ``(o + pad_left - t*dilation)/stride`` for integer results;
     ``kernel``/``stride``/``pad_left``/``dilation`` are the layer's own), ``"upsample"`` (``stride`` is the
     scale factor and ``kernel`` the number of inputs per output along the axis) or ``"global"`` (every
-    output reads the whole axis of size ``kernel``).
+    output reads the whole axis of size ``kernel``). ``mode`` names the index rule where the kind has several:
+    an upsampling's interpolation (``nearest``, ``nearest-exact``, ``linear``, ``cubic``, with ``-align`` for
+    ``align_corners=True``), ``adaptive`` for an adaptive pooling window (output j reads
+    ``[floor(j*In/Out), ceil((j+1)*In/Out))``, ``stride`` = ``In/Out``). Read by :mod:`symcnn.receptive`.
     """
 
     kind: str
@@ -97,6 +101,7 @@ class AxisMap:
     pad_left: sympy.Expr = sympy.Integer(0)
     dilation: sympy.Expr = sympy.Integer(1)
     exact: bool = True
+    mode: str = ""
 
 
 IDENTITY_AXIS = AxisMap("window", sympy.Integer(1), sympy.Integer(1))

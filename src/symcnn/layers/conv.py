@@ -291,7 +291,7 @@ class _ConvNd(Layer):
         positions = prod(spatial_out) * cout
         b = 1 if self.bias else 0
         axes = tuple(
-            AxisMap("window", effective_kernel(k, d), s, pl)
+            AxisMap("window", effective_kernel(k, d), s, pl, d)
             for k, s, d, (pl, _) in zip(self.kernel_size, self.stride, self.dilation, pads, strict=True)
         )
         return LayerResult(

@@ -162,7 +162,7 @@ class _PoolNd(Layer):
             out.append(pool_output_size(w, k, s, pl, pr, d, self.ceil_mode))
         outputs = x[0] * prod(out)
         axes = tuple(
-            AxisMap("window", effective_kernel(k, d), s, pl)
+            AxisMap("window", effective_kernel(k, d), s, pl, d)
             for k, s, d, (pl, _) in zip(self.kernel_size, self.stride, self.dilation, self.padding, strict=True)
         )
         return LayerResult(
@@ -311,7 +311,7 @@ def _adaptive_axis(size, out) -> AxisMap:
     ratio = sympy.sympify(size) / out
     if ratio.is_Integer or (size == out):
         return AxisMap("window", ratio, ratio)
-    return AxisMap("window", adaptive_longest_window(size, out), ratio, exact=False)
+    return AxisMap("window", adaptive_longest_window(size, out), ratio, exact=False, mode="adaptive")
 
 
 class AdaptiveAvgPool1d(_AdaptivePoolNd):

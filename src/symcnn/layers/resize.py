@@ -191,7 +191,9 @@ class Upsample(Layer):
                 raise SymcnnError(f"{self.label}: output size {o} of input size {fmt(w)} is beyond PyTorch's int64")
         taps = _MODES[self.mode]
         per_out = 0 if taps == 1 else (31 if self.mode == "bicubic" else 2 ** (n + 1) - 1)
-        axes = tuple(AxisMap("upsample", sympy.Integer(taps), s) for s in scales)
+        rule = {"nearest": "nearest", "nearest-exact": "nearest-exact", "bicubic": "cubic"}.get(self.mode, "linear")
+        rule += "-align" if self.align_corners else ""
+        axes = tuple(AxisMap("upsample", sympy.Integer(taps), s, mode=rule) for s in scales)
         return LayerResult(output_shape=Shape((x[0], *out)), flops=per_out * x[0] * prod(out), axes=axes,
                            conditions=tuple(ck.conditions))
 

@@ -18,6 +18,8 @@ from ._tables import FORMATS as FORMATS
 from ._tables import SummaryTable as SummaryTable
 from ._tables import latex_display as latex_display
 from ._tables import render as render
+from ._tables import rf_cell as rf_cell
+from ._tables import rf_rule as rf_rule
 from ._tables import summary_table as summary_table
 from ._tables import to_csv as to_csv
 from ._tables import to_html as to_html
@@ -28,7 +30,7 @@ from ._tables import to_text as to_text
 
 __all__ = [
     "TextPrinter", "LatexPrinter", "pretty", "latex", "fmt", "number",
-    "SummaryTable", "summary_table", "render", "FORMATS",
+    "SummaryTable", "summary_table", "rf_cell", "rf_rule", "render", "FORMATS",
     "to_markdown", "to_latex", "to_csv", "to_json", "to_html", "to_text", "latex_display",
     "show", "derivation_html", "derivation_latex",
 ]

@@ -32,8 +32,8 @@ from .._errors import SymcnnError
 from ._notation import latex, pretty
 
 __all__ = [
-    "SummaryTable", "summary_table", "render", "FORMATS", "to_markdown", "to_latex", "to_csv", "to_json",
-    "to_html", "to_text", "latex_display",
+    "SummaryTable", "summary_table", "rf_cell", "rf_rule", "render", "FORMATS", "to_markdown", "to_latex", "to_csv",
+    "to_json", "to_html", "to_text", "latex_display",
 ]
 
 #: (key, header) of every column, in order
@@ -63,6 +63,50 @@ class SummaryTable:
     conditions: tuple[str, ...]
 
 
+def _rf_axis(rf, i: int):
+    if rf.whole[i]:
+        return "whole input"
+    if rf.size[i] is not None:
+        return rf.size[i]
+    if rf.span_min[i] is not None:
+        return f"{_text(rf.span_min[i])}–{_text(rf.span_max[i])}"
+    return "varies with n"
+
+
+def rf_cell(rf):
+    """The receptive field of a tensor as a table cell (an analysis's ``ReceptiveField``, read by its attributes):
+    per axis the span every output has, ``a–b`` where it varies between positions (the smallest and the largest),
+    ``varies with n`` where that needs numbers, and ``whole input`` (the whole cell) after a global layer."""
+    cells = tuple(_rf_axis(rf, i) for i in range(len(rf.lo)))
+    if cells and cells[0] in ("whole input", "varies with n") and all(c == cells[0] for c in cells):
+        return cells[0]
+    return cells
+
+
+def rf_rule(rf):
+    """``[lo(n), hi(n)]`` per axis as text: the first and last input index output ``n`` depends on."""
+    return tuple(f"[{pretty(lo)}, {pretty(hi)}]" for lo, hi in (rf.rule(i) for i in range(len(rf.lo))))
+
+
+def _rf_facts(analysis) -> tuple:
+    rf = analysis.receptive_field
+    whole = bool(rf.whole) and all(rf.whole)
+    facts = [("receptive field", rf_cell(rf)),
+             ("receptive field stride", "-" if whole else tuple(s if not w else "-" for s, w in zip(
+                 rf.stride, rf.whole, strict=True)))]
+    if any(v or (not a and not w) for v, a, w in zip(rf.varies, rf.affine, rf.whole, strict=True)):
+        facts.append(("receptive field of output n (first, last input index)", rf_rule(rf)))
+    if whole:
+        inner = [r for r in analysis.layers if len(r.output_shape) == len(analysis.input_shape) and rf.lo
+                 and "Adaptive" not in r.kind and not any(r.receptive_field.whole)]
+        if inner:
+            last = inner[-1]
+            facts.append((f"receptive field at the last feature map ({last.name})", rf_cell(last.receptive_field)))
+    if not rf.exact:
+        facts.append(("receptive field is exact", "no: a bound (" + "; ".join(rf.notes[:3]) + ")"))
+    return tuple(facts)
+
+
 def summary_table(analysis, title: str = "model", extra=()) -> SummaryTable:
     """The cells of a summary of ``analysis`` (one row per layer call and a total row); ``extra``
     ``(label, value)`` pairs are added to the facts (e.g. a tool's count)."""
@@ -71,21 +115,17 @@ def summary_table(analysis, title: str = "model", extra=()) -> SummaryTable:
         rows.append({
             "index": r.index, "name": r.name, "kind": r.kind, "output": tuple(r.output_shape),
             "params": r.params, "macs": r.macs, "flops": r.flops, "connections": r.connections,
-            "activations": r.activations, "rf": tuple(r.receptive_field.size),
+            "activations": r.activations, "rf": rf_cell(r.receptive_field),
         })
-    rf = analysis.receptive_field
     total = {
         "index": "", "name": "total", "kind": "", "output": tuple(analysis.output_shape),
         **{q: getattr(analysis, q) for q in ("params", "macs", "flops", "connections", "activations")},
-        "rf": tuple(rf.size),
+        "rf": rf_cell(analysis.receptive_field),
     }
     facts = (
         ("input shape", tuple(analysis.input_shape)),
         ("output shape", tuple(analysis.output_shape)),
-        ("receptive field", tuple(rf.size)),
-        ("receptive field stride", tuple(rf.stride)),
-        *((("receptive field is exact", "no: a bound or estimate (adaptive pooling, strided transposed conv, "
-            "upsampling or an opaque layer on the way)"),) if not rf.exact else ()),
+        *_rf_facts(analysis),
         *tuple(extra),
     )
     conditions = tuple(f"{c!r}  ({c.where}: {c.message})" for c in analysis.conditions)
@@ -121,7 +161,8 @@ def _latex_cell(cell) -> str:
     if isinstance(cell, tuple):
         if _numeric(cell):
             return _text(cell)
-        inner = ", ".join(latex(c) if isinstance(c, sympy.Basic) else str(c) for c in cell)
+        inner = ", ".join(latex(c) if isinstance(c, sympy.Basic) else rf"\text{{{_latex_escape(str(c))}}}"
+                          for c in cell)
         return f"$({inner}{',' if len(cell) == 1 else ''})$"
     if isinstance(cell, sympy.Basic):
         return str(int(cell)) if cell.is_Integer else f"${latex(cell)}$"
@@ -130,7 +171,7 @@ def _latex_cell(cell) -> str:
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "<": r"\textless{}", ">": r"\textgreater{}"}
+                  "<": r"\textless{}", ">": r"\textgreater{}", "–": "--"}
 
 
 def _latex_escape(text: str) -> str:
@@ -222,8 +263,8 @@ def latex_display(analysis, env: str = "array") -> str:
 
     def math(c) -> str:
         if isinstance(c, tuple):
-            return "\\left(" + ", ".join(latex(x) for x in c) + ("," if len(c) == 1 else "") + "\\right)"
-        return latex(c)
+            return "\\left(" + ", ".join(math(x) for x in c) + ("," if len(c) == 1 else "") + "\\right)"
+        return latex(c) if isinstance(c, sympy.Basic) else f"\\text{{{_latex_escape(str(c))}}}"
 
     if env == "align*":
         lines = [f"\\text{{{label}}} &= {math(v)}" for label, v in items]
@@ -291,7 +332,8 @@ def to_text(analysis, title: str = "model", width: int | None = None, extra=()) 
     footer = [f"{_plain(title)}: input {_text(t.facts[0][1])}"]
     for k in ("flops", "connections", "activations"):
         footer.append(f"total {dict(COLUMNS)[k]}: {_text(t.total[k])}")
-    footer.append(f"receptive field {_text(t.facts[2][1])}, stride {_text(t.facts[3][1])}")
+    stride = "" if t.facts[3][1] == "-" else f", stride {_text(t.facts[3][1])}"
+    footer.append(f"receptive field {_text(t.facts[2][1])}{stride}")
     footer += [f"{_plain(label)}: {_plain(_text(v))}" for label, v in t.facts[4:]]
     footer += [f"condition: {_plain(c)}" for c in t.conditions]
     wrapped = [textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False) for line in footer]
