@@ -51,6 +51,12 @@ def _custom():
                 out = out * y
             return out
 
+    class Sub(Add):
+        """Element-wise difference of two inputs (symcnn ``Sub``), written with the operator."""
+
+        def forward(self, x, y):
+            return x - y
+
     class ScalarOp(nn.Module):
         """``x + value`` or ``x * value`` (symcnn ``ScalarOp``), written with the operators."""
 
@@ -274,6 +280,7 @@ def _custom():
                 values.append(self._modules[name](*[values[i] for i in refs]))
             return values[self.out]
 
-    return {c.__name__: c for c in (Add, Mul, ScalarOp, Clamp, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
-                                    Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters, GraphModule, Permute,
+    return {c.__name__: c for c in (Add, Mul, Sub, ScalarOp, Clamp, Concat, CropConcat, PaddedConv,
+                                    SpatialPyramidPooling, Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters,
+                                    GraphModule, Permute,
                                     LayerNorm2d, LearnedScale, LearnedShift, StochasticDepth)}

@@ -277,6 +277,7 @@ _TO_TORCH = {
     _merge.CropConcat: _own("CropConcat"),
     _merge.Concat: _own("Concat"),
     _merge.Mul: _own("Mul"),
+    _merge.Sub: _own("Sub"),
     _merge.Add: _own("Add"),
     _merge.ScalarOp: _own("ScalarOp"),
     _merge.Clamp: _own("Clamp"),
