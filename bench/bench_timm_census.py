@@ -148,8 +148,8 @@ def census_one(name: str) -> dict:
     return row
 
 
-def _worker(conn):
-    sys.path.insert(0, str(ROOT / "src"))
+def _worker(conn, src):
+    sys.path.insert(0, src)
     import warnings
 
     warnings.filterwarnings("ignore")
@@ -168,13 +168,13 @@ def _worker(conn):
 
 # --- the pool ---------------------------------------------------------------------------------------------------
 class _Slot:
-    def __init__(self, ctx):
-        self.ctx = ctx
+    def __init__(self, ctx, src):
+        self.ctx, self.src = ctx, src
         self.start()
 
     def start(self):
         self.conn, child = self.ctx.Pipe()
-        self.proc = self.ctx.Process(target=_worker, args=(child,), daemon=True)
+        self.proc = self.ctx.Process(target=_worker, args=(child, self.src), daemon=True)
         self.proc.start()
         self.conn.recv()  # imports done: the timeout counts the model only
         self.name = self.since = None
@@ -188,9 +188,9 @@ class _Slot:
         self.proc.join()
 
 
-def run(names: list[str], workers: int, timeout: float, done=lambda row: None) -> list[dict]:
+def run(names: list[str], workers: int, timeout: float, done=lambda row: None, src=str(ROOT / "src")) -> list[dict]:
     ctx = mp.get_context("spawn")
-    slots = [_Slot(ctx) for _ in range(max(1, min(workers, len(names))))]
+    slots = [_Slot(ctx, src) for _ in range(max(1, min(workers, len(names))))]
     todo, rows = list(names), []
     while todo or any(s.name for s in slots):
         for s in slots:
@@ -301,10 +301,14 @@ def main(argv=None) -> int:
     ap.add_argument("--models", nargs="*", help="only these models")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=20.0)
+    ap.add_argument("--src", default=str(ROOT / "src"), help="the symcnn source tree to census (another checkout)")
+    ap.add_argument("--out", default=str(OUT_JSON), help="the JSON file (its Markdown table: --md)")
+    ap.add_argument("--md", default=str(OUT_MD))
     ap.add_argument("--fresh", action="store_true", help="forget the rows already in the JSON file")
     ap.add_argument("--report", action="store_true", help="only rewrite the Markdown table from the JSON file")
     args = ap.parse_args(argv)
-    data = json.loads(OUT_JSON.read_text()) if OUT_JSON.exists() and not args.fresh else {"rows": {}}
+    out_json, out_md = Path(args.out), Path(args.md)
+    data = json.loads(out_json.read_text()) if out_json.exists() and not args.fresh else {"rows": {}}
     if not args.report:
         import sympy
         import timm
@@ -318,15 +322,15 @@ def main(argv=None) -> int:
             print(f"{row['model']:40} {row['status']:8} {row.get('seconds', '')!s:6} "
                   f"{row.get('class', row.get('reason', ''))[:100]}", file=sys.stderr, flush=True)
 
-        run(names, args.workers, args.timeout, done)
+        run(names, args.workers, args.timeout, done, args.src)
         data.update(date=time.strftime("%Y-%m-%d"), machine=f"{platform.machine()}, {mp.cpu_count()} cores",
                     versions={"timm": timm.__version__, "torch": torch.__version__, "sympy": sympy.__version__},
                     listed=len(timm.list_models()), modules=_module_of(), sample=args.sample,
                     wall_s=round(time.perf_counter() - t0, 1))
         data["rows"] = dict(sorted(data["rows"].items()))
-        OUT_JSON.write_text(json.dumps(data, indent=1) + "\n")
-    OUT_MD.write_text(report(data))
-    print(OUT_MD.read_text())
+        out_json.write_text(json.dumps(data, indent=1) + "\n")
+    out_md.write_text(report(data))
+    print(out_md.read_text())
     return 0
 
 

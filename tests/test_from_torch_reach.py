@@ -104,3 +104,92 @@ def test_subtraction_broadcasts_and_refuses_what_pytorch_refuses():
 
     with pytest.raises(sc.SymcnnError, match=r"only x - y \(alpha=1\)"):
         sc.from_torch(Alpha(), (3, H, W))
+
+
+# --- timm's pad_same: the SamePad2d layer ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kernel,stride,dilation", SAME_CASES)
+def test_same_pad_is_timm_pad_same_at_every_size(kernel, stride, dilation):
+    from timm.layers.padding import pad_same
+
+    k, s, d = ((v, v) if isinstance(v, int) else v for v in (kernel, stride, dilation))
+    a = sc.analyze(sc.SamePad2d(k, s, d), (2, H, W))
+    twin = sc.to_torch(sc.SamePad2d(k, s, d, value=-1.5))
+    for h, w in SIZES:
+        x = torch.randn(1, 2, h, w)
+        want = pad_same(x, k, s, d, value=-1.5)
+        assert tuple(a.subs(H=h, W=w).output_shape) == tuple(want.shape[1:]), (h, w)
+        assert torch.equal(twin(x), want)  # the same pads on each side, the same value
+
+
+@functools.cache
+def _pools_net(std: bool = False):
+    """timm's SAME pools after a convolution; ``std``: timm's ``StdConv2dSame`` (weight standardisation, whose
+    counting is the importer's business, not this file's), else a plain ``nn.Conv2d``."""
+    from timm.layers import StdConv2dSame
+    from timm.layers.pool2d_same import AvgPool2dSame, MaxPool2dSame
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = StdConv2dSame(3, 8, 3, stride=2) if std else nn.Conv2d(3, 8, 3, 2)
+            self.max = MaxPool2dSame(3, 2)
+            self.avg = AvgPool2dSame((2, 3), (2, 1))
+            self.fc = nn.Linear(8, 4)
+
+        def forward(self, x):
+            return self.fc(self.avg(self.max(self.conv(x))).mean((2, 3)))
+
+    return Net().eval()
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (3, 27, 45)])
+def test_timm_same_pools_and_std_conv_count_as_every_tool(shape):
+    for std in (True, False):
+        model = _pools_net(std)
+        net = sc.from_torch(model, (3, H, W))
+        assert sum(isinstance(n.module, sc.SamePad2d) for n in net._order) == 2 + std
+        analysis = sc.analyze(net, (3, H, W)).subs(H=shape[1], W=shape[2])
+        assert analysis.params == sum(p.numel() for p in model.parameters())
+        with torch.no_grad():
+            assert tuple(analysis.output_shape) == tuple(model(torch.zeros(1, *shape)).shape[1:])
+    check_against_tools(model, analysis, shape)
+
+
+def test_same_pad_refuses_what_it_cannot_be():
+    with pytest.raises(sc.SymcnnError, match="`value`=nan"):
+        sc.SamePad2d(3, 2, value=float("nan"))
+    with pytest.raises(sc.SymcnnError, match="`kernel_size`"):
+        sc.SamePad2d(0, 2)
+    with pytest.raises(sc.SymcnnError, match="`stride`"):
+        sc.SamePad2d((3, 3), (2, 2, 2))
+    with pytest.raises(sc.SymcnnError, match="channels \\+ spatial"):
+        sc.analyze(sc.SamePad2d(3, 2), (4, 9))
+    assert repr(sc.SamePad2d(3, 2, value=-float("inf"))) == "SamePad2d(kernel_size=(3, 3), stride=(2, 2), value=-inf)"
+
+
+def test_training_cost_of_the_new_layers_equals_pytorch():
+    """FLOPs of forward + backward and the bytes autograd saves (``test_training_torch.measure``) of a timm network
+    with SAME convolutions, SAME pools and subtractions, read by from_torch."""
+    from timm.layers.pool2d_same import MaxPool2dSame
+
+    from symcnn.training import B
+    from test_training_torch import measure, twin
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.same = _same_net()
+            self.pool = MaxPool2dSame(3, 2)
+
+        def forward(self, x):
+            return self.same(self.pool(x) - x.mean((2, 3), keepdim=True))
+
+    torch.manual_seed(0)
+    module = twin(Net())
+    cost = sc.training(sc.from_torch(module, (3, H, W)), (3, H, W), device="cpu")
+    for h, w, batch in ((16, 16, 1), (13, 19, 2)):
+        flops, saved = measure(module, (3, h, w), batch)
+        values = {B: batch, H: h, W: w}
+        assert cost.flops.xreplace(values) == flops
+        assert cost.saved_activation_bytes.xreplace(values) == saved, (h, w, batch)

@@ -170,6 +170,17 @@ class _Ops:
         layer = Upsample(size, _seq(b["scale_factor"]), b["mode"], b["align_corners"])
         return self.apply(layer, (self.tensor(args[0]),), node.name)
 
+    def op_same_pad(self, node, handler, args, kwargs):
+        """timm's ``pad_same(x, kernel_size, stride, dilation=(1, 1), value=0)``: :class:`~symcnn.SamePad2d`."""
+        from ...layers.same_pad import SamePad2d
+
+        b = _bind("same_pad", args[1:], kwargs)
+        x = self.tensor(args[0])
+        if len(self.shape(x)) != 3:
+            raise _Unsupported(f"pad_same of a tensor of shape {fmt(self.shape(x))}; read on (batch, C, H, W)")
+        layer = SamePad2d(_seq(b["kernel_size"]), _seq(b["stride"]), _seq(b["dilation"]), b["value"])
+        return self.apply(layer, (x,), node.name)
+
     def op_pad(self, node, handler, args, kwargs):
         from ...layers import resize
 

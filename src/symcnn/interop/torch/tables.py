@@ -199,6 +199,8 @@ def _functional_table():
             table[t] = ("act", name)
     table.update({F.batch_norm: "batch_norm", F.layer_norm: "layer_norm", F.group_norm: "group_norm",
                   F.linear: "linear", "permute": "permute", torch.permute: "permute"})
+    for target in leaf_functions():
+        table[target] = "same_pad"
     stochastic = sys.modules.get("torchvision.ops.stochastic_depth")
     if stochastic is not None:
         table[stochastic.stochastic_depth] = "stochastic_depth"
@@ -213,6 +215,14 @@ def _functional_table():
     return table
 
 
+def leaf_functions() -> tuple:
+    """Library functions ``torch.fx`` records as one call instead of tracing into (``Tracer(autowrap_functions=)``):
+    timm's ``pad_same``, whose padding is computed from the input size with Python's ``max`` (untraceable);
+    only those of libraries the model has already imported."""
+    padding = sys.modules.get("timm.layers.padding")
+    return (padding.pad_same,) if padding is not None and hasattr(padding, "pad_same") else ()
+
+
 #: signatures of the functions read positionally (PyTorch's parameter order and defaults)
 _SIGNATURES = {
     "max_pool": (("kernel_size", None), ("stride", None), ("padding", 0), ("dilation", 1), ("ceil_mode", False),
@@ -225,6 +235,7 @@ _SIGNATURES = {
     "pad": (("pad", None), ("mode", "constant"), ("value", None)),
     "flatten": (("start_dim", 0), ("end_dim", -1)),
     "cat": (("tensors", None), ("dim", 0)),
+    "same_pad": (("kernel_size", None), ("stride", None), ("dilation", (1, 1)), ("value", 0)),
 }
 
 
