@@ -109,10 +109,11 @@ def census_one(name: str) -> dict:
 
     import symcnn as sc
 
-    row = {"model": name, "module": timm.models.model_entrypoint(name).__module__.rsplit(".", 1)[-1]}
+    row = {"model": name}
     t0 = time.perf_counter()
     stage = "build"
     try:
+        row["module"] = timm.models.model_entrypoint(name).__module__.rsplit(".", 1)[-1]
         size = tuple(timm.models.get_pretrained_cfg(name).input_size)
         row["size"] = list(size)
         module = _build(name)

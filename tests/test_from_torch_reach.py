@@ -193,3 +193,49 @@ def test_training_cost_of_the_new_layers_equals_pytorch():
         values = {B: batch, H: h, W: w}
         assert cost.flops.xreplace(values) == flops
         assert cost.saved_activation_bytes.xreplace(values) == saved, (h, w, batch)
+
+
+# --- channels-last means (MambaOut's head) -----------------------------------------------------------------------
+
+@functools.cache
+def _channels_last_net():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.norm, self.fc = nn.Conv2d(3, 8, 3, stride=2), nn.LayerNorm(8), nn.Linear(8, 5)
+
+        def forward(self, x):
+            y = self.norm(self.conv(x).permute(0, 2, 3, 1))         # (B, H, W, C)
+            a = y.mean((1, 2))                                        # (B, C)
+            b = torch.mean(y, dim=(-3, -2), keepdim=True).flatten(1)  # (B, 1, 1, C) -> (B, C)
+            c = y.permute(0, 3, 2, 1).mean((3, 2))                    # (B, C, W, H): channels first again
+            return self.fc(a + b - c)
+
+    return Net().eval()
+
+
+@pytest.mark.parametrize("shape", [(3, 17, 17), (3, 15, 23)])
+def test_channels_last_means_are_global_pooling_and_count_as_every_tool(shape):
+    model = _channels_last_net()
+    net = sc.from_torch(model, (3, H, W))
+    analysis = sc.analyze(net, (3, H, W))
+    assert analysis.output_shape == (5,)
+    at = analysis.subs(H=shape[1], W=shape[2])
+    with torch.no_grad():
+        assert tuple(at.output_shape) == tuple(model(torch.zeros(1, *shape)).shape[1:])
+    check_against_tools(model, at, shape)
+    twin = sc.to_torch(net).eval()
+    x = torch.randn(2, *shape)
+    with torch.no_grad():
+        twin.load_state_dict(model.state_dict(), strict=False)
+        assert torch.allclose(twin(x), model(x), atol=1e-5)
+
+
+def test_a_mean_keeping_two_axes_is_refused():
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x.permute(0, 2, 3, 1).mean(2)
+
+    with pytest.raises(sc.SymcnnError, match=r"mean over `dim`=\(2,\) of a rank-4 tensor; read: the mean over every axis "
+                                             r"but the batch and one other"):
+        sc.from_torch(Bad(), (3, H, W))
