@@ -236,6 +236,7 @@ def test_a_mean_keeping_two_axes_is_refused():
         def forward(self, x):
             return x.permute(0, 2, 3, 1).mean(2)
 
-    with pytest.raises(sc.SymcnnError, match=r"mean over `dim`=\(2,\) of a rank-4 tensor; read: the mean over every axis "
+    with pytest.raises(sc.SymcnnError, match=r"mean over `dim`=\(2,\) of a rank-4 tensor; read: the mean over every "
+                                             r"axis "
                                              r"but the batch and one other"):
         sc.from_torch(Bad(), (3, H, W))
