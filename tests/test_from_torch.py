@@ -416,6 +416,6 @@ def test_mean_is_global_average_pooling():
         def forward(self, x):
             return x.mean(1)
 
-    with pytest.raises(SymcnnError, match=r"mean over `dim`=\(1,\) of a rank-4 tensor; only the mean over all "
-                                          r"spatial axes \(2, 3\)"):
+    with pytest.raises(SymcnnError, match=r"mean over `dim`=\(1,\) of a rank-4 tensor; read: the mean over every "
+                                          r"axis but the batch and one other"):
         sc.from_torch(Bad(), (3, 4, 4))

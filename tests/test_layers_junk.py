@@ -217,7 +217,7 @@ def test_unknown_keywords_and_extra_arguments_raise_symcnn_error(cls):
 def test_every_layer_class_is_covered():
     assert len(CLASSES) > 60 and len(TWINS) > 50
     assert not {c.__name__ for c in CLASSES} - {c.__name__ for c in TWINS} - {
-        "Subsampling2d", "ConnectionTableConv2d", "RBF", "Add", "Mul", "Concat", "CropConcat", "ScalarOp",
-        "SpatialPyramidPooling", "Opaque", "Narrow", "GroupSum", "GroupSoftmax", "Reshape", "Expand", "ExpandAs",
-        "Clamp", "Permute", "LayerNorm2d", "StochasticDepth", "LearnedScale",
+        "Subsampling2d", "ConnectionTableConv2d", "RBF", "Add", "Mul", "Sub", "Concat", "CropConcat", "ScalarOp",
+        "SamePad2d", "SpatialPyramidPooling", "Opaque", "Narrow", "GroupSum", "GroupSoftmax", "Reshape", "Expand",
+        "ExpandAs", "Clamp", "Permute", "LayerNorm2d", "StochasticDepth", "LearnedScale",
         "LearnedShift"}  # torchvision / timm classes, or a tensor and a parameter combined in forward

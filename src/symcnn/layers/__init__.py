@@ -22,11 +22,13 @@ from .pool import *  # noqa: F403
 from .pool import __all__ as _pool
 from .resize import *  # noqa: F403
 from .resize import __all__ as _resize
+from .same_pad import *  # noqa: F403
+from .same_pad import __all__ as _same_pad
 from .scale import *  # noqa: F403
 from .scale import __all__ as _scale
 from .transposed import *  # noqa: F403
 from .transposed import __all__ as _transposed
 
-__all__ = [*_act, *_channels, *_conv, *_dense, *_lenet, *_merge, *_norm, *_permute, *_pool, *_resize, *_scale,
-           *_transposed,
+__all__ = [*_act, *_channels, *_conv, *_dense, *_lenet, *_merge, *_norm, *_permute, *_pool, *_resize, *_same_pad,
+           *_scale, *_transposed,
            "Opaque", "Layer", "LayerResult", "AxisMap", "Shape", "Condition"]

@@ -16,7 +16,7 @@ from .._errors import SymcnnError
 from .._intmath import decide, floordiv, smax
 from ._base import AxisMap, Checker, Layer, LayerResult, Shape, fmt, prod
 
-__all__ = ["Add", "Mul", "Concat", "CropConcat", "ScalarOp", "Clamp"]
+__all__ = ["Add", "Mul", "Sub", "Concat", "CropConcat", "ScalarOp", "Clamp"]
 
 
 class _Broadcast(Layer):
@@ -90,6 +90,21 @@ class Add(_Broadcast):
 
 class Mul(_Broadcast):
     """Element-wise product of branches (gating, squeeze-and-excitation): ``x * y``."""
+
+
+class Sub(Add):
+    """Element-wise difference of two branches: ``x - y`` (PoolFormer's token mixer ``pool(x) - x``).
+
+    Shapes broadcast as for :class:`Add`; one FLOP per output element, no parameters, no MACs. A subclass of
+    ``Add``: every rule that holds for a sum (counted by no tool, nothing saved for backward) holds for it.
+
+    >>> import symcnn as sc
+    >>> x = sc.Input()
+    >>> sc.analyze(sc.Graph(x, sc.Sub()(sc.AvgPool2d(3, 1, 1)(x), x)), (8, sc.H, sc.W)).flops
+    80*H*W
+    """
+
+    n_inputs = 2
 
 
 class ScalarOp(Layer):

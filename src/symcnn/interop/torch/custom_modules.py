@@ -51,6 +51,30 @@ def _custom():
                 out = out * y
             return out
 
+    class Sub(Add):
+        """Element-wise difference of two inputs (symcnn ``Sub``), written with the operator."""
+
+        def forward(self, x, y):
+            return x - y
+
+    class SamePad2d(nn.Module):
+        """TensorFlow's SAME padding for the input's size (symcnn ``SamePad2d``; timm's ``pad_same``)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.kernel_size, self.stride, self.dilation = (tuple(int(v) for v in getattr(layer, a)) for a in (
+                "kernel_size", "stride", "dilation"))
+            self.value = layer.value
+
+        def forward(self, x):
+            pads = []
+            for w, k, s, d in zip(reversed(x.shape[-2:]), reversed(self.kernel_size), reversed(self.stride),
+                                  reversed(self.dilation), strict=True):
+                total = max((-(-w // s) - 1) * s + d * (k - 1) + 1 - w, 0)
+                pads += [total // 2, total - total // 2]
+            return F.pad(x, pads, value=self.value)
+
     class ScalarOp(nn.Module):
         """``x + value`` or ``x * value`` (symcnn ``ScalarOp``), written with the operators."""
 
@@ -277,6 +301,7 @@ def _custom():
                 values.append(self._modules[name](*[values[i] for i in refs]))
             return values[self.out]
 
-    return {c.__name__: c for c in (Add, Mul, ScalarOp, Clamp, Concat, CropConcat, PaddedConv, SpatialPyramidPooling,
-                                    Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters, GraphModule, Permute,
+    return {c.__name__: c for c in (Add, Mul, Sub, SamePad2d, ScalarOp, Clamp, Concat, CropConcat, PaddedConv,
+                                    SpatialPyramidPooling, Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters,
+                                    GraphModule, Permute,
                                     LayerNorm2d, LearnedScale, LearnedShift, StochasticDepth)}

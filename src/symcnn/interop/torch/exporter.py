@@ -21,6 +21,7 @@ from ...layers.opaque import Opaque
 from ...layers.permute import Permute
 from ...layers.pool import SpatialPyramidPooling, _AdaptivePoolNd, _AvgPoolNd, _MaxPoolNd
 from ...layers.resize import Upsample, _PadNd
+from ...layers.same_pad import SamePad2d
 from ...layers.scale import LearnedScale, LearnedShift
 from ...layers.transposed import _ConvTransposeNd
 from .custom_modules import _custom, _import_torch
@@ -273,10 +274,12 @@ _TO_TORCH = {
     _act._Elementwise: _Builder.elementwise,
     _act.PReLU: _Builder.prelu,
     Upsample: _Builder.upsample,
+    SamePad2d: _own("SamePad2d"),
     _PadNd: _Builder.pad,
     _merge.CropConcat: _own("CropConcat"),
     _merge.Concat: _own("Concat"),
     _merge.Mul: _own("Mul"),
+    _merge.Sub: _own("Sub"),
     _merge.Add: _own("Add"),
     _merge.ScalarOp: _own("ScalarOp"),
     _merge.Clamp: _own("Clamp"),

@@ -15,7 +15,7 @@ from .module_calls import _has_unknown, _ModuleCalls
 from .ops import _Ops
 from .ops_tensor import TENSOR_SIZE_KINDS, _TensorOps
 from .param_ops import _has_node, _ParamOps, _params_in
-from .tables import _functional_table, _module_table
+from .tables import _functional_table, _module_table, leaf_functions
 from .unused import BufferWeights, SharedParameters, UnusedParameters, WeightNorms, WeightParameters, parameter_report
 from .values import _UNKNOWN, _Dim, _show, _Sizes, _Skip, _Unsupported
 
@@ -307,7 +307,7 @@ def from_torch(module, input_shape, custom=None, *, output=None, count_unused=Tr
                 parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {})
             return parameter_proxy_cache[name]
 
-    tracer = Tracer()
+    tracer = Tracer(autowrap_functions=leaf_functions())
     tracer.record_stack_traces = True
     try:
         graph = tracer.trace(module)

@@ -11,7 +11,7 @@ import sympy
 
 from ..._intmath import decide
 from ...layers._base import fmt
-from .tables import _named_class
+from .tables import _named_class, _named_subclass
 from .values import _UNKNOWN, _Dim, _show, _Skip, _Unsupported
 
 
@@ -72,7 +72,8 @@ class _ModuleCalls:
         layer = self.layer_for(module, node.target)
         known, kind = self.known_class(module), type(module)
         self.call = None if known is None or self.custom_for(module, node.target) is not None else (
-            "module" if known is kind else "subclass", f"{kind.__module__}.{kind.__qualname__}")
+            "module" if known is kind and not _named_subclass(kind) else "subclass",
+            f"{kind.__module__}.{kind.__qualname__}")
         args, kwargs = self.value(node.args), self.value(node.kwargs)
         if _has_unknown(args) or _has_unknown(kwargs):
             raise _Skip

@@ -12,6 +12,7 @@ from ...layers import pool as _pool
 from ...layers._base import fmt
 from ...layers.dense import Flatten
 from ...layers.merge import Add, Concat, Mul, ScalarOp
+from ...layers.permute import Permute
 from ...layers.resize import Upsample
 from .tables import _act_args, _bind, _seq
 from .values import _BATCH, _Dim, _show, _show_index, _size_of, _Sizes, _Unsupported
@@ -115,7 +116,8 @@ class _Ops:
         raise _Unsupported(f"reshape to {_show(sizes)}; only (batch, -1) forms (a flatten) are read")
 
     def op_mean(self, node, handler, args, kwargs):
-        """``x.mean(spatial dims)``: global average pooling (``AdaptiveAvgPoolNd(1)``), flattened unless keepdim."""
+        """``x.mean(spatial dims)``: global average pooling (``AdaptiveAvgPoolNd(1)``), flattened unless keepdim;
+        a channels-last tensor ``(B, H, W, C).mean((1, 2))`` is permuted to ``(B, C, H, W)`` first (MambaOut)."""
         x = self.tensor(args[0])
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
@@ -125,10 +127,17 @@ class _Ops:
         dims = dims if isinstance(dims, (list, tuple)) else (dims,)
         if not all(isinstance(d, int) for d in dims) or not 2 <= rank <= 5:
             raise _Unsupported(f"mean over `dim`={_show(dims)}; only the mean over all spatial axes is read")
-        if sorted(d % rank for d in dims) != list(range(2, rank)):
-            raise _Unsupported(f"mean over `dim`={_show(dims)} of a rank-{rank} tensor; only the mean over all spatial "
-                               f"axes {tuple(range(2, rank))} (global average pooling) is read")
-        pooled = self.apply(getattr(_pool, f"AdaptiveAvgPool{rank - 2}d")(1), (x,), node.name)
+        reduced = sorted(d % rank for d in dims)
+        kept = [d for d in range(1, rank) if d not in reduced]
+        if 0 in reduced or len(set(reduced)) != len(reduced) or len(kept) != 1 or not 1 <= len(reduced) <= 3:
+            raise _Unsupported(f"mean over `dim`={_show(dims)} of a rank-{rank} tensor; read: the mean over every axis "
+                               "but the batch and one other (global average pooling, channels first or last)")
+        if kept != [1]:  # channels last, (B, H, W, C).mean((1, 2)): the channels first, then the same pooling
+            x = self.apply(Permute([0, *kept, *reduced]), (x,), f"{node.name}.permute")
+        pooled = self.apply(getattr(_pool, f"AdaptiveAvgPool{len(reduced)}d")(1), (x,), node.name)
+        if keepdim and kept != [1]:  # back to where the channels were, between the kept size-1 axes
+            order = [0, *reduced, *kept]
+            return self.apply(Permute([order.index(d) for d in range(rank)]), (pooled,), f"{node.name}.permute_back")
         return pooled if keepdim else self.apply(Flatten(), (pooled,), f"{node.name}.flatten")
 
     def op_max_pool(self, node, handler, args, kwargs):
@@ -169,6 +178,17 @@ class _Ops:
                                                                          else (size,)))
         layer = Upsample(size, _seq(b["scale_factor"]), b["mode"], b["align_corners"])
         return self.apply(layer, (self.tensor(args[0]),), node.name)
+
+    def op_same_pad(self, node, handler, args, kwargs):
+        """timm's ``pad_same(x, kernel_size, stride, dilation=(1, 1), value=0)``: :class:`~symcnn.SamePad2d`."""
+        from ...layers.same_pad import SamePad2d
+
+        b = _bind("same_pad", args[1:], kwargs)
+        x = self.tensor(args[0])
+        if len(self.shape(x)) != 3:
+            raise _Unsupported(f"pad_same of a tensor of shape {fmt(self.shape(x))}; read on (batch, C, H, W)")
+        layer = SamePad2d(_seq(b["kernel_size"]), _seq(b["stride"]), _seq(b["dilation"]), b["value"])
+        return self.apply(layer, (x,), node.name)
 
     def op_pad(self, node, handler, args, kwargs):
         from ...layers import resize

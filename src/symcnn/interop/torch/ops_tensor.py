@@ -17,7 +17,7 @@ import sympy
 from ..._graph import Node
 from ..._intmath import decide, smax, smin
 from ...layers.channels import ChannelShuffle, Expand, ExpandAs, GroupSoftmax, GroupSum, Narrow, Reshape
-from ...layers.merge import Clamp, Concat, ScalarOp
+from ...layers.merge import Clamp, Concat, ScalarOp, Sub
 from .values import _BATCH, _Dim, _show, _show_index, _Unsupported
 
 #: the kinds of this module that read sizes as sizes (see ``importer._SIZE_KINDS``)
@@ -300,7 +300,12 @@ class _TensorOps:
 
     # --- a tensor and numbers ---------------------------------------------------------------------------------
     def op_tensor_sub(self, node, handler, args, kwargs):
-        """``c - x`` (a ``"rsub"`` :class:`~symcnn.ScalarOp`); sizes and ``x - c`` as before."""
+        """``x - y`` of two tensors (:class:`~symcnn.Sub`), ``c - x`` (a ``"rsub"`` :class:`~symcnn.ScalarOp`);
+        sizes and ``x - c`` as before."""
+        if len(args) == 2 and all(isinstance(a, Node) for a in args):
+            if set(kwargs) - {"alpha"} or kwargs.get("alpha", 1) != 1:
+                raise _Unsupported(f"arguments {_show(kwargs)}: only x - y (alpha=1) is read")
+            return self.apply(Sub(), args, node.name)
         if len(args) == 2 and not kwargs and _number(args[0]) and isinstance(args[1], Node):
             return self.apply(ScalarOp("rsub", args[0]), (args[1],), node.name)
         return self.op_size_arith(node, handler, args, kwargs)
@@ -370,8 +375,9 @@ def tensor_functions(torch) -> dict:
              "detach": "keep", "expand": "expand", "expand_as": "expand", torch.sum: "group_sum", "sum": "group_sum",
              F.channel_shuffle: "channel_shuffle",
              torch.channel_shuffle: "channel_shuffle", torch.native_channel_shuffle: "channel_shuffle"}
-    table.update({operator.sub: ("tensor_sub", "sub"), operator.truediv: "tensor_div", torch.div: "tensor_div",
-                  "div": "tensor_div", torch.true_divide: "tensor_div"})
+    table.update({operator.sub: ("tensor_sub", "sub"), operator.isub: ("tensor_sub", "sub"),
+                  torch.sub: ("tensor_sub", "sub"), "sub": ("tensor_sub", "sub"), operator.truediv: "tensor_div",
+                  torch.div: "tensor_div", "div": "tensor_div", torch.true_divide: "tensor_div"})
     for name in ("clamp", "clamp_min", "clamp_max"):
         table[getattr(torch, name)] = table[name] = table[f"{name}_"] = ("clamp", name.replace("clamp_", "") if
                                                                          name != "clamp" else "clamp")

@@ -123,14 +123,37 @@ def _layer_norm_2d(m):
                          bias=getattr(m, "bias", None) is not None or m.weight is None)
 
 
+def _tf_same() -> str:
+    """The conv layers' spelling of TensorFlow's SAME padding at any stride (``"tf_same"``; ``"same"`` where the
+    layers still spell it so)."""
+    from ... import layers as L
+
+    return "tf_same" if "tf_same" in L.Conv2d._padding_strings else "same"
+
+
+def _conv_same(m):
+    """timm's ``Conv2dSame``: ``pad_same`` (TensorFlow's SAME for this input size: total ``max((ceil(W/S) - 1)*S
+    + D*(F - 1) + 1 - W, 0)``, the odd pixel at the end) with zeros, then ``F.conv2d`` without padding."""
+    from ... import layers as L
+
+    return L.Conv2d(m.in_channels, m.out_channels, tuple(m.kernel_size), tuple(m.stride), _tf_same(),
+                    tuple(m.dilation), m.groups, m.bias is not None)
+
+
 #: classes of torchvision and timm known by name (module, qualified name): never imported here, matched on
 #: the classes a model holds. Their forward is what the symcnn layer computes.
 _NAMED = {
+    ("timm.layers.conv2d_same", "Conv2dSame"): _conv_same,
     ("torchvision.ops.stochastic_depth", "StochasticDepth"): lambda m: _layers().StochasticDepth(m.p, m.mode),
     ("torchvision.ops.misc", "Permute"): lambda m: _layers().Permute(list(m.dims)),
     ("torchvision.models.convnext", "LayerNorm2d"): _layer_norm_2d,  # permute, F.layer_norm, permute back
     ("timm.layers.norm", "LayerNorm2d"): _layer_norm_2d,
 }
+
+
+#: named classes that subclass a ``torch.nn`` class with their own ``forward`` (functional calls): the counting
+#: tools that hook modules by exact type see a subclass (thop, ptflops: not counted; torchinfo: by class name)
+_NAMED_SUBCLASSES = frozenset({("timm.layers.conv2d_same", "Conv2dSame")})
 
 
 def _layers():
@@ -142,6 +165,11 @@ def _layers():
 def _named_class(cls):
     """The converter of a torchvision/timm class known by name, or None."""
     return _NAMED.get((cls.__module__, cls.__qualname__))
+
+
+def _named_subclass(cls) -> bool:
+    """``cls`` is a named class that subclasses a ``torch.nn`` class (counted as a subclass, see ``_torch_call``)."""
+    return (cls.__module__, cls.__qualname__) in _NAMED_SUBCLASSES
 
 
 def _functional_table():
@@ -171,6 +199,8 @@ def _functional_table():
             table[t] = ("act", name)
     table.update({F.batch_norm: "batch_norm", F.layer_norm: "layer_norm", F.group_norm: "group_norm",
                   F.linear: "linear", "permute": "permute", torch.permute: "permute"})
+    for target in leaf_functions():
+        table[target] = "same_pad"
     stochastic = sys.modules.get("torchvision.ops.stochastic_depth")
     if stochastic is not None:
         table[stochastic.stochastic_depth] = "stochastic_depth"
@@ -185,6 +215,14 @@ def _functional_table():
     return table
 
 
+def leaf_functions() -> tuple:
+    """Library functions ``torch.fx`` records as one call instead of tracing into (``Tracer(autowrap_functions=)``):
+    timm's ``pad_same``, whose padding is computed from the input size with Python's ``max`` (untraceable);
+    only those of libraries the model has already imported."""
+    padding = sys.modules.get("timm.layers.padding")
+    return (padding.pad_same,) if padding is not None and hasattr(padding, "pad_same") else ()
+
+
 #: signatures of the functions read positionally (PyTorch's parameter order and defaults)
 _SIGNATURES = {
     "max_pool": (("kernel_size", None), ("stride", None), ("padding", 0), ("dilation", 1), ("ceil_mode", False),
@@ -197,6 +235,7 @@ _SIGNATURES = {
     "pad": (("pad", None), ("mode", "constant"), ("value", None)),
     "flatten": (("start_dim", 0), ("end_dim", -1)),
     "cat": (("tensors", None), ("dim", 0)),
+    "same_pad": (("kernel_size", None), ("stride", None), ("dilation", (1, 1)), ("value", 0)),
 }
 
 
