@@ -171,9 +171,8 @@ class _Rules(_ByOperator):
     _count__PadNd = _free("not counted.")
     _count_ExpandAs = _count_Expand
 
-    #: norm functions applied to parameters in forward (``WeightNorms``, made by ``from_torch`` from timm's
-    #: weight standardisation): no tool but fvcore counts them (FlopCounterMode and ptflops' aten backend have
-    #: no batch-norm formula; thop, ptflops and torchinfo see modules, not functions)
+    #: norm functions on parameters in forward (``WeightNorms``: timm's weight standardisation): only fvcore counts
+    #: them (FlopCounterMode, ptflops' aten: no batch-norm formula; thop, ptflops, torchinfo see modules)
     _count_WeightNorms = _free("not counted (a norm function on parameters: the weight standardisation).")
 
     # LayerNorm, LayerNorm2d, GroupNorm, Permute, LearnedScale/LearnedShift (x * w, x + b), StochasticDepth
@@ -279,10 +278,9 @@ class _Fvcore(_FvcoreCalls, _Rules):
     _count_LayerNorm2d = _count_GroupNorm = _count_LayerNorm
 
     def _count_WeightNorms(self, rec):
-        """a norm function applied to parameters in forward (timm's weight standardisation,
-        ``F.batch_norm(w, training=True)``) is traced as the same operator: `batchnorm_flop_jit` in training mode
-        and `norm_flop_counter` 5 per weight element with an affine weight (``ScaledStdConv2d``'s gain), 4
-        without (``StdConv2d``); in eval mode 2 or 1."""
+        """a norm function on parameters in forward (timm's weight standardisation, ``F.batch_norm(w,
+        training=True)``), traced as that operator: `batchnorm_flop_jit` in training mode, 5 per weight element
+        with an affine weight (``ScaledStdConv2d``'s gain), 4 without (``StdConv2d``); in eval mode 2 or 1."""
         total = 0
         for _path, kind, elements, affine, training in rec.layer.calls:
             if kind == "batch_norm" and not training:
