@@ -19,6 +19,14 @@ from symcnn import SymcnnError
         (lambda: sc.Conv2d(3, 8, 3, groups=2), r"`in_channels`=3 must be divisible by `groups`=2"),
         (lambda: sc.Conv2d(4, 6, 3, groups=4), r"`out_channels`=6 must be divisible by `groups`=4"),
         (lambda: sc.Conv2d(3, 8, 3, padding="half"), r"`padding`='half' is not allowed.*'same'"),
+        (lambda: sc.Conv2d(3, 8, 3, padding="half"), r"or one of 'valid', 'same', 'tf_same', 'same_lower', 'full'$"),
+        (lambda: sc.Conv2d(3, 8, 3, stride=(1, 2), padding="same"),
+         r"^Conv2d: `padding`='same' is not supported for strided convolutions \(PyTorch's rule\), `stride`=\(1, 2\); "
+         r"TensorFlow's SAME at any stride is `padding`='tf_same'$"),
+        (lambda: sc.Conv2d(3, 8, 3, stride=2, padding="tf_same", padding_mode="reflect"),
+         r"^Conv2d: `padding`='tf_same' needs `padding_mode`='zeros'$"),
+        (lambda: sc.Conv1d(1, 1, 3, padding="full", padding_mode="circular"),
+         r"`padding`='full' needs `padding_mode`='zeros'"),
         (lambda: sc.Conv2d(3, 8, 3, padding=(1, 2, 3)), r"`padding`=\(1, 2, 3\) must have 2 entries"),
         (lambda: sc.MaxPool2d(3, padding=2), r"MaxPool2d: `padding`=2 must be at most half of `kernel_size`=3"),
         # PyTorch checks the nominal kernel even when dilation makes the window larger
@@ -59,6 +67,14 @@ def test_refused_arguments(build, pattern):
          r"kernel 2 \(effective 5\) is larger than the padded input 4"),
         (sc.SpatialPyramidPooling((4, 2, 1)), (3, 7, 7), r"level 4 .* yields 6 bins along H=7, not 4"),
         (sc.ConvTranspose1d(1, 1, 2, padding=3), (1, 2), r"output size -3 is below 1"),
+        (sc.Conv1d(1, 1, 1, padding=((2, -1),), padding_mode="circular"), (1, 4),
+         r"`padding`=\(2, -1\) along axis L has opposite signs, which `padding_mode`='circular' does not take"),
+        (sc.Conv1d(1, 1, 5, padding="same", padding_mode="reflect"), (1, 2),
+         r"`padding`=2 \(each side\) with `padding_mode`='reflect' must be smaller than the input size 2 along axis L"),
+        (sc.ZeroPad1d((2, -2)), (2, 1), r"layer 0 'ZeroPad1d' .* padding \(2, -2\) crops 2 elements from the input "
+         r"size 1 along axis L before padding \(PyTorch refuses it: \"narrow\(\): length must be non-negative\"\)"),
+        (sc.GroupNorm(2, 4, affine=False), (3, 5), r"input has 3 channels, which `num_groups`=2 does not divide"),
+        (sc.GroupNorm(2, 4), (2, 5), r"input has 2 channels but `num_channels`=4"),
     ],
 )
 def test_refused_shapes_name_the_layer(model, shape, pattern):

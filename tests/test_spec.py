@@ -345,6 +345,9 @@ layers:
          r"line 4, field layers\[1\]: layer 1 '1' .*input has 8 channels but `in_channels`=4"),
         ("layers:\n  - Conv2d: [3, 8, 0]\n",
          r"line 2, field layers\[0\]\.Conv2d: Conv2d: `kernel_size`=0 must be positive"),
+        ("layers:\n  - Conv2d: [3, 8, 3, {stride: 2, padding: same}]\n",  # PyTorch's 'same': stride 1 only
+         r"line 2, field layers\[0\]\.Conv2d: Conv2d: `padding`='same' is not supported for strided convolutions "
+         r".*TensorFlow's SAME at any stride is `padding`='tf_same'"),
         ("layers:\n  - Add:\n    from: [x, y]\n", r"line 3, field layers\[0\]\.from\[0\]: 'x' is not an earlier layer"),
         ("layers:\n  - ReLU:\n    name: a\n  - ReLU:\n    name: a\n", r"line 5, .*two layers are named 'a'"),
         ("input: [3, H, W]\nlayerz: []\n", r"line 2, field layerz: unknown key 'layerz'; allowed: name"),

@@ -154,7 +154,8 @@ def analyze(model, input_shape, *, batch=1) -> Analysis:
     Args:
         model: the network.
         input_shape: ``(C, *spatial)`` without the batch dimension; entries are ints or integer symbols.
-        batch: batch size (int or symbol) multiplying MACs, FLOPs, connections and activations.
+        batch: batch size (int or symbol) multiplying MACs, FLOPs, connections and activations, and the batch
+            PyTorch's checks that count it are made at (a ``GroupNorm`` needs more than 1 value per group).
 
     Returns:
         An :class:`Analysis` with the output shape, per-layer records, totals, the receptive field and the

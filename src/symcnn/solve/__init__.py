@@ -12,8 +12,9 @@ Three solvers, all built on :func:`symcnn.analyze` run with the unknowns as symb
   restores the size of its encoder stage, as a formula in the input size (``(X + 2P - F_eff) mod S``).
 
 Framework semantics come from the layers themselves: an integer ``padding`` is PyTorch's, ``padding="same"``
-is TensorFlow / ONNX SAME_UPPER at any stride, ``ceil_mode=True`` is PyTorch's ceil-mode pooling and a
-``(left, right)`` pair is an explicit asymmetric padding (TensorFlow explicit / ONNX ``pads``).
+is PyTorch's (stride 1 only), ``padding="tf_same"`` is TensorFlow / ONNX SAME_UPPER at any stride,
+``ceil_mode=True`` is PyTorch's ceil-mode pooling and a ``(left, right)`` pair is an explicit asymmetric padding
+(TensorFlow explicit / ONNX ``pads``).
 
 >>> import symcnn as sc
 >>> r = solve(sc.Conv2d(3, 64, kernel_size=7, stride=2, padding=sc.P), (3, 224, 224), (64, 112, 112))
