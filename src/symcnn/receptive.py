@@ -21,7 +21,9 @@ input size along the axis):
   index rule (UpSample.h): nearest ``floor(n/scale)``, nearest-exact ``floor((n + 1/2)/scale)``; linear and
   cubic from the source coordinate ``x = (n + 1/2)/scale - 1/2`` (``x = n*(W - 1)/(Out - 1)`` with
   ``align_corners``; linear clamps ``x`` at 0): ``[floor(x), ceil(x)]`` (linear) or ``[2*floor(x) - ceil(x),
-  2*ceil(x) - floor(x)]`` (cubic's four taps, clamped to the border), each clamped to ``[0, W - 1]``;
+  2*ceil(x) - floor(x)]`` (cubic's four taps, clamped to the border), each clamped to ``[0, W - 1]``. This
+  is exact arithmetic: PyTorch computes in floating point, and where ``x`` is exactly an integer its rounding can
+  give the neighbouring pixel a weight near 1e-15 (float64) or 1e-7 (float32), not counted here;
 * merge (add, concat after their crops, a broadcast gate): the union, ``[min lo, max hi]`` over the branches.
 
 So a transposed convolution or an upsampling reads only its real inputs (its output positions depend on
