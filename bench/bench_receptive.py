@@ -21,6 +21,11 @@ ZOO_SIZES = {"lenet5": [(32, 32)], "unet": [(188, 204), (252, 188), (572, 572)],
              "dcgan_generator": [(1, 1), (2, 3), (4, 2)], "dcgan_discriminator": [(64, 64), (80, 96), (128, 64)]}
 
 
+def _cell(rf) -> str:
+    cell = sc.present.rf_cell(rf)
+    return cell if isinstance(cell, str) else "(" + ", ".join(str(c) for c in cell) + ")"
+
+
 def zoo_rows() -> list[str]:
     rows = []
     for name in sc.models.names():
@@ -38,7 +43,7 @@ def zoo_rows() -> list[str]:
             compared += check_against_walk(a)
         rf = (sym.subs(H=sizes[0][0], W=sizes[0][1]) if sym is not None else sc.analyze(model, (cin, *sizes[0])))
         rows.append(f"| {name} | {', '.join(f'{h}×{w}' for h, w in sizes)} | {compared:,} | "
-                    f"{sc.present.rf_cell(rf.receptive_field)} | {time.perf_counter() - start:.1f} s |")
+                    f"{_cell(rf.receptive_field)} | {time.perf_counter() - start:.1f} s |")
         print(rows[-1], flush=True)
     return rows
 
@@ -51,22 +56,24 @@ def catalog_rows() -> list[str]:
         if entry.task != "segmentation":
             continue
         start = time.perf_counter()
-        sym = sc.analyze(entry.import_model(), entry.input_shape)
-        h, w = 96, 128
-        a = sym.subs(H=h, W=w)
+        h, w = 96, 128  # imported at these numbers: the walk reads each layer's own (numeric) arguments
+        a = sc.analyze(sc.from_torch(entry.build(), (3, h, w), output=entry.output), (3, h, w))
         if not a.receptive_field.exact:
             rows.append(f"| {entry.name} | {h}×{w} | not exact: {'; '.join(a.receptive_field.notes[:2])} | | |")
             continue
         last = len(a.layers) - 1
         inner = [k for k, r in enumerate(a.layers) if len(r.output_shape) == 3 and not any(r.receptive_field.whole)]
         compared = check_against_walk(a, records=sorted({last, *inner[-3:]}))
-        rows.append(f"| {entry.name} | {h}×{w} | {compared:,} | {sc.present.rf_cell(a.receptive_field)} | "
+        rows.append(f"| {entry.name} | {h}×{w} | {compared:,} | {_cell(a.receptive_field)} | "
                     f"{time.perf_counter() - start:.1f} s |")
         print(rows[-1], flush=True)
     return rows
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--catalog"]:
+        print("\n".join(catalog_rows()))
+        return
     head = ["| model | sizes | positions compared | field of the output (first size) | time |", "|---|---|---|---|---|"]
     zoo = zoo_rows()
     try:

@@ -299,6 +299,9 @@ def _dependencies(call: Call, deps, n_axes, layouts) -> tuple[AxisDeps, ...]:
                 mapped.append(dataclasses.replace(s, exact=False, notes=(
                     *s.notes, f"{where}: an axis moved where the layer's map cannot follow it")))
         branches.append(tuple(mapped))
+    if len(branches) == 1 and call.inputs[0] >= 0 and all(
+            a is b for a, b in zip(branches[0], deps[call.inputs[0]], strict=True)):
+        return deps[call.inputs[0]]  # element-wise: the input's maps (and its field, built once)
     spread = len(branches) > 1 and _broadcast(call, home, [home if r < 0 else layouts[r] for r in call.inputs])
     if spread:  # a branch of size 1 along an axis is read at position 0 by every output
         branches = [tuple(dataclasses.replace(s, lo=at_position(s.lo, 0), hi=at_position(s.hi, 0))

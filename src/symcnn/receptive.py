@@ -21,7 +21,9 @@ input size along the axis):
   index rule (UpSample.h): nearest ``floor(n/scale)``, nearest-exact ``floor((n + 1/2)/scale)``; linear and
   cubic from the source coordinate ``x = (n + 1/2)/scale - 1/2`` (``x = n*(W - 1)/(Out - 1)`` with
   ``align_corners``; linear clamps ``x`` at 0): ``[floor(x), ceil(x)]`` (linear) or ``[2*floor(x) - ceil(x),
-  2*ceil(x) - floor(x)]`` (cubic's four taps, clamped to the border), each clamped to ``[0, W - 1]``;
+  2*ceil(x) - floor(x)]`` (cubic's four taps, clamped to the border), each clamped to ``[0, W - 1]``. This
+  is exact arithmetic: PyTorch computes in floating point, and where ``x`` is exactly an integer its rounding can
+  give the neighbouring pixel a weight near 1e-15 (float64) or 1e-7 (float32), not counted here;
 * merge (add, concat after their crops, a broadcast gate): the union, ``[min lo, max hi]`` over the branches.
 
 So a transposed convolution or an upsampling reads only its real inputs (its output positions depend on
@@ -347,7 +349,11 @@ MAX_POSITIONS = 1 << 16
 
 
 def _is_affine(lo, hi) -> bool:
-    return _N not in (hi - lo).free_symbols and lo.is_polynomial(_N) and sympy.degree(lo, _N) <= 1
+    """``lo = a*n + b`` and ``hi - lo`` free of ``n`` (structurally: no floor, Max or Min of ``n``)."""
+    if _N not in lo.free_symbols:
+        return _N not in hi.free_symbols
+    _, dep = lo.as_independent(_N, as_Add=True)
+    return _N not in (dep / _N).free_symbols and _N not in (hi - lo).free_symbols
 
 
 def _spans(lo, hi, count) -> tuple[int, int] | None:
@@ -466,8 +472,15 @@ class ReceptiveField:
         return tuple((_shown(self.lo[i], self.positions[i]), _shown(self.hi[i], self.positions[i]))
                      for i in self._axes())
 
+    @functools.cached_property
+    def _raw_affine(self) -> tuple[bool, ...]:
+        return tuple(_is_affine(lo, hi) for lo, hi in zip(self.lo, self.hi, strict=True))
+
     def _real(self, i: int) -> tuple[sympy.Expr, sympy.Expr]:
-        """``(lo, hi)`` of axis ``i`` for the real positions, in :data:`POSITION`."""
+        """``(lo, hi)`` of axis ``i`` for the real positions, in :data:`POSITION` (a window network's map as it
+        is: it has no clamps to drop)."""
+        if self._raw_affine[i]:
+            return self.lo[i], self.hi[i]
         lo, hi = self._rules[i]
         return replace(lo, {SHOWN_POSITION: _N}, {}), replace(hi, {SHOWN_POSITION: _N}, {})
 

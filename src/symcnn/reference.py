@@ -13,6 +13,8 @@ functions against PyTorch where it is installed.
 from __future__ import annotations
 
 import itertools
+import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -264,7 +266,7 @@ def torch_refuses_output_padding(output_padding: int, stride: int, dilation: int
 
 def _cubic_weights(t: float) -> list[float]:
     """PyTorch's cubic convolution weights (A = -0.75) of the four taps around a source coordinate with fraction t."""
-    a = -0.75
+    a = Fraction(-3, 4)
 
     def near(x):  # |x| <= 1
         return ((a + 2) * x - (a + 3)) * x * x + 1
@@ -276,45 +278,46 @@ def _cubic_weights(t: float) -> list[float]:
 
 
 def upsample_reads(n: int, mode: str, size_in: int, size_out: int, scale: float | None = None,
-                   align_corners: bool = False, dtype=np.float64) -> set[int]:
-    """The real input positions output ``n`` of an upsampling reads with a nonzero weight, by PyTorch's own index
-    arithmetic (UpSample.h): ``nearest_idx`` in float32 for every dtype; the interpolating modes compute the source
-    coordinate in ``dtype``, floor it with ``floorf`` (in float32) and clamp the fraction to ``[0, 1]``
-    (``guard_index_and_lambda``). ``scale`` is the scale factor when one was given (else ``size_in/size_out``).
-    Positions outside ``0 .. size_out - 1`` follow the same rule, restricted to the real inputs.
+                   align_corners: bool = False) -> set[int]:
+    """The real input positions output ``n`` of an upsampling reads with a nonzero weight, following PyTorch's
+    index arithmetic (UpSample.h): ``nearest_idx`` in float32 as PyTorch computes it; the interpolating modes in
+    exact arithmetic (PyTorch's floating point can give a neighbour a weight near 1e-15 in float64, 1e-7 in
+    float32, where the exact source coordinate is an integer: that weight is not counted). ``scale`` is the scale
+    factor when one was given (else ``size_in/size_out``). Positions outside ``0 .. size_out - 1`` follow the same
+    rule, restricted to the real inputs.
 
     >>> sorted(upsample_reads(3, "linear", 4, 8, 2.0)), sorted(upsample_reads(0, "linear", 4, 8, 2.0))
     ([1, 2], [0])
     """
-    nearest = mode in ("nearest", "nearest-exact")
-    ft = np.float32 if nearest else dtype
-    if align_corners:
-        ratio = ft(size_in - 1) / ft(size_out - 1) if size_out > 1 else ft(0)
-    else:
-        ratio = ft(1.0 / scale) if scale is not None else ft(size_in) / ft(size_out)
     top = size_in - 1
-    if nearest:
+    if mode in ("nearest", "nearest-exact"):
+        f32 = np.float32
         if size_out == size_in and scale is None:
             return {n} if 0 <= n <= top else set()
-        x = ft(n) * ratio if mode == "nearest" else (ft(n) + ft(0.5)) * ratio
+        ratio = f32(1.0 / scale) if scale is not None else f32(size_in) / f32(size_out)
+        x = f32(n) * ratio if mode == "nearest" else (f32(n) + f32(0.5)) * ratio
         i = min(int(np.floor(x)), top)
         return {i} if 0 <= i <= top else set()
     if size_out == size_in:  # PyTorch copies
         return {n} if 0 <= n <= top else set()
-    src = ft(n) * ratio if align_corners else (ft(n) + ft(0.5)) * ratio - ft(0.5)
-    i0 = int(np.floor(np.float32(src)))
+    if align_corners:
+        ratio = Fraction(size_in - 1, size_out - 1) if size_out > 1 else Fraction(0)
+    else:
+        ratio = 1 / Fraction(scale) if scale is not None else Fraction(size_in, size_out)
+    src = ratio * n if align_corners else ratio * (n + Fraction(1, 2)) - Fraction(1, 2)
     if mode == "linear":
-        src = max(src, ft(0)) if not align_corners else src
-        i0 = min(int(np.floor(np.float32(src))), top)
-        lam = min(max(src - ft(i0), ft(0)), ft(1))
+        src = max(src, Fraction(0)) if not align_corners else src
+        i0 = min(math.floor(src), top)
+        lam = min(max(src - i0, Fraction(0)), Fraction(1))
         i1 = i0 + (1 if i0 < top else 0)
-        taps = {i0: ft(1) - lam}
-        taps[i1] = taps.get(i1, ft(0)) + lam
+        taps = {i0: 1 - lam}
+        taps[i1] = taps.get(i1, Fraction(0)) + lam
     else:  # cubic: four taps, each index clamped to the border
+        i0 = math.floor(src)
         taps = {}
-        for k, w in enumerate(_cubic_weights(src - ft(i0))):
+        for k, w in enumerate(_cubic_weights(src - i0)):
             j = min(max(i0 - 1 + k, 0), top)
-            taps[j] = taps.get(j, ft(0)) + w
+            taps[j] = taps.get(j, Fraction(0)) + w
     return {i for i, w in taps.items() if w != 0 and 0 <= i <= top}
 
 

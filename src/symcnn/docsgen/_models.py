@@ -392,9 +392,10 @@ def render_receptive_field() -> Page:
               "align_corners); adaptive pooling reads ⌊n·W/Out⌋ … ⌈(n + 1)·W/Out⌉ − 1; global pooling, Flatten and "
               "a Linear read the whole axis; an add or a concat takes the union of its branches. The span of "
               "output n is last(n) − first(n) + 1; where it differs between positions the tables show its smallest "
-              "and largest value (every position evaluated), never an average. PyTorch computes the interpolation "
-              "in the tensor's precision: in float32 an exactly integral source coordinate can come out a hair "
-              "below and give the previous pixel a weight of about 1e-7, which this definition does not count.")
+              "and largest value (every position evaluated), never an average. The interpolation is taken in exact "
+              "arithmetic: PyTorch computes it in floating point, and where the exact source coordinate is an "
+              "integer its rounding can give the neighbouring pixel a weight near 1e-15 (float64) or 1e-7 (float32), "
+              "which this definition does not count.")
     page.para("Every zoo model at the size it is shown at, at its **last spatial feature map** (before global "
               "pooling, Flatten and the classifier; after those every output depends on the whole input): span r "
               "(a range where it depends on the position), jump j (effective stride; an average where the network "

@@ -194,7 +194,8 @@ def rf_curves(names=("vgg16", "resnet50"), size: int = 224) -> dict[str, tuple[l
         depth = 0
         for r in a.layers:
             main_path = "downsample" not in r.name  # the 1x1 shortcut convs are not on the main path
-            if main_path and r.kind.startswith(("Conv", "MaxPool", "AvgPool")) and r.receptive_field.size:
+            if main_path and r.kind.startswith(("Conv", "MaxPool", "AvgPool")) and r.receptive_field.lo \
+                    and r.receptive_field.size[-1] is not None:
                 depth += 1
                 xs.append(depth)
                 ys.append(int(r.receptive_field.size[-1]))
