@@ -2,18 +2,28 @@
 
     d = sc.export_dims(sc.models.resnet50(), (3, sc.H, sc.W))
     print(d.explain())          # H: 33 <= H <= 4096, and why (the layer whose size would be 1 below 33)
-    torch.export.export(model, (x,), dynamic_shapes=d.dynamic_shapes)
+    ep = torch.export.export(model, (d.example((3, sc.H, sc.W)),), dynamic_shapes=d.dynamic_shapes)
+    check_export(ep, d, net, (3, sc.H, sc.W))   # every size of the range passes, shapes as predicted
 
-Two things make an export with a naive ``Dim("h", min=..., max=...)`` fail that symcnn knows in advance:
+Three things make an export with a naive ``Dim("h", min=..., max=...)`` fail that symcnn knows in advance:
 
 * **Sizes of 0 and 1 are specialised.** torch.export guards every size that could be 1 (a size-1 axis
   broadcasts), so a range in which some layer's output size along that axis reaches 1 is refused ("Not all
-  values of h ... satisfy the generated guard ... != 1"). The emitted minimum is the smallest valid size at
-  which every size computed from it is at least 2 (ResNet-50: ceil(H/32) >= 2, so H >= 33).
+  values of h ... satisfy the generated guard ... != 1"). The emitted minimum is the smallest valid size from
+  which on every size computed from it is at least 2 (ResNet-50: ceil(H/32) >= 2, so H >= 33).
+* **True guards it cannot prove.** A ceil_mode pooling makes PyTorch check that the last window starts inside
+  the input (``(out - 1)*stride < in + pad``, ``pooling_output_shape``); ConvNeXt's permuted layer norm makes it
+  check ``1 % (C*(W//4)) != 0``. Both hold at every size, but torch's solver cannot prove them over a range
+  and refuses a named ``Dim`` ("Constraints violated"). A range is therefore emitted as
+  ``Dim.DYNAMIC(min=..., max=...)``: torch keeps such guards as checks in the program, the range stays the
+  one emitted, and :func:`check_export` runs the checks at every size of it (``named=True`` asks for named
+  Dims where symcnn knows torch proves them). Where PyTorch really drops the last window at some sizes only
+  (``MaxPool2d(2, 2, padding=1, ceil_mode=True)`` at odd sizes) no range exports: the axis is a progression.
 * **Size arithmetic it cannot prove.** Layers that crop one branch to another (U-Net's skip connections)
   make torch guard on floors of differences of floors. Where the network's exact sizes form one progression
   (every floor division exact: U-Net W = 16k + 124), a derived dim ``16*k + 124`` makes each size linear in
-  ``k`` and the export goes through; the exported program then accepts only sizes of that form.
+  ``k`` and the export goes through; the exported program then accepts only sizes of that form (``k >= 2``:
+  torch specialises the root dim at 0 and 1 as any size).
 
 Each constraint is explained in words with the layer that needs it.
 """
@@ -160,8 +170,9 @@ def _size_formulas(analysis, symbol, other_subs) -> dict:
     for r in analysis.layers:
         for e in r.output_shape[1:]:
             e = sympy.sympify(e)
-            if symbol in e.free_symbols:
-                unique[e.xreplace(other_subs) if other_subs else e] = r.name
+            free = e.free_symbols
+            if symbol in free:
+                unique[e.xreplace(other_subs) if len(free) > 1 and other_subs else e] = r.name
     return unique
 
 
