@@ -68,7 +68,10 @@ class _FvcoreCalls:
     def _called(self, rec, form: str, name: str):
         """as the module (fvcore counts the operators of the traced graph), except ``x.mean(dims)`` and
         ``torch.mean``: they run as `aten::mean`, which fvcore does not count (a global average pooling written
-        so is 0, while `F.adaptive_avg_pool2d` counts its input elements as the module does)."""
+        so is 0, while `F.adaptive_avg_pool2d` counts its input elements as the module does). A norm function
+        applied to a weight in forward (timm's `StdConv2d` / `ScaledStdConv2d` weight standardisation,
+        `F.batch_norm(w, training=True)`) is traced too: 4 per weight element, 5 with the gain as affine weight
+        (`from_torch` records it as `WeightNorms`); no other tool counts it."""
         if name in ("Tensor.mean", "torch.mean"):
             return 0
         return self._module_rule(rec)

@@ -2,24 +2,35 @@
 
     d = sc.export_dims(sc.models.resnet50(), (3, sc.H, sc.W))
     print(d.explain())          # H: 33 <= H <= 4096, and why (the layer whose size would be 1 below 33)
-    torch.export.export(model, (x,), dynamic_shapes=d.dynamic_shapes)
+    ep = torch.export.export(model, (d.example((3, sc.H, sc.W)),), dynamic_shapes=d.dynamic_shapes)
+    check_export(ep, d, net, (3, sc.H, sc.W))   # every size of the range passes, shapes as predicted
 
-Two things make an export with a naive ``Dim("h", min=..., max=...)`` fail that symcnn knows in advance:
+Three things make an export with a naive ``Dim("h", min=..., max=...)`` fail that symcnn knows in advance:
 
 * **Sizes of 0 and 1 are specialised.** torch.export guards every size that could be 1 (a size-1 axis
   broadcasts), so a range in which some layer's output size along that axis reaches 1 is refused ("Not all
-  values of h ... satisfy the generated guard ... != 1"). The emitted minimum is the smallest valid size at
-  which every size computed from it is at least 2 (ResNet-50: ceil(H/32) >= 2, so H >= 33).
+  values of h ... satisfy the generated guard ... != 1"). The emitted minimum is the smallest valid size from
+  which on every size computed from it is at least 2 (ResNet-50: ceil(H/32) >= 2, so H >= 33).
+* **True guards it cannot prove.** A ceil_mode pooling makes PyTorch check that the last window starts inside
+  the input (``(out - 1)*stride < in + pad``, ``pooling_output_shape``); ConvNeXt's permuted layer norm makes it
+  check ``1 % (C*(W//4)) != 0``. Both hold at every size, but torch's solver cannot prove them over a range
+  and refuses a named ``Dim`` ("Constraints violated"). A range is therefore emitted as
+  ``Dim.DYNAMIC(min=..., max=...)``: torch keeps such guards as checks in the program, the range stays the
+  one emitted, and :func:`check_export` runs the checks at every size of it (``named=True`` asks for named
+  Dims where symcnn knows torch proves them). Where PyTorch really drops the last window at some sizes only
+  (``MaxPool2d(2, 2, padding=1, ceil_mode=True)`` at odd sizes) no range exports: the axis is a progression.
 * **Size arithmetic it cannot prove.** Layers that crop one branch to another (U-Net's skip connections)
   make torch guard on floors of differences of floors. Where the network's exact sizes form one progression
   (every floor division exact: U-Net W = 16k + 124), a derived dim ``16*k + 124`` makes each size linear in
-  ``k`` and the export goes through; the exported program then accepts only sizes of that form.
+  ``k`` and the export goes through; the exported program then accepts only sizes of that form (``k >= 2``:
+  torch specialises the root dim at 0 and 1 as any size).
 
 Each constraint is explained in words with the layer that needs it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import sympy
@@ -62,8 +73,8 @@ class AxisDim:
         name = str(self.symbol)
         if self.step == 1:
             return f"{self.min} <= {name} <= {self.max}"
-        sign = "+" if self.offset >= 0 else "-"
-        return (f"{name} = {self.step}k {sign} {abs(self.offset)}, {self.k_min} <= k <= {self.k_max} "
+        sign = "" if not self.offset else (" + " if self.offset > 0 else " - ") + str(abs(self.offset))
+        return (f"{name} = {self.step}k{sign}, {self.k_min} <= k <= {self.k_max} "
                 f"({name} in {self.min}, {self.min + self.step}, ..., {self.max})")
 
 
@@ -160,8 +171,9 @@ def _size_formulas(analysis, symbol, other_subs) -> dict:
     for r in analysis.layers:
         for e in r.output_shape[1:]:
             e = sympy.sympify(e)
-            if symbol in e.free_symbols:
-                unique[e.xreplace(other_subs) if other_subs else e] = r.name
+            free = e.free_symbols
+            if symbol in free:
+                unique[e.xreplace(other_subs) if len(free) > 1 and other_subs else e] = r.name
     return unique
 
 
@@ -260,17 +272,8 @@ def _axis_dim(analysis, i, sym, free, between, use_exact, crops, named) -> AxisD
     sizes = sizes_of_analysis(analysis, i, (lo, hi), use_exact, "export_dims")
     if not sizes.sizes:
         raise SymcnnError(f"export_dims: no {kind} size of {sym} in [{lo}, {hi}] ({sizes.describe()})")
-    progs = [p for p in sizes.progressions if p.stop is None or p.stop >= lo] if sizes.periodic else []
-    if sizes.periodic and len(progs) == 1:
-        step, start = progs[0].step, progs[0].start
-    else:
-        listed = sizes.sizes
-        steps = {b - a for a, b in zip(listed, listed[1:], strict=False)}
-        if len(steps) > 1:
-            raise SymcnnError(f"export_dims: the {kind} sizes of {sym} are not one progression "
-                              f"({sizes.describe()}); torch.export takes a range or a*k + b")
-        step, start = (steps.pop() if steps else 1), listed[0]
-    candidates = [v for v in sizes.sizes if (v - start) % step == 0]
+    step, start, chosen = _one_progression(sizes, sym, kind, lo, hi)
+    candidates = [v for v in sizes.sizes if (v - start) % step == 0 and v >= start]
     first, blocker = _first_from_which_no_one(analysis, sym, others, candidates)
     if first is None:
         raise SymcnnError(f"export_dims: every size of {sym} in [{lo}, {hi}] makes some output size 1, which "
@@ -283,7 +286,9 @@ def _axis_dim(analysis, i, sym, free, between, use_exact, crops, named) -> AxisD
     if first > sizes.sizes[0]:
         reasons.append(f"{sym} >= {first}: below it {blocker} is 1; torch.export specialises sizes 0 and 1 "
                        "(a size-1 axis broadcasts), so a range reaching them fails to export")
-    if step > 1:
+    if chosen:
+        reasons.append(chosen)
+    elif step > 1:
         why = (f"the layers {', '.join(crops[:3])} crop one branch to another" if crops else
                f"layer '{live[0]}' pools with ceil_mode where PyTorch drops the last window at some sizes only "
                "((out - 1)*stride >= in + pad), which torch.export cannot keep symbolic over a range"
@@ -303,6 +308,30 @@ def _axis_dim(analysis, i, sym, free, between, use_exact, crops, named) -> AxisD
         reasons.append(f"k >= 2 ({sym} = {step}k - {-offset}): torch.export specialises the root dim k at 0 and 1 "
                        "as it does any size")
     return AxisDim(sym, i + 2, step, offset, k_min, (last - offset) // step, tuple(reasons), dynamic=dynamic)
+
+
+def _one_progression(sizes, sym, kind: str, lo: int, hi: int) -> tuple[int, int, str]:
+    """``(step, start, why)`` of the sizes to emit: the one progression the valid sizes form, or where they
+    form several (DLA's and HRNet's branches agree at W = 32k and W = 32k + 31) the one with the most sizes in
+    ``[lo, hi]``, ``why`` saying which are left out (torch.export takes one ``Dim`` per axis)."""
+    progs = [p for p in sizes.progressions if p.stop is None or p.stop >= lo] if sizes.periodic else []
+    if sizes.periodic and len(progs) == 1:
+        return progs[0].step, progs[0].start, ""
+    if len(progs) > 1:
+        count = {p: len(p.values(lo, hi)) for p in progs}
+        best = max(progs, key=lambda p: (count[p], p.start % p.step == 0, -p.start))  # ties: multiples of the step
+        others = [p for p in progs if p is not best]
+        why = (f"{sym} = {best.step}k + {best.start % best.step}: the {kind} sizes are {sizes.describe()}, which no "
+               "range or single a*k + b covers (torch.export takes one Dim per axis); emitted: the progression "
+               f"with the most sizes in [{lo}, {hi}] ({count[best]}); left out: "
+               + ", ".join(f"{p.step}k + {p.start % p.step} ({count[p]} sizes)" for p in others))
+        return best.step, best.start, why
+    listed = sizes.sizes
+    steps = {b - a for a, b in zip(listed, listed[1:], strict=False)}
+    if len(steps) > 1:
+        raise SymcnnError(f"export_dims: the {kind} sizes of {sym} are not one progression "
+                          f"({sizes.describe()}); torch.export takes a range or a*k + b")
+    return (steps.pop() if steps else 1), listed[0], ""
 
 
 def _dynamic_reason(first: int, last: int, pools, named: bool) -> str:
@@ -344,11 +373,17 @@ def _interpret(program, x):
     gm = program.module() if hasattr(program, "graph_signature") else program
     seen: set[tuple[int, ...]] = set()
 
+    live: set = set()  # the nodes computed from the input (not weights, nor tensors made from weights only)
+
     class _Recorder(torch.fx.Interpreter):
         def run_node(self, n):
             out = super().run_node(n)
-            if n.op in ("placeholder", "get_attr"):  # the input itself, or weights
+            if n.op == "placeholder":
+                live.add(n)
                 return out
+            if not any(i in live for i in n.all_input_nodes):
+                return out
+            live.add(n)
             for t in torch.utils._pytree.tree_leaves(out):
                 if isinstance(t, torch.Tensor) and t.dim() == x.dim():
                     seen.add(tuple(int(v) for v in t.shape[1:]))
@@ -447,12 +482,14 @@ def _check_run(run, analysis, dims: ExportDims, input_shape, x) -> int:
         raise SymcnnError(f"export_dims check: at {where} the exported program returns {tuple(out.shape[1:])}, "
                           f"symcnn predicts {expected}")
     want = _predicted_sizes(at, x.dim())
-    # a layer read as one module may work on intermediate tensors: permuted (channels last) or cropped one axis
-    # at a time; each of their sizes must still be one symcnn predicts on that axis
+    # a layer read as one module may work on intermediate tensors: permuted (channels last), cropped one axis
+    # at a time, or regrouped (split attention's (radix, C) view): each is a layout of a predicted tensor, has
+    # sizes symcnn predicts on each axis, or as many elements as a predicted tensor
     layouts = {tuple(sorted(w)) for w in want}
     per_axis = [{w[j] for w in want} for j in range(x.dim() - 1)]
+    elements = {math.prod(w) for w in want}
     unknown = sorted(g for g in got if g not in want and tuple(sorted(g)) not in layouts
-                     and not all(v in per_axis[j] for j, v in enumerate(g)))
+                     and not all(v in per_axis[j] for j, v in enumerate(g)) and math.prod(g) not in elements)
     if unknown:
         raise SymcnnError(f"export_dims check: at {where} the exported program computes tensors of shape "
                           f"{unknown} (batch left out) that symcnn does not predict")
