@@ -291,10 +291,10 @@ def _dependencies(call: Call, deps, n_axes, layouts) -> tuple[AxisDeps, ...]:
                 mapped.append(s)
             elif d == 0 and res.axis0 is not None:
                 mapped.append(apply_deps(s, res.axis0, x[0], out[0] if len(out) == len(x) else None, where))
-            elif d is not None and d >= 1 and maps is not None and len(maps) == len(x) - 1:
+            elif lay == home and maps is not None and (len(maps) != n_axes or len(x) != n_axes + 1):
+                mapped.append(s)  # the spatial axes are already gone (a flattened or reshaped tensor)
+            elif d is not None and 1 <= d < len(x) and maps is not None and len(maps) == len(x) - 1:
                 mapped.append(apply_deps(s, maps[d - 1], x[d], out[d] if len(out) == len(x) else None, where))
-            elif lay == home and maps is not None and len(maps) != len(x) - 1:
-                mapped.append(s)  # the spatial axes are already gone (a flattened tensor)
             else:
                 mapped.append(dataclasses.replace(s, exact=False, notes=(
                     *s.notes, f"{where}: an axis moved where the layer's map cannot follow it")))
