@@ -298,9 +298,11 @@ class Layer:
 
 def _fast_binding(sig):
     """A check equivalent to ``sig.bind(self, *args, **kw)`` succeeding, for signatures without ``*args`` or
-    ``**kw`` (None otherwise): ``inspect.Signature.bind`` costs tens of microseconds, paid by every layer an
+    ``**kw`` or with only both (None otherwise): ``inspect.Signature.bind`` costs tens of microseconds, paid by every layer an
     importer builds (a 200,000-node ONNX chain)."""
     params = list(sig.parameters.values())[1:]
+    if params and all(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params) and len(params) == 2:
+        return lambda args, kw: True  # (*args, **kwargs): every call binds (the layer checks its arguments)
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
         return None
     positional = tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
