@@ -298,8 +298,8 @@ class Layer:
 
 def _fast_binding(sig):
     """A check equivalent to ``sig.bind(self, *args, **kw)`` succeeding, for signatures without ``*args`` or
-    ``**kw`` or with only both (None otherwise): ``inspect.Signature.bind`` costs tens of microseconds, paid by every layer an
-    importer builds (a 200,000-node ONNX chain)."""
+    ``**kw``, or with only both (None otherwise): ``inspect.Signature.bind`` costs tens of microseconds, paid by
+    every layer an importer builds (a 200,000-node ONNX chain)."""
     params = list(sig.parameters.values())[1:]
     if params and all(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params) and len(params) == 2:
         return lambda args, kw: True  # (*args, **kwargs): every call binds (the layer checks its arguments)
