@@ -33,6 +33,13 @@ def export(module, example, exporter: str, names: dict) -> tuple[bytes, bool]:
         warnings.simplefilter("ignore")
         if exporter == "legacy":
             f = io.BytesIO()
+            if sum(p.numel() for p in module.parameters()) * 4 > 1.9 * 2**30:  # protobuf's 2 GiB: external data
+                import tempfile
+
+                path = tempfile.mkdtemp(prefix="symcnn-onnx-") + "/model.onnx"
+                torch.onnx.export(module, (example,), path, dynamo=False, input_names=["input"],
+                                  dynamic_axes={"input": names})
+                return path, True
             try:
                 torch.onnx.export(module, (example,), f, dynamo=False, input_names=["input"],
                                   dynamic_axes={"input": names})
@@ -111,12 +118,12 @@ def check(entry, exporter: str) -> dict:
         return out
     out["dynamic"] = dynamic
     out["export_s"] = round(time.perf_counter() - t, 2)
-    proto = onnx.load_from_string(data)
+    proto = onnx.load(data, load_external_data=False) if isinstance(data, str) else onnx.load_from_string(data)
     out["opset"] = max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     out["nodes"] = len(proto.graph.node)
     t = time.perf_counter()
     try:
-        g = from_onnx(proto)
+        g = from_onnx(data if isinstance(data, str) else proto)
         a = sc.analyze(g, g.input_shape)
     except sc.SymcnnError as e:
         out["error"] = str(e)[:400]
