@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sympy
 
 from ._errors import SymcnnError
-from ._evaluate import Substituter, free_symbols_of, make_function, resolve_symbols
+from ._evaluate import Substituter, free_symbols_of, gc_paused, make_function, resolve_symbols
 from ._graph import Call, trace
 from ._intmath import decide, normalize
 from .layers._base import Condition, Layer, Shape, prod, to_expr
@@ -171,6 +171,11 @@ def analyze_sample(model, input_shape) -> Analysis:
 
 
 def _analyze(model, input_shape, batch, *, batch_checks: bool) -> Analysis:
+    with gc_paused():  # many small expression objects, no cycles worth collecting: ~1.5x faster on long chains
+        return _analyze_walk(model, input_shape, batch, batch_checks=batch_checks)
+
+
+def _analyze_walk(model, input_shape, batch, *, batch_checks: bool) -> Analysis:
     shape, conditions = _input_shape(input_shape)
     batch = to_expr("analyze", "batch", batch, minimum=1)
     calls, out = trace(model, shape)

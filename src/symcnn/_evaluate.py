@@ -8,6 +8,8 @@ the expression with every coefficient made positive, every ``floor(x/d)`` replac
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import operator
 from fractions import Fraction
@@ -17,7 +19,20 @@ import sympy
 from ._errors import SymcnnError
 from ._intmath import FloorDiv
 
-__all__ = ["make_function", "resolve_symbols", "Substituter", "free_symbols_of"]
+__all__ = ["make_function", "resolve_symbols", "Substituter", "free_symbols_of", "gc_paused"]
+
+@contextlib.contextmanager
+def gc_paused():
+    """Python's cyclic garbage collector paused for the block (restored as it was): analysing and reading long
+    networks allocates many small SymPy objects and no reference cycles worth a collection pass."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 _LIMIT = float(2**60)  # int64 holds 2**63; the margin covers float64 rounding of the bound
 
