@@ -170,6 +170,7 @@ class _Rules(_ByOperator):
     _count_Expand = _free("not counted (a view).")
     _count__PadNd = _free("not counted.")
     _count_ExpandAs = _count_Expand
+    _count_SpaceToDepth = _free("not counted (timm's view, permute and copy).")
 
     # LayerNorm, LayerNorm2d, GroupNorm, Permute, LearnedScale/LearnedShift (x * w, x + b), StochasticDepth
     _count_LayerNorm = _count_LayerNorm2d = _count_GroupNorm = _count_Permute = _count__Learned = _count_Flatten
