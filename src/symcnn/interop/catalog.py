@@ -40,15 +40,14 @@ TIMM_MODELS = (
     "tresnet_m", "gernet_s", "hgnet_tiny", "hgnetv2_b0",
     # issue 22: TensorFlow SAME padding computed in forward (Conv2dSame; pad_same before ScaledStdConv2d), tensor
     # subtraction (PoolFormer's and FastViT's token mixers), channels-last global pooling (MambaOut)
-    "tf_efficientnet_lite0", "tf_mobilenetv3_small_100", "dm_nfnet_f0", "poolformer_s12", "fastvit_t8",
+    "tf_mobilenetv3_small_100", "dm_nfnet_f0", "poolformer_s12", "fastvit_t8",
     "mambaout_femto",
 )
 
 #: torchvision's quantizable models (``torchvision.models.quantization``), built in float (``quantize=False``: the
 #: quantization stubs are identities, ``FloatFunctional`` adds and concatenates as ``torch.add``/``torch.cat``); a
 #: few of the list, checked like the others
-TORCHVISION_QUANTIZABLE = ("quantized_googlenet", "quantized_mobilenet_v3_large", "quantized_resnet18",
-                           "quantized_shufflenet_v2_x0_5")
+TORCHVISION_QUANTIZABLE = ("quantized_mobilenet_v3_large", "quantized_resnet18", "quantized_shufflenet_v2_x0_5")
 
 #: timm models of the list that from_torch does not read yet, with what it lacks (the tests expect the refusal)
 TIMM_NOT_READ = {
@@ -189,6 +188,6 @@ def entries(library: str = "torchvision", convolutional: bool = True) -> list[Ca
                 kwargs = {"weights_backbone": None}
             out.append(CatalogEntry("torchvision", name, task, kwargs))
     if convolutional:
-        out += [CatalogEntry("torchvision", name, "classification", {"quantize": False, **(
-            {"init_weights": False} if name == "quantized_googlenet" else {})}) for name in TORCHVISION_QUANTIZABLE]
+        out += [CatalogEntry("torchvision", name, "classification", {"quantize": False})
+                for name in TORCHVISION_QUANTIZABLE]
     return out
