@@ -250,6 +250,7 @@ def choose(sample: int | None, only: list[str] | None) -> list[str]:
 def report(data: dict) -> str:
     rows = list(data["rows"].values())
     mods = data.get("modules") or {}
+    base = data.get("baseline")
     status = Counter(r["status"] for r in rows)
     out = ["# timm census", "",
            "`python bench/bench_timm_census.py` (by hand, not in CI; see its docstring). Every model is built on the",
@@ -258,9 +259,11 @@ def report(data: dict) -> str:
            f"Run {data['date']} on {data['machine']} ({', '.join(f'{k} {v}' for k, v in data['versions'].items())}); "
            f"{len(rows)} of {data['listed']} models of `timm.list_models()` censused"
            + (f" (sample: {data['sample']} per module)." if data.get("sample") else "."), "",
-           "| outcome | models |", "|---|---:|"]
+           "| outcome | models |" + (" before |" if base else ""), "|---|---:|" + ("---:|" if base else "")]
     for k in ("exact", "wrong", "refused", "crash", "timeout"):
-        out.append(f"| {k} | {status.get(k, 0)} |")
+        out.append(f"| {k} | {status.get(k, 0)} |" + (f" {base['status'].get(k, 0)} |" if base else ""))
+    if base:
+        out += ["", f"`before`: {base['what']}, the same models censused the same way."]
     refused = [r for r in rows if r["status"] == "refused"]
     first = Counter(r["class"] for r in refused)
     blocking = Counter(c for r in refused for c in r.get("classes", [r["class"]]))
@@ -307,6 +310,8 @@ def main(argv=None) -> int:
     ap.add_argument("--md", default=str(OUT_MD))
     ap.add_argument("--fresh", action="store_true", help="forget the rows already in the JSON file")
     ap.add_argument("--report", action="store_true", help="only rewrite the Markdown table from the JSON file")
+    ap.add_argument("--baseline", nargs=2, metavar=("JSON", "WHAT"),
+                    help="a census of another checkout (--src) to show beside this one, and what it is")
     args = ap.parse_args(argv)
     out_json, out_md = Path(args.out), Path(args.md)
     data = json.loads(out_json.read_text()) if out_json.exists() and not args.fresh else {"rows": {}}
@@ -329,6 +334,12 @@ def main(argv=None) -> int:
                     listed=len(timm.list_models()), modules=_module_of(), sample=args.sample,
                     wall_s=round(time.perf_counter() - t0, 1))
         data["rows"] = dict(sorted(data["rows"].items()))
+        out_json.write_text(json.dumps(data, indent=1) + "\n")
+    if args.baseline:
+        rows = json.loads(Path(args.baseline[0]).read_text())["rows"]
+        mine = set(data["rows"])
+        data["baseline"] = {"what": args.baseline[1], "status": dict(Counter(
+            r["status"] for k, r in rows.items() if k in mine))}
         out_json.write_text(json.dumps(data, indent=1) + "\n")
     out_md.write_text(report(data))
     print(out_md.read_text())

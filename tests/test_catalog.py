@@ -38,8 +38,10 @@ def _params(entries):
     def key(e):
         return e.name if e.library == "torchvision" else f"{e.library}:{e.name}"
 
+    slow = {f"timm:{n}": why for n, why in catalog.TIMM_SLOW.items()}
     return [pytest.param(e, id=e.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[key(e)]))
-            if key(e) in KNOWN_GAPS else pytest.param(e, id=e.name) for e in entries]
+            if key(e) in KNOWN_GAPS else pytest.param(e, id=e.name, marks=pytest.mark.skip(reason=slow[key(e)]))
+            if key(e) in slow else pytest.param(e, id=e.name) for e in entries]
 
 
 def _check(entry):
@@ -69,7 +71,9 @@ def test_the_catalog_is_the_whole_torchvision_list():
     every = set(models.list_models(module=models)) | set(models.list_models(module=models.segmentation)) | set(
         models.list_models(module=models.video))
     transformers = {e.name for e in catalog.entries("torchvision", convolutional=False)}
-    assert names | transformers == every and not names & transformers
+    quantizable = set(catalog.TORCHVISION_QUANTIZABLE)
+    assert quantizable <= set(models.list_models(module=models.quantization))
+    assert (names - quantizable) | transformers == every and not names & transformers
     assert len(names) >= 75
 
 

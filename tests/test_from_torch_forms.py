@@ -257,6 +257,5 @@ def test_tensor_minus_number():
         def forward(self, x):
             return x - x.sigmoid()
 
-    with pytest.raises(SymcnnError, match=r"operands \(the input tensor, the output of 'sigmoid'\); `sub` is read on "
-                                          r"sizes"):
-        sc.from_torch(Between(), (3, H, W))
+    between = sc.analyze(sc.from_torch(Between(), (3, H, W)), (3, H, W))  # two tensors: a Sub (issue 22)
+    assert [r.kind for r in between.layers] == ["Sigmoid", "Sub"] and between.output_shape == (3, H, W)

@@ -240,3 +240,54 @@ def test_a_mean_keeping_two_axes_is_refused():
                                              r"axis "
                                              r"but the batch and one other"):
         sc.from_torch(Bad(), (3, H, W))
+
+
+# --- timm's SpaceToDepth (TResNet's stem) ------------------------------------------------------------------------
+
+@functools.cache
+def _s2d_net():
+    from timm.layers import SpaceToDepth
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.s2d, self.conv, self.fc = SpaceToDepth(), nn.Conv2d(48, 8, 3, padding=1), nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc(F.adaptive_avg_pool2d(self.conv(self.s2d(x)), 1).flatten(1))
+
+    return Net().eval()
+
+
+@pytest.mark.parametrize("shape", [(3, 16, 16), (3, 12, 28)])
+def test_space_to_depth_counts_as_every_tool_and_trains_as_pytorch(shape):
+    from symcnn.training import B
+    from test_training_torch import measure, twin
+
+    model = _s2d_net()
+    net = sc.from_torch(model, (3, H, W))
+    first = next(n.module for n in net._order if n.module is not None)
+    assert isinstance(first, sc.SpaceToDepth) and first.block_size == 4
+    analysis = sc.analyze(net, (3, H, W))
+    assert analysis.layers[0].output_shape == (48, sc.FloorDiv(H, 4), sc.FloorDiv(W, 4))
+    at = analysis.subs(H=shape[1], W=shape[2])
+    check_against_tools(model, at, shape)
+    cost = sc.training(net, (3, H, W), device="cpu")
+    flops, saved = measure(twin(_s2d_net()), shape, 2)
+    values = {B: 2, H: shape[1], W: shape[2]}
+    assert (cost.flops.xreplace(values), cost.saved_activation_bytes.xreplace(values)) == (flops, saved)
+    _s2d_net().eval()  # the cached module back in eval mode
+
+
+def test_space_to_depth_is_timm_s_and_refuses_what_pytorch_refuses():
+    from timm.layers import SpaceToDepth
+
+    twin = sc.to_torch(sc.SpaceToDepth(4))
+    x = torch.randn(2, 3, 8, 12)
+    assert torch.equal(twin(x), SpaceToDepth()(x))
+    with pytest.raises(RuntimeError):
+        SpaceToDepth()(torch.zeros(1, 3, 8, 10))
+    with pytest.raises(sc.SymcnnError, match=r"input size 10 along axis W must be divisible by `block_size`=4"):
+        sc.analyze(sc.SpaceToDepth(4), (3, 8, 10))
+    with pytest.raises(sc.SymcnnError, match="`block_size`=0 must be a positive int"):
+        sc.SpaceToDepth(0)

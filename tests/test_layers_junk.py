@@ -218,6 +218,6 @@ def test_every_layer_class_is_covered():
     assert len(CLASSES) > 60 and len(TWINS) > 50
     assert not {c.__name__ for c in CLASSES} - {c.__name__ for c in TWINS} - {
         "Subsampling2d", "ConnectionTableConv2d", "RBF", "Add", "Mul", "Sub", "Concat", "CropConcat", "ScalarOp",
-        "SamePad2d", "SpatialPyramidPooling", "Opaque", "Narrow", "GroupSum", "GroupSoftmax", "Reshape", "Expand",
-        "ExpandAs", "Clamp", "Permute", "LayerNorm2d", "StochasticDepth", "LearnedScale",
+        "SamePad2d", "SpaceToDepth", "SpatialPyramidPooling", "Opaque", "Narrow", "GroupSum", "GroupSoftmax",
+        "Reshape", "Expand", "ExpandAs", "Clamp", "Permute", "LayerNorm2d", "StochasticDepth", "LearnedScale",
         "LearnedShift"}  # torchvision / timm classes, or a tensor and a parameter combined in forward

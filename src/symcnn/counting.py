@@ -170,6 +170,7 @@ class _Rules(_ByOperator):
     _count_Expand = _free("not counted (a view).")
     _count__PadNd = _free("not counted.")
     _count_ExpandAs = _count_Expand
+    _count_SpaceToDepth = _free("not counted (timm's view, permute and copy).")
 
     #: norm functions on parameters in forward (``WeightNorms``: timm's weight standardisation): only fvcore counts
     #: them (FlopCounterMode, ptflops' aten: no batch-norm formula; thop, ptflops, torchinfo see modules)

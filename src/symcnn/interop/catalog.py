@@ -19,7 +19,8 @@ from .._errors import SymcnnError
 from .._symbols import H, W
 from .torch.custom_modules import _import_torch
 
-__all__ = ["CatalogEntry", "entries", "TIMM_MODELS", "TIMM_NOT_READ", "NOT_CONVOLUTIONAL", "last_feature_map"]
+__all__ = ["CatalogEntry", "entries", "TIMM_MODELS", "TIMM_NOT_READ", "NOT_CONVOLUTIONAL", "TORCHVISION_QUANTIZABLE",
+           "TIMM_SLOW", "last_feature_map"]
 
 #: model-name prefixes of torchvision's transformers (attention is not what symcnn models)
 NOT_CONVOLUTIONAL = ("vit_", "swin", "maxvit", "mvit")
@@ -37,14 +38,28 @@ TIMM_MODELS = (
     "cspresnet50", "cspdarknet53", "darknet53", "cs3darknet_s", "densenet121", "inception_v3", "inception_v4",
     "xception41", "selecsls42b", "repvgg_a0", "mobileone_s0", "nf_resnet26", "vovnet39a", "ese_vovnet19b_dw",
     "tresnet_m", "gernet_s", "hgnet_tiny", "hgnetv2_b0", "resnetblur50", "densenetblur121d",
+    # issue 22: TensorFlow SAME padding computed in forward (Conv2dSame; pad_same before ScaledStdConv2d), tensor
+    # subtraction (PoolFormer's and FastViT's token mixers), channels-last global pooling (MambaOut)
+    "tf_mobilenetv3_small_100", "dm_nfnet_f0", "poolformer_s12", "fastvit_t8",
+    "mambaout_femto",
 )
+
+#: torchvision's quantizable models (``torchvision.models.quantization``), built in float (``quantize=False``: the
+#: quantization stubs are identities, ``FloatFunctional`` adds and concatenates as ``torch.add``/``torch.cat``); a
+#: few of the list, checked like the others
+TORCHVISION_QUANTIZABLE = ("quantized_mobilenet_v3_large", "quantized_resnet18", "quantized_shufflenet_v2_x0_5")
 
 #: timm models of the list that from_torch does not read yet, with what it lacks (the tests expect the refusal)
 TIMM_NOT_READ = {
     "convnextv2_atto": "GlobalResponseNorm: x.norm(p=2, dim=(1, 2)) has no formulas yet",
     "edgenext_xx_small": "SplitTransposeBlock: attention over H*W tokens and a positional encoding built with "
                          "torch.zeros in forward",
-    "tresnet_m": "SpaceToDepth: a 6-D view (batch, C, H/4, 4, W/4, 4) then permute",
+}
+
+#: timm models of the list that from_torch reads but whose analysis takes minutes (the tests skip them)
+TIMM_SLOW = {
+    "tresnet_m": "SpaceToDepth is read (issue 22), but the receptive-field merge of its squeeze-excitation branches "
+                 "(receptive.merge_states: smax of nested Max in 4*floor(H/4)) takes minutes",
 }
 
 _VIDEO_SIZES = ((16, 112, 112), (8, 96, 128), (4, 64, 80))
@@ -172,4 +187,7 @@ def entries(library: str = "torchvision", convolutional: bool = True) -> list[Ca
             if task == "segmentation":
                 kwargs = {"weights_backbone": None}
             out.append(CatalogEntry("torchvision", name, task, kwargs))
+    if convolutional:
+        out += [CatalogEntry("torchvision", name, "classification", {"quantize": False})
+                for name in TORCHVISION_QUANTIZABLE]
     return out

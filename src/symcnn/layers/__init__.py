@@ -26,9 +26,11 @@ from .same_pad import *  # noqa: F403
 from .same_pad import __all__ as _same_pad
 from .scale import *  # noqa: F403
 from .scale import __all__ as _scale
+from .space_to_depth import *  # noqa: F403
+from .space_to_depth import __all__ as _space_to_depth
 from .transposed import *  # noqa: F403
 from .transposed import __all__ as _transposed
 
 __all__ = [*_act, *_channels, *_conv, *_dense, *_lenet, *_merge, *_norm, *_permute, *_pool, *_resize, *_same_pad,
-           *_scale, *_transposed,
+           *_scale, *_space_to_depth, *_transposed,
            "Opaque", "Layer", "LayerResult", "AxisMap", "Shape", "Condition"]

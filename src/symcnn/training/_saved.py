@@ -81,6 +81,7 @@ from ..layers.permute import Permute
 from ..layers.pool import _AdaptivePoolNd, _AvgPoolNd, _MaxPoolNd
 from ..layers.resize import _PadNd
 from ..layers.scale import LearnedScale, LearnedShift
+from ..layers.space_to_depth import SpaceToDepth
 from ..layers.transposed import _ConvTransposeNd
 from ._memory import DTYPES
 
@@ -279,7 +280,7 @@ def _dispatch(c: _Call, layer) -> Tensor:
         if layer.kind.startswith(("Reflection", "Replication")):
             c.saved.append(x)
         return c.new("out", x.dtype)
-    if isinstance(layer, (Upsample, ScalarOp, _merge.Add, _merge.Concat, ChannelShuffle, GroupSum)):
+    if isinstance(layer, (Upsample, ScalarOp, _merge.Add, _merge.Concat, ChannelShuffle, GroupSum, SpaceToDepth)):
         return c.new("out", promote(t.dtype for t in c.ins))
     if isinstance(layer, _merge.Mul):
         acc, acc_req = c.ins[0], c.in_req[0]

@@ -75,6 +75,19 @@ def _custom():
                 pads += [total // 2, total - total // 2]
             return F.pad(x, pads, value=self.value)
 
+    class SpaceToDepth(nn.Module):
+        """Blocks of ``bs x bs`` pixels into the channels, (row, column, channel) first (symcnn ``SpaceToDepth``)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.symcnn_layer = layer
+            self.bs = layer.block_size
+
+        def forward(self, x):
+            n, c, h, w = x.shape
+            x = x.view(n, c, h // self.bs, self.bs, w // self.bs, self.bs).permute(0, 3, 5, 1, 2, 4)
+            return x.contiguous().view(n, c * self.bs * self.bs, h // self.bs, w // self.bs)
+
     class ScalarOp(nn.Module):
         """``x + value`` or ``x * value`` (symcnn ``ScalarOp``), written with the operators."""
 
@@ -301,7 +314,8 @@ def _custom():
                 values.append(self._modules[name](*[values[i] for i in refs]))
             return values[self.out]
 
-    return {c.__name__: c for c in (Add, Mul, Sub, SamePad2d, ScalarOp, Clamp, Concat, CropConcat, PaddedConv,
+    return {c.__name__: c for c in (Add, Mul, Sub, SamePad2d, SpaceToDepth, ScalarOp, Clamp, Concat, CropConcat,
+                                    PaddedConv,
                                     SpatialPyramidPooling, Subsampling2d, ConnectionTableConv2d, RBF, UnusedParameters,
                                     GraphModule, Permute,
                                     LayerNorm2d, LearnedScale, LearnedShift, StochasticDepth)}

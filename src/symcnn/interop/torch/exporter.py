@@ -23,6 +23,7 @@ from ...layers.pool import SpatialPyramidPooling, _AdaptivePoolNd, _AvgPoolNd, _
 from ...layers.resize import Upsample, _PadNd
 from ...layers.same_pad import SamePad2d
 from ...layers.scale import LearnedScale, LearnedShift
+from ...layers.space_to_depth import SpaceToDepth
 from ...layers.transposed import _ConvTransposeNd
 from .custom_modules import _custom, _import_torch
 from .custom_tensor import build_channel_layer
@@ -275,6 +276,7 @@ _TO_TORCH = {
     _act.PReLU: _Builder.prelu,
     Upsample: _Builder.upsample,
     SamePad2d: _own("SamePad2d"),
+    SpaceToDepth: _own("SpaceToDepth"),
     _PadNd: _Builder.pad,
     _merge.CropConcat: _own("CropConcat"),
     _merge.Concat: _own("Concat"),

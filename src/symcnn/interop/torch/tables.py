@@ -144,6 +144,7 @@ def _conv_same(m):
 #: the classes a model holds. Their forward is what the symcnn layer computes.
 _NAMED = {
     ("timm.layers.conv2d_same", "Conv2dSame"): _conv_same,
+    ("timm.layers.space_to_depth", "SpaceToDepth"): lambda m: _layers().SpaceToDepth(int(m.bs)),
     ("torchvision.ops.stochastic_depth", "StochasticDepth"): lambda m: _layers().StochasticDepth(m.p, m.mode),
     ("torchvision.ops.misc", "Permute"): lambda m: _layers().Permute(list(m.dims)),
     ("torchvision.models.convnext", "LayerNorm2d"): _layer_norm_2d,  # permute, F.layer_norm, permute back
