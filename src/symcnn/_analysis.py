@@ -34,6 +34,7 @@ from .receptive import (
     apply_axis,
     apply_deps,
     at_position,
+    bounded,
     merge_deps,
     merge_states,
 )
@@ -193,7 +194,7 @@ def _analyze_walk(model, input_shape, batch, *, batch_checks: bool) -> Analysis:
     n_axes = len(shape) - 1
     rf, rf_key = None, None
     for call in calls:
-        dp = _dependencies(call, deps, n_axes, layouts)
+        dp = _dependencies(call, deps, shape[1:], layouts)
         st, al, nt = _propagate(call, states, aligned, notes, n_axes, layouts)
         states.append(st)
         deps.append(dp)
@@ -276,15 +277,15 @@ def _positions(shape, layout, n_axes) -> tuple:
     return tuple(shape[d] if 0 <= d < len(shape) else sympy.Integer(1) for d in layout)
 
 
-def _dependencies(call: Call, deps, n_axes, layouts) -> tuple[AxisDeps, ...]:
-    """The exact dependency maps of a call's output (receptive.py) from those of its inputs (``layouts``: the
-    inputs' layouts, before this call's is appended)."""
-    home = tuple(range(1, n_axes + 1))
+def _dependencies(call: Call, deps, sizes, layouts) -> tuple[AxisDeps, ...]:
+    """The exact dependency maps of a call's output (receptive.py) from its inputs' (``layouts``: theirs, before
+    this call's is appended; ``sizes``: the network input's spatial sizes)."""
+    home = tuple(range(1, len(sizes) + 1))
     res = call.result
     out = res.output_shape
     branches = []
     for k, r in enumerate(call.inputs):
-        st = tuple([INPUT_DEPS] * n_axes) if r < 0 else deps[r]
+        st = tuple([INPUT_DEPS] * len(sizes)) if r < 0 else deps[r]
         lay = home if r < 0 else layouts[r]
         maps = res.axes[k] if res.axes and isinstance(res.axes[0], tuple) else res.axes
         x = call.input_shapes[k]
@@ -296,7 +297,7 @@ def _dependencies(call: Call, deps, n_axes, layouts) -> tuple[AxisDeps, ...]:
                 mapped.append(s)
             elif d == 0 and res.axis0 is not None:
                 mapped.append(apply_deps(s, res.axis0, x[0], out[0] if len(out) == len(x) else None, where))
-            elif lay == home and maps is not None and (len(maps) != n_axes or len(x) != n_axes + 1):
+            elif lay == home and maps is not None and (len(maps) != len(sizes) or len(x) != len(home) + 1):
                 mapped.append(s)  # the spatial axes are already gone (a flattened or reshaped tensor)
             elif d is not None and 1 <= d < len(x) and maps is not None and len(maps) == len(x) - 1:
                 mapped.append(apply_deps(s, maps[d - 1], x[d], out[d] if len(out) == len(x) else None, where))
@@ -311,7 +312,8 @@ def _dependencies(call: Call, deps, n_axes, layouts) -> tuple[AxisDeps, ...]:
     if spread:  # a branch of size 1 along an axis is read at position 0 by every output
         branches = [tuple(dataclasses.replace(s, lo=at_position(s.lo, 0), hi=at_position(s.hi, 0))
                           if spread[k][i] else s for i, s in enumerate(b)) for k, b in enumerate(branches)]
-    return tuple(merge_deps(list(axis)) for axis in zip(*branches, strict=True))
+    merged = (merge_deps(list(axis)) for axis in zip(*branches, strict=True))
+    return tuple(bounded(m, sizes[i], f"layer {call.index} '{call.name}'") for i, m in enumerate(merged))
 
 
 def _broadcast(call: Call, home, layouts):

@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from ._intmath import Gcd, ceildiv, decide, floordiv, smax
+from ._intmath import FloorDiv, Gcd, ceildiv, decide, floordiv, smax
 from .layers._base import AxisMap
 
 __all__ = ["ReceptiveField", "AxisState", "apply_axis", "merge_states", "transposed_span", "POSITION", "AxisDeps",
@@ -232,6 +232,8 @@ def replace(expr: sympy.Expr, mapping: dict, memo: dict) -> sympy.Expr:
             hit = _max(*args)
         elif isinstance(expr, sympy.Min):
             hit = _min(*args)
+        elif isinstance(expr, FloorDiv) and any(a.free_symbols - {_N} for a in args):
+            hit = expr.func(*args, evaluate=False)  # symbolic sizes: no sign decisions (exact, only less folded)
         else:
             hit = expr.func(*args)
         memo[expr] = hit
@@ -333,6 +335,29 @@ def apply_deps(deps: AxisDeps, axis: AxisMap, w, out, where: str = "a layer") ->
     exact = exact and (axis.exact or clamps or axis.mode == "adaptive")  # an opaque layer: a bound
     return AxisDeps(_compose(deps.lo, lo), _compose(deps.hi, hi), deps.holes or clamps,
                     deps.whole or axis.kind == "global", deps.exact and exact, tuple(notes))
+
+
+#: operations a dependency map may hold; past it (symbolic sizes through resizes and gates, where every merge
+#: doubles the map) the map is replaced by a bound, so an analysis stays linear in the depth
+MAX_MAP_NODES = 300
+
+
+def _small(expr: sympy.Expr) -> bool:
+    for count, _ in enumerate(sympy.preorder_traversal(expr)):
+        if count > MAX_MAP_NODES:
+            return False
+    return True
+
+
+def bounded(deps: AxisDeps, size, where: str) -> AxisDeps:
+    """``deps``, or, when its map has grown past :data:`MAX_MAP_NODES` operations, the whole input axis (``size``
+    positions) as a bound (``exact=False``, with a note): never a guess, and numbers substituted for the sizes
+    give the exact map again."""
+    if _small(deps.lo) and _small(deps.hi):
+        return deps
+    note = (f"{where}: the per-position map grew past {MAX_MAP_NODES:,} operations with symbolic sizes; the "
+            "field is bounded by the whole input (substitute numbers for the exact map)")
+    return AxisDeps(_ZERO, size - 1, deps.holes, True, False, (*deps.notes, note))
 
 
 def merge_deps(branches: list[AxisDeps]) -> AxisDeps:
