@@ -61,10 +61,21 @@ def file_parameters(proto) -> int:
     """The file's parameters, counted from its initializers alone (see the module docstring)."""
     from onnx import TensorProto
 
-    users: dict[str, list] = {}
+    direct: dict[str, list] = {}
     for node in proto.graph.node:
         for i, name in enumerate(node.input):
-            users.setdefault(name, []).append((node, i))
+            direct.setdefault(name, []).append((node, i))
+
+    def final(name, seen=()):  # the uses through the exporter's Identity aliases (deduplicated initializers)
+        out = []
+        for node, i in direct.get(name, []):
+            if node.op_type == "Identity" and node.output[0] not in seen:
+                out += final(node.output[0], (*seen, node.output[0]))
+            else:
+                out.append((node, i))
+        return out
+
+    users = {t.name: final(t.name) for t in proto.graph.initializer}
     producers = {o: n for n in proto.graph.node for o in n.output}
     total = 0
     for t in proto.graph.initializer:

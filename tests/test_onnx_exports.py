@@ -49,6 +49,18 @@ class Split(nn.Module):
         return torch.cat([c, a], 1)
 
 
+class Affine(nn.Module):
+    """timm's LearnableAffineBlock (HGNetV2): a learned scale and bias of one value each."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return self.scale * x + self.bias
+
+
 def _nets():
     return {
         "pads": nn.Sequential(nn.ZeroPad2d((1, 2, 3, 4)), nn.ReflectionPad2d(1), nn.ReplicationPad2d(2),
@@ -61,6 +73,7 @@ def _nets():
         "chunk": nn.Sequential(nn.Conv2d(8, 8, 1), Chunk()),
         "split": nn.Sequential(nn.Conv2d(8, 8, 1), Split()),
         "instancenorm": nn.Sequential(nn.Conv2d(8, 8, 1), nn.InstanceNorm2d(8, affine=True)),
+        "learned_scalars": nn.Sequential(nn.Conv2d(8, 8, 1), Affine(), nn.ReLU(), Affine()),
     }
 
 
@@ -207,3 +220,23 @@ def test_catalog_sample_equals_from_torch_and_onnxruntime(library, name, exporte
     assert row["read"], row.get("error")
     assert row["equal"], row.get("diff")
     assert row["dynamic"]
+
+
+def test_deduplicated_learned_scalars_and_statistics_are_counted_once():
+    """Fresh weights: the legacy exporter stores equal initializers once and aliases the others through Identity
+    (HGNetV2's learned scalars; RepVGG's identity-branch BatchNorms, whose running statistics are then read
+    through Identity): from_onnx counts the file's parameters, as the catalog's independent count does."""
+    import sys
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from _onnx_catalog import file_parameters
+
+    module = nn.Sequential(nn.Conv2d(8, 8, 1), Affine(), nn.ReLU(), Affine(), nn.BatchNorm2d(8), nn.ReLU(),
+                           nn.BatchNorm2d(8)).eval()
+    proto = onnx.load_from_string(_export(module, "legacy"))
+    assert "Identity" in {n.op_type for n in proto.graph.node}
+    g = from_onnx(proto)
+    a = sc.analyze(g, g.input_shape)
+    # conv 8*8+8, one scale and one bias (the second Affine's are aliases), one BatchNorm folded into the
+    # conv, the last BatchNorm's weight and bias (its statistics are not parameters)
+    assert a.params == file_parameters(proto) == 8 * 8 + 8 + 2 + 2 * 8

@@ -17,9 +17,11 @@ An operator symcnn does not know is refused, naming its type and node, never cou
 
 Parameters are the file's initializers that layers read as learned weights (a convolution's weight and bias,
 a Gemm's matrices, a normalisation's scale and shift, a PRelu slope, a tensor added to or multiplied with an
-activation), each counted once: exporters store identical initializers once (the zero biases of convolutions
-with folded BatchNorm), and a tensor read by several layers is one tensor, as ``sum(p.numel() for p in
-model.parameters())`` counts a shared parameter once (:class:`SharedInitializers` carries the correction).
+activation, a stored tensor of one value too: HGNetV2's learned scale; a rank-0 initializer is read as a number,
+as the dynamo exporter stores ``x * 0.5``), each counted once: exporters store identical initializers once (the
+zero biases of convolutions with folded BatchNorm), and a tensor read by several layers is one tensor, as
+``sum(p.numel() for p in model.parameters())`` counts a shared parameter once (:class:`SharedInitializers`
+carries the correction).
 Running statistics and the exporter's own constants (GroupNorm's lowering writes scale 1 and bias 0) are not
 parameters.
 
