@@ -61,6 +61,18 @@ class Affine(nn.Module):
         return self.scale * x + self.bias
 
 
+class Eca(nn.Module):
+    """timm's EcaModule: a 1-D convolution across the pooled channels, its gate expanded to ``x``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        y = self.conv(x.mean((2, 3)).view(x.shape[0], 1, -1))
+        return x * y.sigmoid().view(x.shape[0], -1, 1, 1).expand_as(x)
+
+
 def _nets():
     return {
         "pads": nn.Sequential(nn.ZeroPad2d((1, 2, 3, 4)), nn.ReflectionPad2d(1), nn.ReplicationPad2d(2),
@@ -73,6 +85,7 @@ def _nets():
         "chunk": nn.Sequential(nn.Conv2d(8, 8, 1), Chunk()),
         "split": nn.Sequential(nn.Conv2d(8, 8, 1), Split()),
         "instancenorm": nn.Sequential(nn.Conv2d(8, 8, 1), nn.InstanceNorm2d(8, affine=True)),
+        "eca": nn.Sequential(nn.Conv2d(8, 8, 1), Eca()),
         "learned_scalars": nn.Sequential(nn.Conv2d(8, 8, 1), Affine(), nn.ReLU(), Affine()),
     }
 
@@ -184,6 +197,9 @@ _W = helper.make_tensor("w", TensorProto.FLOAT, [1, 1, 3, 3], [1.0] * 9)
             [_W]), r"`auto_pad`='SAME_LOWER' with `dilations`=\[2, 2\]"),
     (_graph([helper.make_node("Relu", ["x"], ["y"], name="a"), helper.make_node("Relu", ["x"], ["y"], name="b")]),
      r"node 'b' \(Relu\) defines 'y', which is already defined"),
+    (_graph([helper.make_node("Expand", ["x", "s"], ["y"], name="e")],
+            [helper.make_tensor("s", TensorProto.INT64, [4], [1, 1, 5, 10])]),
+     r"node 'e' \(Expand\): it expands size 10 to 5: only sizes 1 are repeated"),
     (_graph([helper.make_node("Relu", ["x"], ["y"])], opset=5), r"opset 5 is outside the opsets 7 to"),
     (_graph([helper.make_node("Relu", ["x"], ["y"])], opset=99), r"opset 99 is outside the opsets 7 to"),
 ])

@@ -1,4 +1,4 @@
-"""ONNX operators that move or select values: Flatten, Reshape, Transpose, Concat, Slice, Split, Pad.
+"""ONNX operators that move or select values: Flatten, Reshape, Transpose, Concat, Slice, Split, Pad, Expand.
 
 A reshape is read only when it regroups nothing symcnn counts differently: the same shape, the flatten to
 (N, -1), a vector per sample moved between layouts, and two views PyTorch's exporters write, kept as view values
@@ -385,7 +385,30 @@ def pad(ctx, node, ins, attrs):
     return [ctx.emit(layer, [x], node)]
 
 
+def expand(ctx, node, ins, attrs):
+    """Expand of an activation to a shape (batch axis included) with numpy's broadcasting, as ONNX defines it:
+    ECA's ``y.expand_as(x)`` (:class:`symcnn.Expand`, a view: nothing computed). New leading axes are refused."""
+    x = _tensor(arg(ins, 0, "input"))
+    target = _sizes(arg(ins, 1, "shape"), "shape")
+    full = (ctx.batch, *x.shape)
+    if len(target) > len(full):
+        raise OpError(f"it expands the activation {tuple(full)} to {len(target)} axes (a new leading axis)")
+    target = [sympy.Integer(1)] * (len(full) - len(target)) + target
+    out = []
+    for t, d in zip(target, full, strict=True):
+        if t == 1 or t == d:
+            out.append(d)
+        elif d == 1:
+            out.append(t)
+        else:
+            raise OpError(f"it expands size {d} to {t}: only sizes 1 are repeated (or the sizes cannot be "
+                          "decided equal)")
+    if out[0] != full[0]:
+        raise OpError(f"it expands the batch axis {full[0]} to {out[0]}")
+    return [ctx.emit(L.Expand(tuple(out[1:])), [x], node)]
+
+
 LAYOUT_HANDLERS = {
     "Flatten": flatten, "Reshape": reshape, "Transpose": transpose, "Concat": concat, "Slice": slice_op,
-    "Split": split, "Pad": pad,
+    "Split": split, "Pad": pad, "Expand": expand,
 }
