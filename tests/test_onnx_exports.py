@@ -73,6 +73,20 @@ class Eca(nn.Module):
         return x * y.sigmoid().view(x.shape[0], -1, 1, 1).expand_as(x)
 
 
+class SelectiveKernel(nn.Module):
+    """timm's SelectiveKernel: two paths stacked on a new axis 1, weighed by a softmax over the paths."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=2, dilation=2)
+        self.fc = nn.Conv2d(8, 16, 1)
+
+    def forward(self, x):
+        s = torch.stack([self.a(x), self.b(x)], 1)
+        att = self.fc(s.sum(1).mean((2, 3), keepdim=True)).view(x.shape[0], 2, 8, 1, 1).softmax(1)
+        return (s * att).sum(1)
+
+
 def _nets():
     return {
         "pads": nn.Sequential(nn.ZeroPad2d((1, 2, 3, 4)), nn.ReflectionPad2d(1), nn.ReplicationPad2d(2),
@@ -86,6 +100,7 @@ def _nets():
         "split": nn.Sequential(nn.Conv2d(8, 8, 1), Split()),
         "instancenorm": nn.Sequential(nn.Conv2d(8, 8, 1), nn.InstanceNorm2d(8, affine=True)),
         "eca": nn.Sequential(nn.Conv2d(8, 8, 1), Eca()),
+        "selective_kernel": SelectiveKernel(),
         "learned_scalars": nn.Sequential(nn.Conv2d(8, 8, 1), Affine(), nn.ReLU(), Affine()),
     }
 
@@ -205,6 +220,19 @@ _W = helper.make_tensor("w", TensorProto.FLOAT, [1, 1, 3, 3], [1.0] * 9)
 ])
 def test_what_onnxruntime_refuses_is_refused(model, message):
     assert _ort_refuses(model)
+    with pytest.raises(SymcnnError, match=message):
+        from_onnx(model)
+
+
+@pytest.mark.parametrize("node, message", [
+    (helper.make_node("ReduceSum", ["x", "a"], ["y"], name="r", keepdims=0),
+     r"node 'r' \(ReduceSum\): ReduceSum of an activation \(only the sum over the paths"),
+    (helper.make_node("Unsqueeze", ["x", "a"], ["y"], name="u"),
+     r"node 'u' \(Unsqueeze\): Unsqueeze of an activation at `axes`=\[2\]"),
+])
+def test_what_symcnn_cannot_count_is_refused_naming_the_node(node, message):
+    model = _graph([node], [helper.make_tensor("a", TensorProto.INT64, [1], [2])])
+    assert not _ort_refuses(model)
     with pytest.raises(SymcnnError, match=message):
         from_onnx(model)
 

@@ -18,6 +18,7 @@ from ._layout import LAYOUT_HANDLERS, FlatView, GroupedView, gather_flat
 from ._reader import UNKNOWN, Const, Tensor
 from ._resize import resize
 from ._sizes import FOLDABLE, SIZE_HANDLERS, OpError, _fold, _ints, _size_arithmetic, _tensor, arg, rounding
+from ._stack import STACK_HANDLERS, binary_views, is_view, softmax_view
 
 __all__ = ["HANDLERS", "OpError", "FOLDABLE", "_fold"]
 
@@ -292,6 +293,8 @@ def _same_layout(x: Tensor, out: Tensor) -> Tensor:
 
 
 def activation(ctx, node, ins, attrs):
+    if is_view(arg(ins, 0, "X")):  # SKNet's attention over its stacked paths
+        return softmax_view(ctx, node, ins[0], attrs)
     x = _tensor(arg(ins, 0, "X"), any_layout=node.op_type not in ("Softmax", "LogSoftmax"))
     if node.op_type in ("Softmax", "LogSoftmax"):
         axis = attrs.int("axis", -1)
@@ -370,6 +373,8 @@ def identity(ctx, node, ins, attrs):
 
 def binary(ctx, node, ins, attrs):
     a, b = arg(ins, 0, "A"), arg(ins, 1, "B")
+    if is_view(a) or is_view(b):
+        return binary_views(ctx, node, a, b)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         _tensor(a, any_layout=True), _tensor(b, any_layout=True)
         if a.channels_last != b.channels_last:
@@ -462,5 +467,5 @@ HANDLERS = {
     **{op: activation for op in _ACTIVATIONS}, **{op: elementwise for op in _ELEMENTWISE}, "Clip": clip,
     "PRelu": prelu, "Identity": identity, "Add": binary, "Sub": binary, "Mul": binary, "Div": binary, "Pow": pow_op,
     **SIZE_HANDLERS, "Gather": gather_op, "Floor": floor_ceil, "Ceil": floor_ceil, **LAYOUT_HANDLERS,
-    "Resize": resize, "Upsample": resize,
+    **STACK_HANDLERS, "Resize": resize, "Upsample": resize,
 }
