@@ -87,6 +87,21 @@ class SelectiveKernel(nn.Module):
         return (s * att).sum(1)
 
 
+class SplitAttention(nn.Module):
+    """timm's SplitAttn (ResNeSt) with radix 2, cardinality 1: its rSoftMax views, transposes and flattens."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(8, 16, 3, padding=1, groups=2), nn.Conv2d(8, 16, 1)
+
+    def forward(self, x):
+        b = x.shape[0]
+        x = self.conv(x).reshape(b, 2, 8, x.shape[2], x.shape[3])
+        att = self.fc(x.sum(1).mean((2, 3), keepdim=True)).view(b, 1, 2, -1).transpose(1, 2)
+        att = torch.softmax(att, 1).reshape(b, -1).view(b, -1, 1, 1)
+        return (x * att.reshape(b, 2, 8, 1, 1)).sum(1)
+
+
 def _nets():
     return {
         "pads": nn.Sequential(nn.ZeroPad2d((1, 2, 3, 4)), nn.ReflectionPad2d(1), nn.ReplicationPad2d(2),
@@ -101,6 +116,7 @@ def _nets():
         "instancenorm": nn.Sequential(nn.Conv2d(8, 8, 1), nn.InstanceNorm2d(8, affine=True)),
         "eca": nn.Sequential(nn.Conv2d(8, 8, 1), Eca()),
         "selective_kernel": SelectiveKernel(),
+        "split_attention": SplitAttention(),
         "learned_scalars": nn.Sequential(nn.Conv2d(8, 8, 1), Affine(), nn.ReLU(), Affine()),
     }
 

@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 
 from ... import layers as L
-from ._layout import LAYOUT_HANDLERS, FlatView, GroupedView, gather_flat
+from ._layout import LAYOUT_HANDLERS, FlatView, GroupedView, RadixView, gather_flat
 from ._reader import UNKNOWN, Const, Tensor
 from ._resize import resize
 from ._sizes import FOLDABLE, SIZE_HANDLERS, OpError, _fold, _ints, _size_arithmetic, _tensor, arg, rounding
@@ -293,7 +293,7 @@ def _same_layout(x: Tensor, out: Tensor) -> Tensor:
 
 
 def activation(ctx, node, ins, attrs):
-    if is_view(arg(ins, 0, "X")):  # SKNet's attention over its stacked paths
+    if is_view(arg(ins, 0, "X")) or isinstance(ins[0], RadixView):  # SKNet's and ResNeSt's attention
         return softmax_view(ctx, node, ins[0], attrs)
     x = _tensor(arg(ins, 0, "X"), any_layout=node.op_type not in ("Softmax", "LogSoftmax"))
     if node.op_type in ("Softmax", "LogSoftmax"):

@@ -11,7 +11,7 @@ such views (Mul, broadcasting the attention over the spatial axes). Anything els
 from __future__ import annotations
 
 from ... import layers as L
-from ._layout import ShuffleView
+from ._layout import RadixView, ShuffleView
 from ._layout import concat as _concat
 from ._reader import Const, Tensor
 from ._sizes import OpError, _ints, _tensor, arg
@@ -78,8 +78,14 @@ def binary_views(ctx, node, a, b):
 
 
 def softmax_view(ctx, node, v, attrs):
-    """Softmax over axis 1 (the paths) of an ``(N, k, C, ...)`` view: :class:`symcnn.GroupSoftmax` (opset >= 13:
-    earlier opsets flatten the axes from ``axis`` on)."""
+    """Softmax over axis 1 (the paths) of an ``(N, k, C, ...)`` view, or of ResNeSt's transposed ``(N, r, 1,
+    C/r)`` view: :class:`symcnn.GroupSoftmax` (opset >= 13: earlier opsets flatten the axes from ``axis`` on)."""
+    if isinstance(v, RadixView):
+        axis = attrs.int("axis", -1)
+        if node.op_type != "Softmax" or not v.transposed or axis not in (1, -3) or (ctx.opset or 13) < 13:
+            raise OpError(f"{node.op_type} of {v.describe()} over `axis`={axis} (only Softmax over axis 1 of "
+                          "the transposed view, opset >= 13)")
+        return [RadixView(ctx.emit(L.GroupSoftmax(v.radix), [v.tensor], node), v.radix, True)]
     rank = len(v.tensor.shape) + 2
     axis = attrs.int("axis", -1)
     if node.op_type != "Softmax" or not -rank <= axis < rank or axis % rank != 1 or (ctx.opset or 13) < 13:
