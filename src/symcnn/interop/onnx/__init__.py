@@ -28,7 +28,9 @@ parameters.
 Also read: GroupNorm's lowering (Reshape to (N, G, -1), InstanceNormalization, Reshape back), InstanceNormalization,
 the channel shuffle's 5-D Reshape / Transpose / Reshape, Split and Slice of the channel axis (``chunk``, ``split``:
 one :class:`symcnn.Narrow` each), element-wise operators such as Erf (GELU written out), Pad's computed pads
-(ConstantOfShape chains, folded).
+(ConstantOfShape chains, folded), Expand of an activation (ECA's ``expand_as``), paths stacked on a new axis 1 with
+the softmax and sum over them (SKNet's attention, :mod:`._stack`) and ResNeSt's split attention (rSoftMax with
+cardinality 1).
 """
 
 from __future__ import annotations
