@@ -76,6 +76,8 @@ def file_parameters(proto) -> int:
         return out
 
     users = {t.name: final(t.name) for t in proto.graph.initializer}
+    marked = {v.name for v in proto.graph.value_info for p in v.metadata_props
+              if p.key == "pkg.torch.export.graph_signature.InputSpec.kind" and p.value == "PARAMETER"}
     producers = {o: n for n in proto.graph.node for o in n.output}
     total = 0
     for t in proto.graph.initializer:
@@ -90,8 +92,8 @@ def file_parameters(proto) -> int:
         if not uses or all(n.op_type in ("Reshape", "Resize", "Pad", "Slice", "Expand", "Tile") and i >= 1
                            for n, i in uses):
             continue  # shapes, scales, pads
-        if len(t.dims) == 0:
-            continue  # a scalar operand (x * 0.5)
+        if len(t.dims) == 0 and t.name not in marked:
+            continue  # a scalar operand (x * 0.5), unless the file marks it as a parameter (dynamo's signature)
         n = 1
         for d in t.dims:
             n *= d

@@ -300,3 +300,26 @@ def test_deduplicated_learned_scalars_and_statistics_are_counted_once():
     # conv 8*8+8, one scale and one bias (the second Affine's are aliases), one BatchNorm folded into the
     # conv, the last BatchNorm's weight and bias (its statistics are not parameters)
     assert a.params == file_parameters(proto) == 8 * 8 + 8 + 2 + 2 * 8
+
+
+class ScalarGain(nn.Module):
+    """A learned 0-d scalar next to a Python number: both rank-0 in a dynamo export."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.gain = nn.Conv2d(8, 4, 3), nn.Parameter(torch.tensor(2.0))
+
+    def forward(self, x):
+        return self.conv(x) * 0.5 * self.gain
+
+
+def test_a_rank0_initializer_is_learned_when_the_file_marks_it_a_parameter():
+    """The dynamo exporter stores ``0.5`` and the 0-d parameter alike (rank-0 initializers); its torch.export
+    signature (value_info metadata) tells the parameter apart, which from_onnx counts."""
+    pytest.importorskip("onnxscript")
+    module = ScalarGain().eval()
+    data = _export(module, "dynamo")
+    proto = onnx.load_from_string(data)
+    assert sum(1 for t in proto.graph.initializer if not t.dims) >= 2
+    a = _compare(module, data)
+    assert a.params == 4 * 8 * 9 + 4 + 1

@@ -84,6 +84,9 @@ class SharedInitializers(Identity):
         return LayerResult(output_shape=Shape(x), params=sympy.Integer(-sum(v for _, v in self.groups)))
 
 
+_INPUT_KIND = "pkg.torch.export.graph_signature.InputSpec.kind"
+
+
 def _where(node) -> str:
     return f"node {node.name or '(unnamed)'!r} ({node.op_type})"
 
@@ -107,6 +110,10 @@ class _Walk:
         self.node = None
         self.reads: Counter = Counter()  # initializer name -> layers that counted it
         self.sizes: dict[str, int] = {}
+        #: initializers the file marks as the model's parameters (the dynamo exporter's torch.export signature):
+        #: a rank-0 one is a learned scalar, not a number
+        self.parameters = {v.name for v in graph.value_info for p in v.metadata_props
+                           if p.key == _INPUT_KIND and p.value == "PARAMETER"}
 
     def is_used(self, value_name: str) -> bool:
         return bool(self.consumers.get(value_name)) or value_name in {o.name for o in self.graph.output}

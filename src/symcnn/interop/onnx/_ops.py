@@ -388,8 +388,9 @@ def binary(ctx, node, ins, attrs):
             c = _channels_first_const(c, len(x.shape) + 1)
         if not isinstance(c, Const):
             raise OpError("one operand is computed from shapes, the other an activation")
-        if c.numel == 1 and c.value is not None and not (c.initializer and c.dims):
-            # a number (a Constant node, a rank-0 initializer); a stored tensor of one value is a learned scalar
+        if c.numel == 1 and c.value is not None and not (c.initializer and (c.dims or c.name in ctx.parameters)):
+            # a number (a Constant node, a rank-0 initializer); a stored tensor of one value is a learned scalar,
+            # and so is a rank-0 initializer the file marks as a parameter (the dynamo exporter's signature)
             value = np.asarray(c.value).reshape(-1)[0]
             if np.asarray(c.value).dtype.kind not in "iuf" or not np.isfinite(value):
                 raise OpError(f"its constant operand {value!r} is not a finite number")
