@@ -323,3 +323,11 @@ def test_a_rank0_initializer_is_learned_when_the_file_marks_it_a_parameter():
     assert sum(1 for t in proto.graph.initializer if not t.dims) >= 2
     a = _compare(module, data)
     assert a.params == 4 * 8 * 9 + 4 + 1
+
+
+def test_split_attention_through_the_dynamo_exporter():
+    """The dynamo exporter reshapes rSoftMax's transposed view straight to (N, radix, C/radix, 1, 1)."""
+    pytest.importorskip("onnxscript")
+    torch.manual_seed(0)
+    module = SplitAttention().eval()
+    _compare(module, _export(module, "dynamo"))

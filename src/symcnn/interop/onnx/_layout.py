@@ -199,12 +199,20 @@ def gather_flat(ctx, node, view: FlatView, idx) -> Tensor:
 def _reshape_back(ctx, node, view, target, allowzero):
     if isinstance(view, FlatView):
         raise OpError(f"a reshape of {view.describe()}")
-    if isinstance(view, RadixView):  # (N, 1, r, C/r) or (N, r, 1, C/r) flattened: the channels in their order
+    if isinstance(view, RadixView):  # (N, 1, r, C/r) or (N, r, 1, C/r): the channels in their order either way
         x = view.tensor
-        out = _resolve(target, [ctx.batch, x.shape[0]], allowzero)
+        full = [ctx.batch, *x.shape]
+        out = _resolve(target, full, allowzero)
         if out is not None and len(out) == 2 and _same(out[0], ctx.batch) and _same(out[1], x.shape[0]):
             return x if len(x.shape) == 1 else ctx.emit(L.Flatten(), [x], node)
-        raise OpError(f"a reshape of {view.describe()} to {tuple(target)} (only to (N, -1) is read)")
+        if out is not None and len(out) == len(full) and all(_same(a, b) for a, b in zip(out, full, strict=True)):
+            return x
+        if out is not None and len(out) == len(full) + 1 and _same(out[0], ctx.batch) \
+                and isinstance(out[1], sympy.Integer) and int(out[1]) > 0 and _same(out[1] * out[2], x.shape[0]) \
+                and all(_same(a, b) for a, b in zip(out[3:], x.shape[1:], strict=True)):
+            return ShuffleView(x, int(out[1]))  # straight to the (N, r, C/r, 1, 1) view the product reads
+        raise OpError(f"a reshape of {view.describe()} to {tuple(target)} (only to (N, -1), to the vector's "
+                      "shape or to (N, r, C/r, ...) is read)")
     x = view.tensor
     full = [ctx.batch, *x.shape]
     grouped = [ctx.batch, view.groups, -1] if isinstance(view, GroupedView) else [
