@@ -61,10 +61,23 @@ def file_parameters(proto) -> int:
     """The file's parameters, counted from its initializers alone (see the module docstring)."""
     from onnx import TensorProto
 
-    users: dict[str, list] = {}
+    direct: dict[str, list] = {}
     for node in proto.graph.node:
         for i, name in enumerate(node.input):
-            users.setdefault(name, []).append((node, i))
+            direct.setdefault(name, []).append((node, i))
+
+    def final(name, seen=()):  # the uses through the exporter's Identity aliases (deduplicated initializers)
+        out = []
+        for node, i in direct.get(name, []):
+            if node.op_type == "Identity" and node.output[0] not in seen:
+                out += final(node.output[0], (*seen, node.output[0]))
+            else:
+                out.append((node, i))
+        return out
+
+    users = {t.name: final(t.name) for t in proto.graph.initializer}
+    marked = {v.name for v in proto.graph.value_info for p in v.metadata_props
+              if p.key == "pkg.torch.export.graph_signature.InputSpec.kind" and p.value == "PARAMETER"}
     producers = {o: n for n in proto.graph.node for o in n.output}
     total = 0
     for t in proto.graph.initializer:
@@ -79,8 +92,8 @@ def file_parameters(proto) -> int:
         if not uses or all(n.op_type in ("Reshape", "Resize", "Pad", "Slice", "Expand", "Tile") and i >= 1
                            for n, i in uses):
             continue  # shapes, scales, pads
-        if len(t.dims) == 0:
-            continue  # a scalar operand (x * 0.5)
+        if len(t.dims) == 0 and t.name not in marked:
+            continue  # a scalar operand (x * 0.5), unless the file marks it as a parameter (dynamo's signature)
         n = 1
         for d in t.dims:
             n *= d

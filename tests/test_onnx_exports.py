@@ -49,6 +49,59 @@ class Split(nn.Module):
         return torch.cat([c, a], 1)
 
 
+class Affine(nn.Module):
+    """timm's LearnableAffineBlock (HGNetV2): a learned scale and bias of one value each."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return self.scale * x + self.bias
+
+
+class Eca(nn.Module):
+    """timm's EcaModule: a 1-D convolution across the pooled channels, its gate expanded to ``x``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        y = self.conv(x.mean((2, 3)).view(x.shape[0], 1, -1))
+        return x * y.sigmoid().view(x.shape[0], -1, 1, 1).expand_as(x)
+
+
+class SelectiveKernel(nn.Module):
+    """timm's SelectiveKernel: two paths stacked on a new axis 1, weighed by a softmax over the paths."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=2, dilation=2)
+        self.fc = nn.Conv2d(8, 16, 1)
+
+    def forward(self, x):
+        s = torch.stack([self.a(x), self.b(x)], 1)
+        att = self.fc(s.sum(1).mean((2, 3), keepdim=True)).view(x.shape[0], 2, 8, 1, 1).softmax(1)
+        return (s * att).sum(1)
+
+
+class SplitAttention(nn.Module):
+    """timm's SplitAttn (ResNeSt) with radix 2, cardinality 1: its rSoftMax views, transposes and flattens."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(8, 16, 3, padding=1, groups=2), nn.Conv2d(8, 16, 1)
+
+    def forward(self, x):
+        b = x.shape[0]
+        x = self.conv(x).reshape(b, 2, 8, x.shape[2], x.shape[3])
+        att = self.fc(x.sum(1).mean((2, 3), keepdim=True)).view(b, 1, 2, -1).transpose(1, 2)
+        att = torch.softmax(att, 1).reshape(b, -1).view(b, -1, 1, 1)
+        return (x * att.reshape(b, 2, 8, 1, 1)).sum(1)
+
+
 def _nets():
     return {
         "pads": nn.Sequential(nn.ZeroPad2d((1, 2, 3, 4)), nn.ReflectionPad2d(1), nn.ReplicationPad2d(2),
@@ -61,6 +114,10 @@ def _nets():
         "chunk": nn.Sequential(nn.Conv2d(8, 8, 1), Chunk()),
         "split": nn.Sequential(nn.Conv2d(8, 8, 1), Split()),
         "instancenorm": nn.Sequential(nn.Conv2d(8, 8, 1), nn.InstanceNorm2d(8, affine=True)),
+        "eca": nn.Sequential(nn.Conv2d(8, 8, 1), Eca()),
+        "selective_kernel": SelectiveKernel(),
+        "split_attention": SplitAttention(),
+        "learned_scalars": nn.Sequential(nn.Conv2d(8, 8, 1), Affine(), nn.ReLU(), Affine()),
     }
 
 
@@ -171,11 +228,27 @@ _W = helper.make_tensor("w", TensorProto.FLOAT, [1, 1, 3, 3], [1.0] * 9)
             [_W]), r"`auto_pad`='SAME_LOWER' with `dilations`=\[2, 2\]"),
     (_graph([helper.make_node("Relu", ["x"], ["y"], name="a"), helper.make_node("Relu", ["x"], ["y"], name="b")]),
      r"node 'b' \(Relu\) defines 'y', which is already defined"),
+    (_graph([helper.make_node("Expand", ["x", "s"], ["y"], name="e")],
+            [helper.make_tensor("s", TensorProto.INT64, [4], [1, 1, 5, 10])]),
+     r"node 'e' \(Expand\): it expands size 10 to 5: only sizes 1 are repeated"),
     (_graph([helper.make_node("Relu", ["x"], ["y"])], opset=5), r"opset 5 is outside the opsets 7 to"),
     (_graph([helper.make_node("Relu", ["x"], ["y"])], opset=99), r"opset 99 is outside the opsets 7 to"),
 ])
 def test_what_onnxruntime_refuses_is_refused(model, message):
     assert _ort_refuses(model)
+    with pytest.raises(SymcnnError, match=message):
+        from_onnx(model)
+
+
+@pytest.mark.parametrize("node, message", [
+    (helper.make_node("ReduceSum", ["x", "a"], ["y"], name="r", keepdims=0),
+     r"node 'r' \(ReduceSum\): ReduceSum of an activation \(only the sum over the paths"),
+    (helper.make_node("Unsqueeze", ["x", "a"], ["y"], name="u"),
+     r"node 'u' \(Unsqueeze\): Unsqueeze of an activation at `axes`=\[2\]"),
+])
+def test_what_symcnn_cannot_count_is_refused_naming_the_node(node, message):
+    model = _graph([node], [helper.make_tensor("a", TensorProto.INT64, [1], [2])])
+    assert not _ort_refuses(model)
     with pytest.raises(SymcnnError, match=message):
         from_onnx(model)
 
@@ -207,3 +280,54 @@ def test_catalog_sample_equals_from_torch_and_onnxruntime(library, name, exporte
     assert row["read"], row.get("error")
     assert row["equal"], row.get("diff")
     assert row["dynamic"]
+
+
+def test_deduplicated_learned_scalars_and_statistics_are_counted_once():
+    """Fresh weights: the legacy exporter stores equal initializers once and aliases the others through Identity
+    (HGNetV2's learned scalars; RepVGG's identity-branch BatchNorms, whose running statistics are then read
+    through Identity): from_onnx counts the file's parameters, as the catalog's independent count does."""
+    import sys
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from _onnx_catalog import file_parameters
+
+    module = nn.Sequential(nn.Conv2d(8, 8, 1), Affine(), nn.ReLU(), Affine(), nn.BatchNorm2d(8), nn.ReLU(),
+                           nn.BatchNorm2d(8)).eval()
+    proto = onnx.load_from_string(_export(module, "legacy"))
+    assert "Identity" in {n.op_type for n in proto.graph.node}
+    g = from_onnx(proto)
+    a = sc.analyze(g, g.input_shape)
+    # conv 8*8+8, one scale and one bias (the second Affine's are aliases), one BatchNorm folded into the
+    # conv, the last BatchNorm's weight and bias (its statistics are not parameters)
+    assert a.params == file_parameters(proto) == 8 * 8 + 8 + 2 + 2 * 8
+
+
+class ScalarGain(nn.Module):
+    """A learned 0-d scalar next to a Python number: both rank-0 in a dynamo export."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.gain = nn.Conv2d(8, 4, 3), nn.Parameter(torch.tensor(2.0))
+
+    def forward(self, x):
+        return self.conv(x) * 0.5 * self.gain
+
+
+def test_a_rank0_initializer_is_learned_when_the_file_marks_it_a_parameter():
+    """The dynamo exporter stores ``0.5`` and the 0-d parameter alike (rank-0 initializers); its torch.export
+    signature (value_info metadata) tells the parameter apart, which from_onnx counts."""
+    pytest.importorskip("onnxscript")
+    module = ScalarGain().eval()
+    data = _export(module, "dynamo")
+    proto = onnx.load_from_string(data)
+    assert sum(1 for t in proto.graph.initializer if not t.dims) >= 2
+    a = _compare(module, data)
+    assert a.params == 4 * 8 * 9 + 4 + 1
+
+
+def test_split_attention_through_the_dynamo_exporter():
+    """The dynamo exporter reshapes rSoftMax's transposed view straight to (N, radix, C/radix, 1, 1)."""
+    pytest.importorskip("onnxscript")
+    torch.manual_seed(0)
+    module = SplitAttention().eval()
+    _compare(module, _export(module, "dynamo"))

@@ -17,16 +17,20 @@ An operator symcnn does not know is refused, naming its type and node, never cou
 
 Parameters are the file's initializers that layers read as learned weights (a convolution's weight and bias,
 a Gemm's matrices, a normalisation's scale and shift, a PRelu slope, a tensor added to or multiplied with an
-activation), each counted once: exporters store identical initializers once (the zero biases of convolutions
-with folded BatchNorm), and a tensor read by several layers is one tensor, as ``sum(p.numel() for p in
-model.parameters())`` counts a shared parameter once (:class:`SharedInitializers` carries the correction).
+activation, a stored tensor of one value too: HGNetV2's learned scale; a rank-0 initializer is read as a number,
+as the dynamo exporter stores ``x * 0.5``), each counted once: exporters store identical initializers once (the
+zero biases of convolutions with folded BatchNorm), and a tensor read by several layers is one tensor, as
+``sum(p.numel() for p in model.parameters())`` counts a shared parameter once (:class:`SharedInitializers`
+carries the correction).
 Running statistics and the exporter's own constants (GroupNorm's lowering writes scale 1 and bias 0) are not
 parameters.
 
 Also read: GroupNorm's lowering (Reshape to (N, G, -1), InstanceNormalization, Reshape back), InstanceNormalization,
 the channel shuffle's 5-D Reshape / Transpose / Reshape, Split and Slice of the channel axis (``chunk``, ``split``:
 one :class:`symcnn.Narrow` each), element-wise operators such as Erf (GELU written out), Pad's computed pads
-(ConstantOfShape chains, folded).
+(ConstantOfShape chains, folded), Expand of an activation (ECA's ``expand_as``), paths stacked on a new axis 1 with
+the softmax and sum over them (SKNet's attention, :mod:`._stack`) and ResNeSt's split attention (rSoftMax with
+cardinality 1).
 """
 
 from __future__ import annotations
@@ -80,6 +84,9 @@ class SharedInitializers(Identity):
         return LayerResult(output_shape=Shape(x), params=sympy.Integer(-sum(v for _, v in self.groups)))
 
 
+_INPUT_KIND = "pkg.torch.export.graph_signature.InputSpec.kind"
+
+
 def _where(node) -> str:
     return f"node {node.name or '(unnamed)'!r} ({node.op_type})"
 
@@ -103,6 +110,10 @@ class _Walk:
         self.node = None
         self.reads: Counter = Counter()  # initializer name -> layers that counted it
         self.sizes: dict[str, int] = {}
+        #: initializers the file marks as the model's parameters (the dynamo exporter's torch.export signature):
+        #: a rank-0 one is a learned scalar, not a number
+        self.parameters = {v.name for v in graph.value_info for p in v.metadata_props
+                           if p.key == _INPUT_KIND and p.value == "PARAMETER"}
 
     def is_used(self, value_name: str) -> bool:
         return bool(self.consumers.get(value_name)) or value_name in {o.name for o in self.graph.output}

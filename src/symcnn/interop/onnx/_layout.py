@@ -1,4 +1,4 @@
-"""ONNX operators that move or select values: Flatten, Reshape, Transpose, Concat, Slice, Split, Pad.
+"""ONNX operators that move or select values: Flatten, Reshape, Transpose, Concat, Slice, Split, Pad, Expand.
 
 A reshape is read only when it regroups nothing symcnn counts differently: the same shape, the flatten to
 (N, -1), a vector per sample moved between layouts, and two views PyTorch's exporters write, kept as view values
@@ -24,7 +24,7 @@ from ..._intmath import decide, smin
 from ._reader import Sizes, Tensor, View
 from ._sizes import OpError, _ints, _sizes, _tensor, _values, arg
 
-__all__ = ["LAYOUT_HANDLERS", "GroupedView", "ShuffleView", "FlatView", "gather_flat"]
+__all__ = ["LAYOUT_HANDLERS", "GroupedView", "ShuffleView", "RadixView", "FlatView", "gather_flat"]
 
 _BIG = 2**31  # an end at or beyond this means "to the end" (exporters write INT64_MAX or INT32_MAX)
 
@@ -61,6 +61,31 @@ class ShuffleView(View):
 
     def describe(self) -> str:
         return f"the (N, {self.groups}, C/{self.groups}, ...) view of a channel shuffle"
+
+
+@dataclass(frozen=True)
+class RadixView(View):
+    """``x.reshape(N, 1, radix, C/radix)`` of a per-sample vector ``tensor`` (``(C,)`` or ``(C, 1, 1)``;
+    ``transposed``: then its axes 1 and 2 swapped): ResNeSt's rSoftMax with cardinality 1, whose softmax over
+    axis 1 of the transposed view is :class:`symcnn.GroupSoftmax` of ``radix`` blocks."""
+
+    tensor: Tensor
+    radix: int
+    transposed: bool = False
+
+    def describe(self) -> str:
+        return f"the (N, 1, {self.radix}, C/{self.radix}) view of split attention's rSoftMax"
+
+
+def _radix_view(x: Tensor, full, out):
+    """:class:`RadixView` when ``out`` is ``(N, 1, r, C/r)`` of a per-sample vector, else None."""
+    c = x.shape[0]
+    if len(out) != 4 or not _same(out[0], full[0]) or not _same(out[1], 1) or not isinstance(out[2], sympy.Integer):
+        return None
+    r = int(out[2])
+    if r > 1 and c.is_Integer and int(c) % r == 0 and _same(out[3], c / r) and all(_same(s, 1) for s in x.shape[1:]):
+        return RadixView(x, r)
+    return None
 
 
 def _spatial(t: Tensor) -> int:
@@ -145,6 +170,9 @@ def reshape(ctx, node, ins, attrs):
     if len(out) == len(full) + 1 and len(full) >= 3 and isinstance(out[1], sympy.Integer) and int(out[1]) > 1 \
             and _same(out[1] * out[2], c) and all(_same(a, b) for a, b in zip(out[3:], full[2:], strict=True)):
         return [ShuffleView(x, int(out[1]))]
+    radix = _radix_view(x, full, out)
+    if radix is not None:
+        return [radix]
     ones = [s for s in x.shape if not _same(s, 1)]
     if len(ones) <= 1 and sum(1 for s in out[1:] if not _same(s, 1)) <= 1 and _same(sympy.Mul(*out[1:]), total):
         return [ctx.emit(L.Reshape(tuple(out[1:])), [x], node)]  # one vector per sample, another layout
@@ -171,6 +199,20 @@ def gather_flat(ctx, node, view: FlatView, idx) -> Tensor:
 def _reshape_back(ctx, node, view, target, allowzero):
     if isinstance(view, FlatView):
         raise OpError(f"a reshape of {view.describe()}")
+    if isinstance(view, RadixView):  # (N, 1, r, C/r) or (N, r, 1, C/r): the channels in their order either way
+        x = view.tensor
+        full = [ctx.batch, *x.shape]
+        out = _resolve(target, full, allowzero)
+        if out is not None and len(out) == 2 and _same(out[0], ctx.batch) and _same(out[1], x.shape[0]):
+            return x if len(x.shape) == 1 else ctx.emit(L.Flatten(), [x], node)
+        if out is not None and len(out) == len(full) and all(_same(a, b) for a, b in zip(out, full, strict=True)):
+            return x
+        if out is not None and len(out) == len(full) + 1 and _same(out[0], ctx.batch) \
+                and isinstance(out[1], sympy.Integer) and int(out[1]) > 0 and _same(out[1] * out[2], x.shape[0]) \
+                and all(_same(a, b) for a, b in zip(out[3:], x.shape[1:], strict=True)):
+            return ShuffleView(x, int(out[1]))  # straight to the (N, r, C/r, 1, 1) view the product reads
+        raise OpError(f"a reshape of {view.describe()} to {tuple(target)} (only to (N, -1), to the vector's "
+                      "shape or to (N, r, C/r, ...) is read)")
     x = view.tensor
     full = [ctx.batch, *x.shape]
     grouped = [ctx.batch, view.groups, -1] if isinstance(view, GroupedView) else [
@@ -194,6 +236,10 @@ def transpose(ctx, node, ins, attrs):
 
     x = arg(ins, 0, "data")
     perm = attrs.ints("perm", [])
+    if isinstance(x, RadixView):
+        if perm == [0, 2, 1, 3]:
+            return [RadixView(x.tensor, x.radix, not x.transposed)]
+        raise OpError(f"a transpose with `perm`={perm} of {x.describe()} (only (0, 2, 1, 3) is read)")
     if isinstance(x, ShuffleView):
         rank = len(x.tensor.shape) + 2
         if perm == [0, 2, 1, *range(3, rank)]:
@@ -385,7 +431,30 @@ def pad(ctx, node, ins, attrs):
     return [ctx.emit(layer, [x], node)]
 
 
+def expand(ctx, node, ins, attrs):
+    """Expand of an activation to a shape (batch axis included) with numpy's broadcasting, as ONNX defines it:
+    ECA's ``y.expand_as(x)`` (:class:`symcnn.Expand`, a view: nothing computed). New leading axes are refused."""
+    x = _tensor(arg(ins, 0, "input"))
+    target = _sizes(arg(ins, 1, "shape"), "shape")
+    full = (ctx.batch, *x.shape)
+    if len(target) > len(full):
+        raise OpError(f"it expands the activation {tuple(full)} to {len(target)} axes (a new leading axis)")
+    target = [sympy.Integer(1)] * (len(full) - len(target)) + target
+    out = []
+    for t, d in zip(target, full, strict=True):
+        if t == 1 or t == d:
+            out.append(d)
+        elif d == 1:
+            out.append(t)
+        else:
+            raise OpError(f"it expands size {d} to {t}: only sizes 1 are repeated (or the sizes cannot be "
+                          "decided equal)")
+    if out[0] != full[0]:
+        raise OpError(f"it expands the batch axis {full[0]} to {out[0]}")
+    return [ctx.emit(L.Expand(tuple(out[1:])), [x], node)]
+
+
 LAYOUT_HANDLERS = {
     "Flatten": flatten, "Reshape": reshape, "Transpose": transpose, "Concat": concat, "Slice": slice_op,
-    "Split": split, "Pad": pad,
+    "Split": split, "Pad": pad, "Expand": expand,
 }

@@ -14,10 +14,11 @@ import numpy as np
 import sympy
 
 from ... import layers as L
-from ._layout import LAYOUT_HANDLERS, FlatView, GroupedView, gather_flat
+from ._layout import LAYOUT_HANDLERS, FlatView, GroupedView, RadixView, gather_flat
 from ._reader import UNKNOWN, Const, Tensor
 from ._resize import resize
 from ._sizes import FOLDABLE, SIZE_HANDLERS, OpError, _fold, _ints, _size_arithmetic, _tensor, arg, rounding
+from ._stack import STACK_HANDLERS, binary_views, is_view, softmax_view
 
 __all__ = ["HANDLERS", "OpError", "FOLDABLE", "_fold"]
 
@@ -292,6 +293,8 @@ def _same_layout(x: Tensor, out: Tensor) -> Tensor:
 
 
 def activation(ctx, node, ins, attrs):
+    if is_view(arg(ins, 0, "X")) or isinstance(ins[0], RadixView):  # SKNet's and ResNeSt's attention
+        return softmax_view(ctx, node, ins[0], attrs)
     x = _tensor(arg(ins, 0, "X"), any_layout=node.op_type not in ("Softmax", "LogSoftmax"))
     if node.op_type in ("Softmax", "LogSoftmax"):
         axis = attrs.int("axis", -1)
@@ -370,6 +373,8 @@ def identity(ctx, node, ins, attrs):
 
 def binary(ctx, node, ins, attrs):
     a, b = arg(ins, 0, "A"), arg(ins, 1, "B")
+    if is_view(a) or is_view(b):
+        return binary_views(ctx, node, a, b)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         _tensor(a, any_layout=True), _tensor(b, any_layout=True)
         if a.channels_last != b.channels_last:
@@ -383,7 +388,9 @@ def binary(ctx, node, ins, attrs):
             c = _channels_first_const(c, len(x.shape) + 1)
         if not isinstance(c, Const):
             raise OpError("one operand is computed from shapes, the other an activation")
-        if c.numel == 1 and c.value is not None:
+        if c.numel == 1 and c.value is not None and not (c.initializer and (c.dims or c.name in ctx.parameters)):
+            # a number (a Constant node, a rank-0 initializer); a stored tensor of one value is a learned scalar,
+            # and so is a rank-0 initializer the file marks as a parameter (the dynamo exporter's signature)
             value = np.asarray(c.value).reshape(-1)[0]
             if np.asarray(c.value).dtype.kind not in "iuf" or not np.isfinite(value):
                 raise OpError(f"its constant operand {value!r} is not a finite number")
@@ -461,5 +468,5 @@ HANDLERS = {
     **{op: activation for op in _ACTIVATIONS}, **{op: elementwise for op in _ELEMENTWISE}, "Clip": clip,
     "PRelu": prelu, "Identity": identity, "Add": binary, "Sub": binary, "Mul": binary, "Div": binary, "Pow": pow_op,
     **SIZE_HANDLERS, "Gather": gather_op, "Floor": floor_ceil, "Ceil": floor_ceil, **LAYOUT_HANDLERS,
-    "Resize": resize, "Upsample": resize,
+    **STACK_HANDLERS, "Resize": resize, "Upsample": resize,
 }
