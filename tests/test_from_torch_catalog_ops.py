@@ -360,11 +360,8 @@ def _std_convs():
 
 #: fvcore counts F.batch_norm(w, training=True) of a standardised weight: 4 per weight element (StdConv2d), 5 with
 #: the gain (ScaledStdConv2d); the other tools do not; torchinfo counts the two modules as leaves by their class
-#: name ("Conv": weight and bias times the output positions), which symcnn does not model yet (a known gap)
-_STD_CONVENTIONS = [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="torchinfo counts a module subclass "
-                                                              "with its own forward as a leaf: not modelled"))
-                    if c == "torchinfo" else c
-                    for c in ("torchvision", "flop_counter", "fvcore", "thop", "ptflops", "ptflops_aten", "torchinfo")]
+#: name ("Conv": weight and bias, not the gain, times the output positions), as symcnn's torchinfo rule does
+_STD_CONVENTIONS = ("torchvision", "flop_counter", "fvcore", "thop", "ptflops", "ptflops_aten", "torchinfo")
 
 
 @pytest.mark.parametrize("convention", _STD_CONVENTIONS)
@@ -383,3 +380,41 @@ def test_weight_standardisation_is_counted_as_each_tool_counts_it(convention):
                                                                nn.Conv2d(8, 8, 3, 2, 1), nn.ReLU()), (3, H, W)),
                                     (3, 10, 10)), convention="fvcore")
         assert sc.count(a.subs(H=10, W=10), convention="fvcore") - plain == 4 * 216 + 5 * 576
+    if convention == "torchinfo":  # weight (and bias, not the gain) per output position of each module
+        assert sc.count(a.subs(H=10, W=10), convention="torchinfo") == 216 * 10 * 10 + (576 + 8) * 5 * 5
+
+
+class _Scale(nn.Module):
+    """A leaf module with its own forward: torchinfo counts `weight` once and `weight_x` per output channel."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(8, 1, 1))
+        self.weight_x = nn.Parameter(torch.ones(8, 1, 1))
+        self.gamma = nn.Parameter(torch.ones(8, 1, 1))
+
+    def forward(self, x):
+        return (x * self.weight_x + self.gamma) * self.weight
+
+
+class _Outer(nn.Module):
+    """Not a leaf (it has a child): torchinfo counts its own parameter nowhere; its child _Scale as above."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(8, 1, 1))
+        self.scale = _Scale()
+
+    def forward(self, x):
+        return self.scale(x * self.weight) * self.weight
+
+
+def test_torchinfo_counts_a_leaf_module_traced_into_by_its_parameters():
+    from test_counting import _exact, tool_total
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), _Scale(), _Outer()).eval()
+    a = sc.analyze(sc.from_torch(model, (3, H, W)), (3, H, W))
+    for size in ((6, 6), (5, 9)):
+        tool = _exact(tool_total("torchinfo", model, (3, *size)))
+        assert sc.count(a.subs(H=size[0], W=size[1]), convention="torchinfo") == tool == \
+            224 * size[0] * size[1] + 2 * (8 + 8 * 8), size

@@ -14,7 +14,8 @@ do not:
   and ``torch.add``/``torch.mul`` (and the ``Tensor`` methods ``add``/``mul``): a patched function called
   directly counts once, a subclass counts only the patched function its inherited ``forward`` calls;
 * torchinfo counts the leaf modules it sees from their parameters: a function call is 0, a subclass counts
-  by its own class name (``"Conv"`` in the name: per output position).
+  by its own class name (``"Conv"`` in the name: per output position), and so does a leaf module traced into
+  (``from_torch`` stamps what it returns with a private ``_torch_leaf``: class name and parameter counts).
 
 The base of every rule table of :mod:`symcnn.counting` is :class:`_ByOperator`: its ``count_record`` sends
 a layer with such a record to ``_called(rec, form, name)``, and every other layer to the table's rule for
@@ -108,10 +109,19 @@ class _PtflopsCalls:
 
 class _TorchinfoCalls:
     def _called(self, rec, form: str, name: str):
-        """a function call is 0 (torchinfo sees modules only); a subclass of a known module is a leaf module
-        of that class name: its parameters times the output positions when the name contains "Conv", else its
-        parameters once."""
+        """a function call is 0 (torchinfo sees modules only), except the one whose result a leaf module traced
+        into returns (timm's `StdConv2d` / `ScaledStdConv2d`, `nn.Conv2d` subclasses with their own `forward`:
+        their `F.conv2d`): torchinfo hooks that module and counts it by its class name from its parameters named
+        `weight` and `bias` (times the output positions when the name contains "Conv", else once; a `gain` is not
+        counted) and those whose name contains "weight" or "bias" (times the output channels). A subclass of a
+        known module is a leaf module of that class name: its parameters times the output positions when the
+        name contains "Conv", else its parameters once."""
         if form != "subclass":
-            return 0
+            leaf = getattr(rec.layer, "_torch_leaf", None)
+            if leaf is None:
+                return 0
+            cls, exact, named = leaf
+            return (exact * (prod(rec.output_shape[1:]) if "Conv" in cls else sympy.Integer(1))
+                    + named * (rec.output_shape[0] if rec.output_shape else 1))
         params = rec.layer.infer(*rec.input_shapes).params if rec.shared else rec.params
         return params * (prod(rec.output_shape[1:]) if "Conv" in name.rpartition(".")[2] else sympy.Integer(1))

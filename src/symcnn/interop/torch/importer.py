@@ -45,6 +45,12 @@ def _call_name(target) -> str:
     return _target_name(target)
 
 
+def _scope_of(node) -> str:
+    """The path of the module whose forward made fx node ``node`` ("" at the top level or for the output)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    return list(stack.values())[-1][0] if stack and node.op != "output" else ""
+
+
 def _where(node) -> str:
     """``file:line`` of the user code that produced ``node`` (from fx's recorded stack), or ''."""
     trace = getattr(node, "stack_trace", None) or ""
@@ -74,6 +80,7 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
         self.modules: dict[int, str] = {}  # id(symcnn layer) -> path of the torch module it reads
         self.overridden: dict[type, type] = {}  # subclasses of known modules with their own forward (traced)
         self.used: dict[str, int] = {}
+        self.made: list = []  # the symcnn nodes made while reading the current fx node (see stamp_leaf)
         self.input = None
         self.output = None
         self.target = None  # the fx node of the output read (one tensor of what forward returns)
@@ -109,7 +116,9 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
             object.__setattr__(layer, "_torch_call", self.call)  # layers are frozen; a private record
         if self.scope:
             object.__setattr__(layer, "_torch_scope", self.scope)
-        return layer(*inputs, name=self.name(base))
+        out = layer(*inputs, name=self.name(base))
+        self.made.append(out)
+        return out
 
     #: how the operation being read was called, stamped on each layer it makes as ``_torch_call`` (read by
     #: :func:`symcnn.count`: the tools count a module, a subclass of it and a function call differently):
@@ -128,8 +137,10 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
             if node not in live and node.op != "output":  # dead code, or what only an unselected output uses
                 self.env[node] = _UNKNOWN
                 continue
+            self.made = []
             try:
                 self.env[node] = self.visit(node)
+                self.stamp_leaf(node)
             except _Skip:
                 self.env[node] = _UNKNOWN
             except _Unsupported as e:
@@ -139,6 +150,28 @@ class _Reader(_ModuleCalls, _Ops, _TensorOps, _ParamOps):
                 self.env[node] = _UNKNOWN
                 self.unsupported.append(f"{self.describe(node)}: {e}{_where(node)}")
         return self.output
+
+    def stamp_leaf(self, node) -> None:
+        """A function read as the output of a leaf module traced into (timm's ``StdConv2d``: its ``F.conv2d``)
+        stamps the layer it made with ``_torch_leaf`` = (class name, elements of its parameters named ``weight``
+        or ``bias``, of the others whose name contains ``weight`` or ``bias``): torchinfo hooks that module and
+        counts it from them (see :mod:`symcnn.counting_calls`)."""
+        value, path = self.env[node], _scope_of(node)
+        if node.op != "call_function" or not path or not any(v is value for v in self.made):
+            return
+        call = getattr(value.module, "_torch_call", None)
+        if call is None or call[0] != "function" or all(_scope_of(u) == path for u in node.users):
+            return  # not what the module returns (its users are inside it)
+        try:
+            module = self.root.get_submodule(path)
+        except AttributeError:
+            return
+        if any(True for _ in module.children()):
+            return  # torchinfo counts leaf modules only
+        exact = sum(p.numel() for n, p in module.named_parameters() if n in ("weight", "bias"))
+        named = sum(p.numel() for n, p in module.named_parameters()
+                    if n not in ("weight", "bias") and ("weight" in n or "bias" in n))
+        object.__setattr__(value.module, "_torch_leaf", (type(module).__name__, exact, named))
 
     def describe(self, node) -> str:
         if node.op == "call_module":
