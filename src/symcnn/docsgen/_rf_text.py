@@ -7,7 +7,9 @@ here computes a field.
 
 from __future__ import annotations
 
-from ..present import number
+import sympy
+
+from ..present import number, pretty
 from ._core import Page, code
 
 __all__ = ["span_text", "interval_text", "rule_formulas", "varies"]
@@ -52,5 +54,26 @@ def rule_formulas(page: Page, rf) -> None:
     axes = [0] if all(r == rules[0] for r in rules) else range(len(rules))
     for i in axes:
         tail = "" if len(axes) == 1 else rf"_{{{i}}}"
-        page.formula(rf"\text{{first}}{tail}(n)", rules[i][0])
-        page.formula(rf"\text{{last}}{tail}(n)", rules[i][1])
+        _rule_formula(page, "first", tail, i if tail else None, rules[i][0])
+        _rule_formula(page, "last", tail, i if tail else None, rules[i][1])
+
+
+#: characters of a rule's plain text that fit the content column as one display formula (about 11 px each)
+_FITS = 50
+
+
+def _rule_formula(page: Page, which: str, tail: str, axis, expr) -> None:
+    """One bound of the rule as a display formula; a ``max``/``min`` too wide for the column as the list of its
+    terms (one formula each), and a rule too long to typeset usefully (symbolic sizes) named, not printed."""
+    words = f"{which}(n)" + ("" if axis is None else f" along axis {axis}")
+    text = pretty(expr)
+    if len(text) <= _FITS:
+        page.formula(rf"\text{{{which}}}{tail}(n)", expr)
+    elif isinstance(expr, (sympy.Max, sympy.Min)) and all(len(pretty(a)) <= _FITS for a in expr.args):
+        page.para(f"{words} is the {'largest' if isinstance(expr, sympy.Max) else 'smallest'} of:")
+        for term in expr.args:
+            page.formula("", term)
+    else:
+        page.para(f"{words} at these sizes is a formula of {len(text):,} characters, too long to typeset usefully: "
+                  "`analyze(...).receptive_field.rule(axis)` returns it, and numbers substituted for the "
+                  "sizes give its short form.")
